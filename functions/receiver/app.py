@@ -1,0 +1,98 @@
+"""ReceiverFunction: API Gateway POST /casso/webhook -> ledger + queue.
+
+Thin by design: turn the API Gateway event into a `Delivery`, let the layer's `intake`
+decide, emit metrics and one log line, shape the HTTP answer.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from casso_payments.credentials import CredentialStore
+from casso_payments.intake import Delivery, IntakeDeps, receive
+from casso_payments.settings import ReceiverSettings
+
+WEBHOOK_PATH = "/casso/webhook"
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+
+# Built once per execution environment and reused by every invocation.
+settings = ReceiverSettings.from_env()
+deps = IntakeDeps(
+    dynamodb=boto3.client("dynamodb"),
+    sqs=boto3.client("sqs"),
+    credentials=CredentialStore(
+        SecretsProvider(boto3_client=boto3.client("secretsmanager")),
+        settings.webhook_secret_id,
+        max_age=settings.credentials_cache_seconds,
+    ),
+    settings=settings,
+)
+
+
+@app.post(WEBHOOK_PATH)
+@tracer.capture_method
+def casso_webhook() -> Response:
+    event = app.current_event
+    delivery = Delivery(
+        headers=event.headers,
+        body=event.decoded_body or "",
+        received_at=datetime.now(UTC),
+    )
+    answer = receive(delivery, deps)
+
+    metrics.add_dimension(name="Generation", value=answer.generation)
+    for name, value in answer.metrics().items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    if answer.new or answer.duplicates:
+        logger.set_correlation_id(str((answer.new or answer.duplicates)[0]))
+    identity = event.raw_event.get("requestContext", {}).get("identity", {})
+    log = logger.info if answer.status < 400 else logger.warning
+    log = logger.error if answer.status >= 500 else log
+    log(
+        f"delivery {answer.outcome}",
+        extra={
+            "status": answer.status,
+            "generation": answer.generation,
+            "new": list(answer.new),
+            "duplicates": list(answer.duplicates),
+            "requeued": list(answer.requeued),
+            "reason": answer.reason,
+            "error": answer.error,
+            "source_ip": identity.get("sourceIp"),
+        },
+    )
+    return Response(
+        status_code=answer.status, content_type=content_types.APPLICATION_JSON, body=answer.body
+    )
+
+
+@app.exception_handler(Exception)
+def unexpected_error(error: Exception) -> Response:
+    # A bug, not bad input: answer 500 so Casso retries after the fix is deployed.
+    logger.exception("unexpected error handling a delivery")
+    metrics.add_metric(name="UnexpectedErrors", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=500,
+        content_type=content_types.APPLICATION_JSON,
+        body={"success": False, "error": "internal error"},
+    )
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

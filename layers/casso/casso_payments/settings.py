@@ -1,0 +1,74 @@
+"""Configuration from environment variables, validated once at cold start.
+
+Every setting has a documented name (README, "Configuration"). A missing or malformed value
+fails the cold start with a message naming the variable, rather than failing a delivery later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# DynamoDB items are at most 400 KB; a quarantined body is stored whole, so the limit stays
+# below that with room for the other attributes.
+HARD_MAX_BODY_BYTES = 350_000
+
+
+class SettingsError(ValueError):
+    """A configuration variable is missing or malformed."""
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"environment variable {name} is required but not set")
+    return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, got {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class ReceiverSettings:
+    ledger_table_name: str
+    transaction_queue_url: str
+    webhook_secret_id: str
+    max_body_bytes: int = 262_144
+    # 0 = off: Casso retries a delivery for ~12 h with its original signature timestamp.
+    max_signature_age_seconds: int = 0
+    credentials_cache_seconds: int = 300
+    # A redelivered transaction still unprocessed after this long is queued again: it covers
+    # a queue send that failed after the ledger write (we answered 5xx, Casso retried).
+    requeue_after_seconds: int = 30
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverSettings:
+        env = os.environ if env is None else env
+        return cls(
+            ledger_table_name=_required(env, "LEDGER_TABLE_NAME"),
+            transaction_queue_url=_required(env, "TRANSACTION_QUEUE_URL"),
+            webhook_secret_id=_required(env, "WEBHOOK_SECRET_ID"),
+            max_body_bytes=_int(
+                env, "MAX_BODY_BYTES", 262_144, minimum=1024, maximum=HARD_MAX_BODY_BYTES
+            ),
+            max_signature_age_seconds=_int(
+                env, "MAX_SIGNATURE_AGE_SECONDS", 0, minimum=0, maximum=7 * 24 * 3600
+            ),
+            credentials_cache_seconds=_int(
+                env, "CREDENTIALS_CACHE_SECONDS", 300, minimum=0, maximum=3600
+            ),
+            requeue_after_seconds=_int(
+                env, "REQUEUE_AFTER_SECONDS", 30, minimum=0, maximum=24 * 3600
+            ),
+        )

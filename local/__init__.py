@@ -1,0 +1,1 @@
+"""The embedded default: everything needed to run the stack without AWS. Never deployed."""

@@ -1,0 +1,131 @@
+"""Read `template.yaml` so local resources, tests and local invokes follow what deploys.
+
+CloudFormation's short tags (!Ref, !GetAtt, !Sub, ...) load as their long forms
+({"Ref": ...}, {"Fn::GetAtt": [...]}, ...); `Resolver` turns them into local values.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE = ROOT / "template.yaml"
+
+
+class _CfnLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    return {f"Fn::{suffix}": value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+
+
+def parameter_defaults(template: Mapping[str, Any]) -> dict[str, str]:
+    return {
+        name: str(spec["Default"])
+        for name, spec in template.get("Parameters", {}).items()
+        if "Default" in spec
+    }
+
+
+@dataclass
+class Resolver:
+    """Resolves intrinsic functions against local values.
+
+    `refs` maps a logical id or parameter to what !Ref gives; `attributes` maps
+    (logical id, attribute) to what !GetAtt gives.
+    """
+
+    refs: dict[str, str] = field(default_factory=dict)
+    attributes: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if set(value) == {"Ref"}:
+            return self.refs[value["Ref"]]
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            return self.attributes[(logical_id, attribute)]
+        if set(value) == {"Fn::Sub"}:
+            text = value["Fn::Sub"]
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m.group(1)), text)
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, name: str) -> str:
+        if "." in name:
+            logical_id, attribute = name.split(".", 1)
+            return self.attributes[(logical_id, attribute)]
+        return self.refs[name]
+
+
+def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: spec.get("Properties", {})
+        for logical_id, spec in template["Resources"].items()
+        if spec["Type"] == resource_type
+    }
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    logical_id: str
+    code_dir: Path
+    module: str
+    handler: str
+    layer_dirs: tuple[Path, ...]
+    environment: dict[str, Any]
+    timeout: int
+
+
+def function_spec(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
+    functions = resources(template, "AWS::Serverless::Function")
+    if logical_id not in functions:
+        raise KeyError(f"no function {logical_id!r} in template.yaml (have: {', '.join(functions)})")
+    globals_ = template.get("Globals", {}).get("Function", {})
+    props = {**globals_, **functions[logical_id]}
+    environment = {
+        **globals_.get("Environment", {}).get("Variables", {}),
+        **functions[logical_id].get("Environment", {}).get("Variables", {}),
+    }
+    layers = resources(template, "AWS::Serverless::LayerVersion")
+    layer_dirs = tuple(
+        ROOT / layers[layer["Ref"]]["ContentUri"]
+        for layer in props.get("Layers", [])
+        if isinstance(layer, dict) and layer.get("Ref") in layers
+    )
+    module, _, handler = props["Handler"].rpartition(".")
+    return FunctionSpec(
+        logical_id=logical_id,
+        code_dir=ROOT / props["CodeUri"],
+        module=module,
+        handler=handler,
+        layer_dirs=layer_dirs,
+        environment=environment,
+        timeout=int(props.get("Timeout", 3)),
+    )
