@@ -24,7 +24,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.template import FunctionSpec, function_spec, load_template
+from local.template import FunctionSpec, function_spec, load_template, parameter_defaults
 
 _counter = itertools.count()
 
@@ -66,15 +66,20 @@ def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
     return getattr(load_module(spec), spec.handler)
 
 
-def environment_for(spec: FunctionSpec, env_vars: Mapping[str, Any]) -> dict[str, str]:
+def environment_for(
+    spec: FunctionSpec, env_vars: Mapping[str, Any], parameters: Mapping[str, str]
+) -> dict[str, str]:
     """The template's variables with SAM's override rules: `Parameters` applies to every
-    function, the function's own block wins; only variables the template declares are set."""
+    function, the function's own block wins; only variables the template declares are set.
+    A !Ref to a template parameter takes the parameter's default."""
     overrides = {**env_vars.get("Parameters", {}), **env_vars.get(spec.logical_id, {})}
     environment: dict[str, str] = {}
     unresolved: list[str] = []
     for name, value in spec.environment.items():
         if name in overrides:
             environment[name] = str(overrides[name])
+        elif isinstance(value, dict) and value.get("Ref") in parameters:
+            environment[name] = parameters[value["Ref"]]
         elif isinstance(value, dict):
             unresolved.append(name)
         else:
@@ -95,9 +100,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint-url", help="send AWS calls here (a local moto server)")
     args = parser.parse_args(argv)
 
-    spec = function_spec(load_template(), args.function)
+    template = load_template()
+    spec = function_spec(template, args.function)
     env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
-    os.environ.update(environment_for(spec, env_vars))
+    os.environ.update(environment_for(spec, env_vars, parameter_defaults(template)))
     if args.endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
     event = json.loads(args.event.read_text())

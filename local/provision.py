@@ -18,13 +18,23 @@ ACCOUNT = "123456789012"  # moto's default account
 
 # CloudFormation property -> boto3 create_table argument (same names).
 TABLE_ARGUMENTS = (
-    "AttributeDefinitions", "KeySchema", "GlobalSecondaryIndexes", "LocalSecondaryIndexes",
-    "BillingMode", "SSESpecification", "StreamSpecification",
+    "AttributeDefinitions",
+    "KeySchema",
+    "GlobalSecondaryIndexes",
+    "LocalSecondaryIndexes",
+    "BillingMode",
+    "StreamSpecification",
 )
 # CloudFormation property -> SQS queue attribute (same names, string values).
 QUEUE_ATTRIBUTES = (
-    "VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds",
-    "MaximumMessageSize", "SqsManagedSseEnabled", "FifoQueue", "ContentBasedDeduplication",
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+    "MaximumMessageSize",
+    "SqsManagedSseEnabled",
+    "FifoQueue",
+    "ContentBasedDeduplication",
 )
 
 
@@ -91,6 +101,9 @@ def provision(
         props = resolver.resolve(raw)
         name = f"{stack_name}-{logical_id}"
         arguments = {k: props[k] for k in TABLE_ARGUMENTS if k in props}
+        if "SSESpecification" in props:  # CloudFormation says SSEEnabled, the API Enabled
+            sse = dict(props["SSESpecification"])
+            arguments["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled", False), **sse}
         clients["dynamodb"].create_table(TableName=name, **arguments)
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if pitr.get("PointInTimeRecoveryEnabled"):

@@ -106,7 +106,9 @@ class FunctionSpec:
 def function_spec(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
     functions = resources(template, "AWS::Serverless::Function")
     if logical_id not in functions:
-        raise KeyError(f"no function {logical_id!r} in template.yaml (have: {', '.join(functions)})")
+        raise KeyError(
+            f"no function {logical_id!r} in template.yaml (have: {', '.join(functions)})"
+        )
     globals_ = template.get("Globals", {}).get("Function", {})
     props = {**globals_, **functions[logical_id]}
     environment = {

@@ -10,8 +10,8 @@ import pytest
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's dummy value
-        "AWS_SESSION_TOKEN": "testing",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "ap-southeast-1",
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_DEV": "false",

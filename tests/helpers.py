@@ -37,7 +37,7 @@ def drain_queue(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
 
 
 def fail_calls(client: Any, operation: str, code: str = "ServiceUnavailable") -> Callable[[], None]:
-    """Make every `operation` call on `client` fail as AWS would; returns a function that heals it."""
+    """Make every `operation` call on `client` fail as AWS would; returns a function to heal it."""
 
     def _raise(**_: Any) -> None:
         raise ClientError({"Error": {"Code": code, "Message": "injected fault"}}, operation)

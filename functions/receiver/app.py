@@ -79,6 +79,15 @@ def casso_webhook() -> Response:
     )
 
 
+@app.not_found
+def not_found(_: Exception) -> Response:
+    return Response(
+        status_code=404,
+        content_type=content_types.APPLICATION_JSON,
+        body={"success": False, "error": f"no route; Casso posts to {WEBHOOK_PATH}"},
+    )
+
+
 @app.exception_handler(Exception)
 def unexpected_error(error: Exception) -> Response:
     # A bug, not bad input: answer 500 so Casso retries after the fix is deployed.

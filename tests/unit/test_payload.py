@@ -57,7 +57,9 @@ def test_v2_object():
 
 
 def test_money_out_keeps_its_sign():
-    (transaction,) = parse_delivery({"error": 0, "data": [{**V1_ITEM, "amount": -50000}]}).transactions
+    (transaction,) = parse_delivery(
+        {"error": 0, "data": [{**V1_ITEM, "amount": -50000}]}
+    ).transactions
     assert transaction.amount == -50000
 
 
@@ -70,14 +72,25 @@ def test_raw_item_is_kept_whole_with_unknown_fields():
 
 def test_v1_counterparty_fields_and_bank_sub_acc_id():
     item = {
-        "id": 5, "amount": 1000, "bank_sub_acc_id": "0071000888",
-        "corresponsiveName": "TRAN THI B", "corresponsiveAccount": "0123456789",
-        "corresponsiveBankId": "970436", "corresponsiveBankName": "Vietcombank",
-        "virtualAccount": "VA123", "virtualAccountName": "SHOP",
+        "id": 5,
+        "amount": 1000,
+        "bank_sub_acc_id": "0071000888",
+        "corresponsiveName": "TRAN THI B",
+        "corresponsiveAccount": "0123456789",
+        "corresponsiveBankId": "970436",
+        "corresponsiveBankName": "Vietcombank",
+        "virtualAccount": "VA123",
+        "virtualAccountName": "SHOP",
     }
     transaction = parse_transaction(item)
-    assert (transaction.account_number, transaction.counter_account_name) == ("0071000888", "TRAN THI B")
-    assert (transaction.counter_account_number, transaction.counter_bank_id) == ("0123456789", "970436")
+    assert (transaction.account_number, transaction.counter_account_name) == (
+        "0071000888",
+        "TRAN THI B",
+    )
+    assert (transaction.counter_account_number, transaction.counter_bank_id) == (
+        "0123456789",
+        "970436",
+    )
     assert (transaction.counter_bank_name, transaction.virtual_account) == ("Vietcombank", "VA123")
     assert transaction.virtual_account_name == "SHOP"
 
@@ -96,15 +109,36 @@ def test_numeric_account_number_becomes_text_and_integral_float_amount_is_accept
         ({"error": 0, "data": "x"}, 'data: expected an array (v1) or an object (V2), got str "x"'),
         ({"error": 1, "data": []}, "error: Casso reported error int 1, expected 0"),
         ({"error": True, "data": []}, "error: Casso reported error bool true, expected 0"),
-        ({"error": 0, "data": {"amount": 1}}, "data.id: missing (Casso's transaction id is required)"),
+        (
+            {"error": 0, "data": {"amount": 1}},
+            "data.id: missing (Casso's transaction id is required)",
+        ),
         ({"error": 0, "data": {"id": 1}}, "data.amount: missing"),
-        ({"error": 0, "data": {"id": "12", "amount": 1}}, 'data.id: expected a whole number, got str "12"'),
-        ({"error": 0, "data": {"id": True, "amount": 1}}, "data.id: expected a whole number, got bool true"),
+        (
+            {"error": 0, "data": {"id": "12", "amount": 1}},
+            'data.id: expected a whole number, got str "12"',
+        ),
+        (
+            {"error": 0, "data": {"id": True, "amount": 1}},
+            "data.id: expected a whole number, got bool true",
+        ),
         ({"error": 0, "data": {"id": -4, "amount": 1}}, "data.id: must not be negative, got -4"),
-        ({"error": 0, "data": {"id": 1, "amount": "200500"}}, 'data.amount: expected a whole number, got str "200500"'),
-        ({"error": 0, "data": {"id": 1, "amount": 10.5}}, "data.amount: expected a whole number of VND, got 10.5"),
-        ({"error": 0, "data": {"id": 1, "amount": 1, "description": ["x"]}}, 'data.description: expected text, got list ["x"]'),
-        ({"error": 0, "data": {"id": 1, "amount": 1, "runningBalance": "1"}}, 'data.runningBalance: expected a whole number, got str "1"'),
+        (
+            {"error": 0, "data": {"id": 1, "amount": "200500"}},
+            'data.amount: expected a whole number, got str "200500"',
+        ),
+        (
+            {"error": 0, "data": {"id": 1, "amount": 10.5}},
+            "data.amount: expected a whole number of VND, got 10.5",
+        ),
+        (
+            {"error": 0, "data": {"id": 1, "amount": 1, "description": ["x"]}},
+            'data.description: expected text, got list ["x"]',
+        ),
+        (
+            {"error": 0, "data": {"id": 1, "amount": 1, "runningBalance": "1"}},
+            'data.runningBalance: expected a whole number, got str "1"',
+        ),
         ({"error": 0, "data": [7]}, "data[0]: expected an object, got int 7"),
     ],
 )

@@ -24,7 +24,11 @@ V2_ONLY = WebhookCredentials(checksum_keys=(KEY,))
 V1_ONLY = WebhookCredentials(secure_tokens=("tok-current",))
 VIETNAMESE = {
     "error": 0,
-    "data": {"id": 7, "amount": 150000, "description": "Chuyển tiền đơn hàng DH1234 cho Nguyễn Thị Hồng"},
+    "data": {
+        "id": 7,
+        "amount": 150000,
+        "description": "Chuyển tiền đơn hàng DH1234 cho Nguyễn Thị Hồng",
+    },
 }
 
 
@@ -169,7 +173,9 @@ def test_signature_over_unparseable_body_is_rejected():
 
 def test_uppercase_hex_signature_is_accepted():
     t, sig = parse_signature_header(OFFICIAL_HEADER)
-    assert check({"X-Casso-Signature": f"t={t},v1={sig.upper()}"}, OFFICIAL_VECTOR["body"], V2_ONLY).ok
+    assert check(
+        {"X-Casso-Signature": f"t={t},v1={sig.upper()}"}, OFFICIAL_VECTOR["body"], V2_ONLY
+    ).ok
 
 
 def test_signature_age_is_not_checked_by_default():

@@ -16,6 +16,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import (
+    GetParameterError,
+    TransformParameterError,
+)
 
 from casso_payments.webhook_auth import WebhookCredentials
 
@@ -24,6 +28,10 @@ FIELDS = ("secure_token", "secure_token_previous", "checksum_key", "checksum_key
 
 class CredentialsError(ValueError):
     """The webhook secret is unusable (not JSON, wrong field types, nothing configured)."""
+
+
+class CredentialsUnavailable(RuntimeError):
+    """Secrets Manager could not be read (throttling, network, permissions, missing secret)."""
 
 
 def parse_credentials(secret: Any) -> WebhookCredentials:
@@ -81,7 +89,12 @@ class CredentialStore:
             if self._last_forced is None or now - self._last_forced >= self._refresh_interval:
                 self._last_forced = now
                 force = True
-        secret = self._provider.get(
-            self._secret_id, transform="json", max_age=self._max_age, force_fetch=force
-        )
+        try:
+            secret = self._provider.get(
+                self._secret_id, transform="json", max_age=self._max_age, force_fetch=force
+            )
+        except TransformParameterError:
+            raise CredentialsError("webhook secret is not valid JSON") from None
+        except GetParameterError as error:
+            raise CredentialsUnavailable(str(error)) from error
         return parse_credentials(secret)

@@ -13,7 +13,7 @@ come in through `IntakeDeps`. The answers follow the design's invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from casso_payments import ledger
-from casso_payments.credentials import CredentialsError
+from casso_payments.credentials import CredentialsError, CredentialsUnavailable
 from casso_payments.payload import ParsedDelivery, parse_delivery
 from casso_payments.queue import EnqueueError, TransactionMessage, enqueue
 from casso_payments.settings import ReceiverSettings
@@ -38,7 +38,7 @@ from casso_payments.webhook_auth import (
     header,
 )
 
-AWS_ERRORS = (ClientError, BotoCoreError, EnqueueError)
+AWS_ERRORS = (ClientError, BotoCoreError, EnqueueError, CredentialsUnavailable)
 
 
 class CredentialSource(Protocol):
@@ -63,7 +63,9 @@ class IntakeDeps:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    outcome: str  # accepted | duplicate | empty | quarantined | unauthorized | too_large | misconfigured | unavailable
+    # accepted | duplicate | empty | quarantined | unauthorized | too_large | misconfigured
+    # | unavailable
+    outcome: str
     generation: str = UNKNOWN
     new: tuple[int, ...] = ()
     duplicates: tuple[int, ...] = ()
@@ -105,12 +107,16 @@ def _authenticate(delivery: Delivery, body: Any, deps: IntakeDeps) -> AuthResult
     now_ms = int(delivery.received_at.timestamp() * 1000)
     max_age = deps.settings.max_signature_age_seconds
     credentials = deps.credentials.get()
-    result = authenticate(delivery.headers, body, credentials, now_ms=now_ms, max_age_seconds=max_age)
+    result = authenticate(
+        delivery.headers, body, credentials, now_ms=now_ms, max_age_seconds=max_age
+    )
     if not result.ok:
         # Perhaps the secret was rotated since we cached it: look once more (rate-limited).
         fresh = deps.credentials.get(refresh=True)
         if fresh != credentials:
-            result = authenticate(delivery.headers, body, fresh, now_ms=now_ms, max_age_seconds=max_age)
+            result = authenticate(
+                delivery.headers, body, fresh, now_ms=now_ms, max_age_seconds=max_age
+            )
     return result
 
 
@@ -132,17 +138,31 @@ def receive(delivery: Delivery, deps: IntakeDeps) -> Answer:
     try:
         auth = _authenticate(delivery, body, deps)
     except CredentialsError as error:
-        return Answer(500, "misconfigured", generation, reason="webhook credentials are not configured", error=str(error))
+        return Answer(
+            500,
+            "misconfigured",
+            generation,
+            reason="webhook credentials are not configured",
+            error=str(error),
+        )
     except AWS_ERRORS as error:
-        return Answer(503, "unavailable", generation, reason="temporarily unavailable", error=repr(error))
+        return Answer(
+            503, "unavailable", generation, reason="temporarily unavailable", error=repr(error)
+        )
     if not auth.ok:
         return Answer(401, "unauthorized", auth.generation, reason=auth.reason)
 
-    parsed = ParsedDelivery("unknown", problems=(json_problem,)) if json_problem else parse_delivery(body)
+    parsed = (
+        ParsedDelivery("unknown", problems=(json_problem,))
+        if json_problem
+        else parse_delivery(body)
+    )
     return _record(delivery, parsed, auth.generation, deps)
 
 
-def _record(delivery: Delivery, parsed: ParsedDelivery, generation: str, deps: IntakeDeps) -> Answer:
+def _record(
+    delivery: Delivery, parsed: ParsedDelivery, generation: str, deps: IntakeDeps
+) -> Answer:
     settings = deps.settings
     source = f"webhook-{generation}"
     requeue_before = delivery.received_at - timedelta(seconds=settings.requeue_after_seconds)
@@ -154,8 +174,11 @@ def _record(delivery: Delivery, parsed: ParsedDelivery, generation: str, deps: I
     try:
         for transaction in parsed.transactions:
             result = ledger.record_transaction(
-                deps.dynamodb, settings.ledger_table_name, transaction,
-                source=source, now=delivery.received_at,
+                deps.dynamodb,
+                settings.ledger_table_name,
+                transaction,
+                source=source,
+                now=delivery.received_at,
             )
             if result.new:
                 new.append(transaction.id)
@@ -173,8 +196,12 @@ def _record(delivery: Delivery, parsed: ParsedDelivery, generation: str, deps: I
                 requeue.append(transaction.id)
         if parsed.problems:
             quarantined = ledger.quarantine_delivery(
-                deps.dynamodb, settings.ledger_table_name, body=delivery.body,
-                reason="; ".join(parsed.problems), generation=generation, now=delivery.received_at,
+                deps.dynamodb,
+                settings.ledger_table_name,
+                body=delivery.body,
+                reason="; ".join(parsed.problems),
+                generation=generation,
+                now=delivery.received_at,
             )
     except AWS_ERRORS as error:
         failure = error
@@ -186,8 +213,13 @@ def _record(delivery: Delivery, parsed: ParsedDelivery, generation: str, deps: I
         failure = failure or error
     if failure is not None:
         return Answer(
-            503, "unavailable", generation, tuple(new), tuple(duplicates),
-            reason="temporarily unavailable", error=repr(failure),
+            503,
+            "unavailable",
+            generation,
+            tuple(new),
+            tuple(duplicates),
+            reason="temporarily unavailable",
+            error=repr(failure),
         )
     if parsed.problems:
         outcome = "quarantined"
@@ -198,6 +230,12 @@ def _record(delivery: Delivery, parsed: ParsedDelivery, generation: str, deps: I
     else:
         outcome = "empty"
     return Answer(
-        200, outcome, generation, tuple(new), tuple(duplicates), tuple(requeue),
-        quarantined=quarantined, reason="; ".join(parsed.problems),
+        200,
+        outcome,
+        generation,
+        tuple(new),
+        tuple(duplicates),
+        tuple(requeue),
+        quarantined=quarantined,
+        reason="; ".join(parsed.problems),
     )

@@ -76,7 +76,9 @@ class RecordResult:
 
 
 def transaction_item(transaction: Transaction, *, source: str, received_at: str) -> dict[str, Any]:
-    fields = {k: v for k, v in asdict(transaction).items() if k not in ("id", "raw") and v is not None}
+    fields = {
+        k: v for k, v in asdict(transaction).items() if k not in ("id", "raw") and v is not None
+    }
     return {
         **transaction_key(transaction.id),
         **to_dynamodb(

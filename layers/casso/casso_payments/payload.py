@@ -123,7 +123,9 @@ def parse_delivery(body: Any) -> ParsedDelivery:
     A v1 batch with some bad items keeps the good ones and reports each bad one.
     """
     if not isinstance(body, dict):
-        return ParsedDelivery("unknown", problems=(f"body: expected an object, got {_describe(body)}",))
+        return ParsedDelivery(
+            "unknown", problems=(f"body: expected an object, got {_describe(body)}",)
+        )
     error = body.get("error", 0)
     if error != 0 or isinstance(error, bool):
         return ParsedDelivery(

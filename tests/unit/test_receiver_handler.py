@@ -1,0 +1,118 @@
+"""ReceiverFunction's handler on the sample events: answers, metrics, logs."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import pytest
+
+from local.invoke import LocalContext, load_module
+from local.sample_events import EVENTS, EXPECTED_STATUS, LOCAL_CREDENTIALS, load_event
+from local.template import function_spec
+from tests.helpers import drain_queue, ledger_items, transaction_ids
+
+
+@pytest.fixture
+def handler(stack, template, monkeypatch):
+    spec = function_spec(template, "ReceiverFunction")
+    for name, value in stack.receiver_environment().items():
+        monkeypatch.setenv(name, value)
+    module = load_module(spec)
+
+    def call(event: dict) -> dict:
+        # The stdlib logger outlives each fresh import: write where capsys reads now.
+        for log_handler in logging.getLogger(module.logger.name).handlers:
+            log_handler.stream = sys.stdout  # type: ignore[attr-defined]
+        return module.lambda_handler(event, LocalContext("ReceiverFunction"))
+
+    return call
+
+
+def invoke(handler, name: str) -> dict:
+    return handler(load_event(name))
+
+
+def output_lines(capsys) -> list[dict]:
+    out = capsys.readouterr()
+    return [json.loads(line) for line in (out.out + out.err).splitlines() if line.startswith("{")]
+
+
+def emf_metrics(lines: list[dict]) -> list[dict]:
+    """Each EMF blob as {metric: value, ..., 'Generation': ...}."""
+    found = []
+    for line in lines:
+        if "_aws" not in line:
+            continue
+        names = [m["Name"] for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+        values = {n: line[n][0] if isinstance(line[n], list) else line[n] for n in names}
+        found.append({**values, "Generation": line.get("Generation")})
+    return found
+
+
+def test_every_sample_event_is_in_the_expectations():
+    assert {p.stem for p in EVENTS.glob("receiver-*.json")} == set(EXPECTED_STATUS)
+
+
+@pytest.mark.parametrize(("name", "status"), EXPECTED_STATUS.items())
+def test_sample_event_gets_its_documented_answer(handler, name, status):
+    response = invoke(handler, name)
+    assert response["statusCode"] == status
+    body = json.loads(response["body"])
+    assert body["success"] is (status == 200)
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
+
+
+def test_sample_story_leaves_ledger_and_queue_as_documented(handler, stack):
+    for name in EXPECTED_STATUS:
+        invoke(handler, name)
+    items = ledger_items(stack.dynamodb, stack.table)
+    assert transaction_ids(items) == [0, 1, 2, 100245]
+    assert [i["reason"] for i in items if i["kind"] == "quarantine"] == [
+        "body: not valid JSON (Unterminated string starting at: line 1 column 50 (char 49))"
+    ]
+    queued = sorted(m["transaction_id"] for m in drain_queue(stack.sqs, stack.queue_url))
+    assert queued == [0, 1, 2, 100245]
+
+
+def test_metrics_per_delivery_generation(handler, capsys):
+    invoke(handler, "receiver-v1-valid")
+    invoke(handler, "receiver-v1-valid")
+    invoke(handler, "receiver-v2-tampered")
+    invoke(handler, "receiver-missing-credentials")
+    invoke(handler, "receiver-malformed")
+    metrics = emf_metrics(output_lines(capsys))
+    assert metrics == [
+        {"Deliveries": 1.0, "TransactionsReceived": 1.0, "Generation": "v1"},
+        {"Deliveries": 1.0, "DuplicateTransactions": 1.0, "Generation": "v1"},
+        {"Deliveries": 1.0, "AuthFailures": 1.0, "Generation": "v2"},
+        {"Deliveries": 1.0, "AuthFailures": 1.0, "Generation": "unknown"},
+        {"Deliveries": 1.0, "QuarantinedDeliveries": 1.0, "Generation": "v1"},
+    ]
+
+
+def test_no_secret_or_signature_in_any_log_line(handler, capsys):
+    for name in EXPECTED_STATUS:
+        invoke(handler, name)
+    out = capsys.readouterr()
+    text = out.out + out.err
+    signature = load_event("receiver-v2-valid")["headers"]["X-Casso-Signature"]
+    assert LOCAL_CREDENTIALS["secure_token"] not in text
+    assert LOCAL_CREDENTIALS["checksum_key"] not in text
+    assert signature.split("v1=")[1] not in text
+
+
+def test_one_log_line_per_delivery_with_outcome_and_transaction_ids(handler, capsys):
+    invoke(handler, "receiver-duplicate-batch")
+    lines = output_lines(capsys)
+    (line,) = [entry for entry in lines if entry.get("message", "").startswith("delivery")]
+    assert line["message"] == "delivery accepted"
+    assert (line["new"], line["duplicates"], line["status"]) == ([1, 2], [2], 200)
+    assert line["correlation_id"] == "1"
+
+
+def test_other_paths_and_methods_are_not_served(handler):
+    event = load_event("receiver-v1-valid")
+    event["path"] = "/casso/other"
+    assert handler(event)["statusCode"] == 404
