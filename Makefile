@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv lint format validate unit integration build test demo events clean
+.PHONY: help venv lint format validate unit integration pytest build test demo events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ unit: venv ## unit tests (in-process moto)
 integration: venv ## integration tests (a moto server on localhost)
 	$(PYTHON) -m pytest tests/integration -q
 
+pytest: venv ## unit and integration tests in one run
+	$(PYTHON) -m pytest tests -q
+
 build: venv ## sam build (needs python3.13, the Lambda runtime's version)
 	@py313="$$(scripts/find-python 3.13 exact)" || { \
 	  echo "error: sam build needs python3.13 (the functions' Lambda runtime) and none was found." >&2; \
@@ -52,7 +55,8 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version)
 	echo "sam build with $$py313"; \
 	PATH="$$(dirname "$$py313"):$$PATH" $(BIN)/sam build --template template.yaml
 
-test: lint validate unit integration build ## everything CI runs
+# The tests run last so their summary line closes the output.
+test: lint validate build pytest ## everything CI runs
 
 demo: venv ## run the receiver on the sample events against local AWS, show ledger and queue
 	$(PYTHON) -m local.demo
