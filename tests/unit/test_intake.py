@@ -240,3 +240,28 @@ def test_v2_vietnamese_description_is_stored_as_sent(stack):
     entry = get_entry(stack.dynamodb, stack.table, 77)
     assert entry.transaction.description == "Thanh toán DH1234 Nguyễn Văn Á"
     assert entry.transaction.raw == data
+
+
+def record_calls(*clients) -> list[str]:
+    calls: list[str] = []
+    for client in clients:
+        client.meta.events.register(
+            "before-call",
+            lambda model, **_: calls.append(model.name),
+            unique_id=f"count-{id(client)}",
+        )
+    return calls
+
+
+def test_acknowledging_takes_only_the_ledger_write_and_the_queue_send(stack):
+    deps = stack.intake_deps()
+    deps.credentials.get()  # warm, as after the first delivery of an execution environment
+    calls = record_calls(stack.dynamodb, stack.sqs, stack.secretsmanager)
+    receive(v1(V1_ITEM), deps)
+    assert calls == ["PutItem", "SendMessageBatch"]
+    calls.clear()
+    receive(v1(V1_ITEM, at=NOW + timedelta(seconds=1)), deps)
+    assert calls == ["PutItem"]  # a duplicate: the failed conditional put says all we need
+    calls.clear()
+    receive(v1(*[{**V1_ITEM, "id": n} for n in range(10, 22)]), deps)
+    assert calls == ["PutItem"] * 12 + ["SendMessageBatch"] * 2
