@@ -69,7 +69,7 @@ def run(verbose: bool = False) -> int:
 
     print("Casso payments: receiver demo on local AWS (in-process moto, no AWS account)\n")
     with mock_aws():
-        clients = {n: boto3.client(n) for n in ("dynamodb", "sqs", "secretsmanager")}
+        clients = {n: boto3.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}
         stack = provision(clients, secret_values={"WebhookSecret": LOCAL_CREDENTIALS})
         table, queue = stack.ref("LedgerTable"), stack.ref("TransactionQueue")
         print(f"From template.yaml: table {table}, queue {queue.rsplit('/', 1)[-1]},")

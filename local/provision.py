@@ -69,7 +69,7 @@ def provision(
 ) -> LocalStack:
     """Create every table, queue and secret of the template.
 
-    `clients` holds boto3 clients named dynamodb, sqs, secretsmanager. `secret_values`
+    `clients` holds boto3 clients named dynamodb, sqs, secretsmanager, events. `secret_values`
     overrides keys of a secret's JSON (by logical id); generated keys are generated.
     """
     template = template or load_template()
@@ -105,6 +105,9 @@ def provision(
             sse = dict(props["SSESpecification"])
             arguments["SSESpecification"] = {"Enabled": sse.pop("SSEEnabled", False), **sse}
         clients["dynamodb"].create_table(TableName=name, **arguments)
+        ttl = props.get("TimeToLiveSpecification")
+        if ttl:
+            clients["dynamodb"].update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
         pitr = props.get("PointInTimeRecoverySpecification", {})
         if pitr.get("PointInTimeRecoveryEnabled"):
             clients["dynamodb"].update_continuous_backups(
@@ -114,6 +117,13 @@ def provision(
         resolver.attributes[(logical_id, "Arn")] = (
             f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{name}"
         )
+
+    for logical_id, raw in resources(template, "AWS::Events::EventBus").items():
+        props = resolver.resolve(raw)
+        arn = clients["events"].create_event_bus(Name=props["Name"])["EventBusArn"]
+        resolver.refs[logical_id] = props["Name"]
+        resolver.attributes[(logical_id, "Arn")] = arn
+        resolver.attributes[(logical_id, "Name")] = props["Name"]
 
     for logical_id, raw in resources(template, "AWS::SecretsManager::Secret").items():
         props = resolver.resolve(raw)
@@ -135,3 +145,21 @@ def _attribute(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def tap_events(
+    clients: Mapping[str, Any], stack: LocalStack, bus_logical_id: str = "PaymentsBus"
+) -> str:
+    """A local-only rule copying every event on the bus to a queue, to see what was published.
+
+    Returns the queue's URL; each message body is the EventBridge event.
+    """
+    bus = stack.ref(bus_logical_id)
+    name = f"{stack.stack_name}-{bus_logical_id}-tap"
+    url = clients["sqs"].create_queue(QueueName=name)["QueueUrl"]
+    arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
+    clients["events"].put_rule(
+        Name=name, EventBusName=bus, EventPattern=json.dumps({"source": [{"prefix": ""}]})
+    )
+    clients["events"].put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "tap", "Arn": arn}])
+    return url

@@ -38,7 +38,7 @@ def run_invoke(*args: str, endpoint: str) -> subprocess.CompletedProcess:
 
 def test_local_invoke_takes_a_sample_event_and_sam_env_vars(server_stack, tmp_path):
     env_vars = tmp_path / "env.json"
-    environment = server_stack.receiver_environment()
+    environment = server_stack.environment("ReceiverFunction")
     env_vars.write_text(
         json.dumps(
             {

@@ -41,7 +41,7 @@ def test_a_delivery_lands_once_in_the_ledger_and_once_on_the_queue(receiver, ser
 def test_twenty_concurrent_copies_of_one_delivery_land_once(server_stack):
     body = json.dumps({"error": 0, "data": [V1_ITEM]})
     # Twenty receiver instances, each with its own clients, all answering at once.
-    environments = [server_stack.intake_deps() for _ in range(20)]
+    environments = [server_stack.intake_deps(fresh_clients=True) for _ in range(20)]
     start = threading.Barrier(20)
 
     def deliver(deps):

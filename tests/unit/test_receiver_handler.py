@@ -17,7 +17,7 @@ from tests.helpers import drain_queue, ledger_items, transaction_ids
 @pytest.fixture
 def handler(stack, template, monkeypatch):
     spec = function_spec(template, "ReceiverFunction")
-    for name, value in stack.receiver_environment().items():
+    for name, value in stack.environment("ReceiverFunction").items():
         monkeypatch.setenv(name, value)
     module = load_module(spec)
 

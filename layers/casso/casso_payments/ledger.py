@@ -165,3 +165,39 @@ def quarantine_delivery(
             raise
         return False
     return True
+
+
+def mark_processed(
+    dynamodb: Any,
+    table: str,
+    transaction_id: int,
+    *,
+    outcome: str,
+    order_code: str | None,
+    now: datetime,
+) -> bool:
+    """RECEIVED -> PROCESSED with its outcome; leaves PendingIndex. False if already done."""
+    values: dict[str, Any] = {
+        ":processed": PROCESSED,
+        ":received": RECEIVED,
+        ":outcome": outcome,
+        ":at": timestamp(now),
+    }
+    expression = "SET #status = :processed, outcome = :outcome, processed_at = :at"
+    if order_code is not None:
+        expression += ", order_code = :code"
+        values[":code"] = order_code
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=transaction_key(transaction_id),
+            UpdateExpression=expression + " REMOVE pending",
+            ConditionExpression="#status = :received",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_dynamodb(values),
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True

@@ -72,3 +72,33 @@ class ReceiverSettings:
                 env, "REQUEUE_AFTER_SECONDS", 30, minimum=0, maximum=24 * 3600
             ),
         )
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    ledger_table_name: str
+    orders_table_name: str
+    idempotency_table_name: str
+    event_bus_name: str
+    order_code_pattern: str
+    # VND either side of the expected amount that still counts as paid exactly.
+    amount_tolerance: int = 0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
+        from casso_payments.order_codes import DEFAULT_PATTERN, PatternError, compile_pattern
+
+        env = os.environ if env is None else env
+        pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN
+        try:
+            compile_pattern(pattern)
+        except PatternError as error:
+            raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
+        return cls(
+            ledger_table_name=_required(env, "LEDGER_TABLE_NAME"),
+            orders_table_name=_required(env, "ORDERS_TABLE_NAME"),
+            idempotency_table_name=_required(env, "IDEMPOTENCY_TABLE_NAME"),
+            event_bus_name=_required(env, "EVENT_BUS_NAME"),
+            order_code_pattern=pattern,
+            amount_tolerance=_int(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
+        )

@@ -1,0 +1,113 @@
+"""ProcessorFunction: SQS batch of transaction ids -> orders settled, events published.
+
+Thin by design: Powertools' batch processor reports each failed record on its own (the rest
+of the batch is done and deleted); Powertools' Idempotency keeps two concurrent deliveries
+of one transaction from being worked at the same time; `processing.process` does the work.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from casso_payments import processing
+from casso_payments.processing import ProcessorDeps, process
+from casso_payments.queue import TransactionMessage
+from casso_payments.settings import ProcessorSettings
+
+OUTCOME_METRICS = {
+    processing.PAID: "OrdersPaid",
+    processing.PARTIALLY_PAID: "OrdersPartiallyPaid",
+    processing.OVERPAID: "OrdersOverpaid",
+    processing.UNMATCHED: "PaymentsUnmatched",
+    processing.MONEY_OUT: "MoneyOut",
+    processing.ALREADY_PROCESSED: "AlreadyProcessed",
+}
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+batch = BatchProcessor(event_type=EventType.SQS)
+
+# Built once per execution environment and reused by every invocation.
+settings = ProcessorSettings.from_env()
+dynamodb = boto3.client("dynamodb")
+deps = ProcessorDeps(dynamodb=dynamodb, events=boto3.client("events"), settings=settings)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="transaction_id",
+    # Long enough to cover SQS redeliveries; after that the ledger's PROCESSED status skips.
+    expires_after_seconds=3600,
+    raise_on_no_idempotency_key=True,
+)
+persistence = DynamoDBPersistenceLayer(
+    table_name=settings.idempotency_table_name, boto3_client=dynamodb
+)
+
+
+@idempotent_function(
+    data_keyword_argument="message", config=idempotency, persistence_store=persistence
+)
+def process_once(message: dict[str, Any]) -> dict[str, Any]:
+    outcome = process(message["transaction_id"], deps, now=datetime.now(UTC))
+    logger.info(
+        f"transaction {outcome.outcome}",
+        extra={
+            "transaction_id": outcome.transaction_id,
+            "order_code": outcome.order_code,
+            "order_status": outcome.order.status if outcome.order else None,
+            "applied": outcome.applied,
+            "events": list(outcome.events),
+        },
+    )
+    metrics.add_metric(name=OUTCOME_METRICS[outcome.outcome], unit=MetricUnit.Count, value=1)
+    return {"outcome": outcome.outcome, "order_code": outcome.order_code}
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> dict[str, Any]:
+    receives = int(record.attributes.approximate_receive_count or 1)
+    try:
+        message = TransactionMessage.from_json(record.body)
+        logger.set_correlation_id(str(message.transaction_id))
+        return process_once(
+            message={"transaction_id": message.transaction_id, "source": message.source}
+        )
+    except Exception as error:
+        # Logged here with its reason: after MaxReceiveCount receives the message moves to
+        # the dead-letter queue, and this line says why.
+        logger.exception(
+            "record failed; it will be retried, then dead-lettered",
+            extra={
+                "message_id": record.message_id,
+                "receive_count": receives,
+                "reason": f"{type(error).__name__}: {error}",
+            },
+        )
+        metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=1)
+        raise
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=batch, context=context
+    )

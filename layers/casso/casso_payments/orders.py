@@ -1,0 +1,204 @@
+"""Orders: the business's own table, which the processor settles from bank transfers.
+
+The business's systems create orders (`create_order`, or any DynamoDB client writing the
+item shape in the README); the processor applies matched transfers (`apply_payment`).
+
+Item: pk (canonical order code, see `order_codes`), order_code (as created),
+expected_amount, status, created_at, updated_at, paid_amount, paid_at, note, and payments:
+a map of Casso transaction id -> {amount, at}. Every change is conditional on that map not
+holding the transaction yet, so one transaction can never be applied to an order twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.order_codes import canonical_code
+
+PENDING: Final = "PENDING"
+PARTIALLY_PAID: Final = "PARTIALLY_PAID"
+PAID: Final = "PAID"
+OVERPAID: Final = "OVERPAID"
+STATUSES = (PENDING, PARTIALLY_PAID, PAID, OVERPAID)
+
+
+class OrderError(ValueError):
+    """An order can't be created or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Order:
+    order_code: str
+    expected_amount: int
+    status: str
+    created_at: str
+    paid_amount: int = 0
+    payments: dict[int, int] = field(default_factory=dict)  # Casso transaction id -> VND
+    paid_at: str | None = None
+    updated_at: str | None = None
+    note: str = ""
+
+    @property
+    def key(self) -> str:
+        return canonical_code(self.order_code)
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    order: Order
+    applied: bool  # False: this transaction had already been applied to this order
+
+
+def settle(expected: int, paid: int, tolerance: int = 0) -> str:
+    """The order status for `paid` VND against `expected`, within `tolerance` either way."""
+    if paid > expected + tolerance:
+        return OVERPAID
+    if paid >= expected - tolerance:
+        return PAID
+    return PARTIALLY_PAID if paid > 0 else PENDING
+
+
+def _order(item: dict[str, Any]) -> Order:
+    values = from_dynamodb(item)
+    return Order(
+        order_code=values["order_code"],
+        expected_amount=int(values["expected_amount"]),
+        status=values["status"],
+        created_at=values["created_at"],
+        paid_amount=int(values.get("paid_amount", 0)),
+        payments={int(tid): int(p["amount"]) for tid, p in values.get("payments", {}).items()},
+        paid_at=values.get("paid_at"),
+        updated_at=values.get("updated_at"),
+        note=values.get("note", ""),
+    )
+
+
+def create_order(
+    dynamodb: Any,
+    table: str,
+    order_code: str,
+    expected_amount: int,
+    *,
+    now: datetime,
+    note: str = "",
+) -> Order:
+    """Create a PENDING order. Raises OrderError if the code is unusable, the amount isn't a
+    positive whole number of VND, or an order with the same canonical code exists."""
+    try:
+        key = canonical_code(order_code)
+    except ValueError as error:
+        raise OrderError(str(error)) from None
+    if (
+        isinstance(expected_amount, bool)
+        or not isinstance(expected_amount, int)
+        or expected_amount <= 0
+    ):
+        raise OrderError(
+            f"expected_amount must be a positive whole number of VND, got {expected_amount!r}"
+        )
+    order = Order(
+        order_code, expected_amount, PENDING, timestamp(now), updated_at=timestamp(now), note=note
+    )
+    item = {
+        "pk": key,
+        "order_code": order_code,
+        "expected_amount": expected_amount,
+        "status": PENDING,
+        "created_at": order.created_at,
+        "updated_at": order.created_at,
+        "paid_amount": 0,
+        "payments": {},
+        "note": note,
+    }
+    try:
+        dynamodb.put_item(
+            TableName=table, Item=to_dynamodb(item), ConditionExpression="attribute_not_exists(pk)"
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise OrderError(f"an order with code {key} already exists") from None
+        raise
+    return order
+
+
+def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
+    """The order for any spelling of its code (`dh-0035` finds `DH35`), or None."""
+    item = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": canonical_code(order_code)}}, ConsistentRead=True
+    ).get("Item")
+    return _order(item) if item else None
+
+
+def find_order(dynamodb: Any, table: str, codes: Iterable[str]) -> Order | None:
+    """The first of `codes` that names an existing order."""
+    for code in codes:
+        order = get_order(dynamodb, table, code)
+        if order is not None:
+            return order
+    return None
+
+
+def apply_payment(
+    dynamodb: Any,
+    table: str,
+    order: Order,
+    *,
+    transaction_id: int,
+    amount: int,
+    tolerance: int,
+    now: datetime,
+    attempts: int = 5,
+) -> PaymentResult:
+    """Add a transfer to an order, once. Optimistic: the write is conditional on the paid
+    amount we read and on the transaction not being there yet; a concurrent change re-reads."""
+    for _ in range(attempts):
+        if transaction_id in order.payments:
+            return PaymentResult(order, applied=False)
+        paid = order.paid_amount + amount
+        status = settle(order.expected_amount, paid, tolerance)
+        at = timestamp(now)
+        try:
+            item = dynamodb.update_item(
+                TableName=table,
+                Key={"pk": {"S": order.key}},
+                UpdateExpression=(
+                    "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
+                    "updated_at = :at"
+                    + (
+                        ", paid_at = if_not_exists(paid_at, :at)"
+                        if status in (PAID, OVERPAID)
+                        else ""
+                    )
+                ),
+                ConditionExpression=(
+                    "attribute_exists(pk) AND paid_amount = :before"
+                    " AND attribute_not_exists(payments.#tid)"
+                ),
+                ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
+                ExpressionAttributeValues=to_dynamodb(
+                    {
+                        ":payment": {"amount": amount, "at": at},
+                        ":paid": paid,
+                        ":status": status,
+                        ":at": at,
+                        ":before": order.paid_amount,
+                    }
+                ),
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            current = get_order(dynamodb, table, order.order_code)
+            if current is None:
+                raise OrderError(f"order {order.key} disappeared while being paid") from None
+            order = current
+            continue
+        return PaymentResult(_order(item), applied=True)
+    raise OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")

@@ -1,0 +1,62 @@
+"""Events the processor publishes on the stack's EventBridge bus (README, "Events").
+
+Every detail carries `transaction_id` and `order_code` (null when no order matched), so a
+consumer can drop the rare copy a crash between publishing and committing can cause.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+SOURCE: Final = "casso.payments"
+TRANSACTION_RECEIVED: Final = "Transaction Received"
+ORDER_PAID: Final = "Order Paid"
+ORDER_PARTIALLY_PAID: Final = "Order Partially Paid"
+ORDER_OVERPAID: Final = "Order Overpaid"
+PAYMENT_UNMATCHED: Final = "Payment Unmatched"
+DETAIL_TYPES = (
+    TRANSACTION_RECEIVED,
+    ORDER_PAID,
+    ORDER_PARTIALLY_PAID,
+    ORDER_OVERPAID,
+    PAYMENT_UNMATCHED,
+)
+PUT_EVENTS_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    detail_type: str
+    detail: dict[str, Any]
+
+
+class PublishError(RuntimeError):
+    """EventBridge did not accept some events; the record is retried."""
+
+
+def publish(events: Any, bus_name: str, payment_events: Sequence[PaymentEvent]) -> None:
+    for start in range(0, len(payment_events), PUT_EVENTS_LIMIT):
+        chunk = payment_events[start : start + PUT_EVENTS_LIMIT]
+        response = events.put_events(
+            Entries=[
+                {
+                    "EventBusName": bus_name,
+                    "Source": SOURCE,
+                    "DetailType": event.detail_type,
+                    "Detail": json.dumps(event.detail, ensure_ascii=False),
+                }
+                for event in chunk
+            ]
+        )
+        if response.get("FailedEntryCount"):
+            failures = [
+                f"{event.detail_type}: {entry.get('ErrorCode')} {entry.get('ErrorMessage', '')}"
+                for event, entry in zip(chunk, response["Entries"], strict=False)
+                if entry.get("ErrorCode")
+            ]
+            raise PublishError(
+                f"EventBridge rejected {len(failures)} events: {'; '.join(failures)}"
+            )

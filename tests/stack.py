@@ -1,0 +1,101 @@
+"""The stack as tests see it: resources provisioned from template.yaml, and the functions'
+dependencies built the way their handlers build them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from casso_payments.credentials import CredentialStore
+from casso_payments.intake import IntakeDeps
+from casso_payments.processing import ProcessorDeps
+from casso_payments.settings import ProcessorSettings, ReceiverSettings
+from local.provision import LocalStack, provision, tap_events
+from local.sample_events import LOCAL_CREDENTIALS
+from local.template import function_spec, load_template
+
+SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
+
+
+@dataclass
+class Stack:
+    local: LocalStack
+    clients: dict[str, Any]
+    # None: in-process moto (mock_aws); otherwise a moto server's URL.
+    endpoint: str | None = None
+    events_tap_url: str = field(default="")
+
+    @classmethod
+    def create(cls, stack_name: str = "casso-local", endpoint: str | None = None) -> Stack:
+        clients = {name: boto3.client(name, endpoint_url=endpoint) for name in SERVICES}
+        local = provision(
+            clients, stack_name=stack_name, secret_values={"WebhookSecret": LOCAL_CREDENTIALS}
+        )
+        stack = cls(local, clients, endpoint)
+        stack.events_tap_url = tap_events(clients, local)
+        return stack
+
+    @property
+    def dynamodb(self) -> Any:
+        return self.clients["dynamodb"]
+
+    @property
+    def sqs(self) -> Any:
+        return self.clients["sqs"]
+
+    @property
+    def secretsmanager(self) -> Any:
+        return self.clients["secretsmanager"]
+
+    @property
+    def table(self) -> str:
+        return self.local.ref("LedgerTable")
+
+    @property
+    def orders_table(self) -> str:
+        return self.local.ref("OrdersTable")
+
+    @property
+    def queue_url(self) -> str:
+        return self.local.ref("TransactionQueue")
+
+    @property
+    def dlq_url(self) -> str:
+        return self.local.ref("TransactionDeadLetterQueue")
+
+    def client(self, name: str) -> Any:
+        """A new client, as a separate execution environment would have."""
+        return boto3.client(name, endpoint_url=self.endpoint)
+
+    def environment(self, function: str) -> dict[str, str]:
+        spec = function_spec(load_template(), function)
+        environment = self.local.function_environment(spec.environment)
+        if self.endpoint:
+            environment["AWS_ENDPOINT_URL"] = self.endpoint
+        return environment
+
+    def intake_deps(self, *, fresh_clients: bool = False, **overrides: Any) -> IntakeDeps:
+        settings = _override(
+            ReceiverSettings.from_env(self.environment("ReceiverFunction")), overrides
+        )
+        client = self.client if fresh_clients else self.clients.__getitem__
+        store = CredentialStore(
+            SecretsProvider(boto3_client=client("secretsmanager")), settings.webhook_secret_id
+        )
+        return IntakeDeps(client("dynamodb"), client("sqs"), store, settings)
+
+    def processor_deps(self, **overrides: Any) -> ProcessorDeps:
+        settings = _override(
+            ProcessorSettings.from_env(self.environment("ProcessorFunction")), overrides
+        )
+        return ProcessorDeps(self.dynamodb, self.clients["events"], settings)
+
+
+def _override(settings: Any, overrides: dict[str, Any]) -> Any:
+    unknown = set(overrides) - {f.name for f in fields(settings)}
+    if unknown:
+        raise TypeError(f"no such setting: {unknown}")
+    return replace(settings, **overrides)
