@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import itertools
 import json
 import os
 import sys
@@ -25,8 +24,6 @@ from types import ModuleType
 from typing import Any
 
 from local.template import FunctionSpec, function_spec, load_template, parameter_defaults
-
-_counter = itertools.count()
 
 
 @dataclass
@@ -53,8 +50,10 @@ def load_module(spec: FunctionSpec) -> ModuleType:
         if str(directory) not in sys.path:
             sys.path.insert(0, str(directory))
     path = spec.code_dir / f"{spec.module.replace('.', '/')}.py"
-    name = f"_lambda_{spec.logical_id}_{next(_counter)}"
-    module_spec = importlib.util.spec_from_file_location(name, path)
+    # Named as on Lambda (e.g. "app"): names derived from it, such as Powertools Idempotency's
+    # record keys, must match across execution environments. Not put in sys.modules, so each
+    # load is a fresh execution environment.
+    module_spec = importlib.util.spec_from_file_location(spec.module, path)
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(module_spec)

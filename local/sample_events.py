@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
-from local.apigw import rest_proxy_event
+from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
 from local.template import ROOT
 
 EVENTS = ROOT / "events"
@@ -61,6 +61,24 @@ V2_VIETNAMESE = {
 }
 
 
+SECOND_PARTIAL_ITEM = {
+    **V1_ITEM,
+    "id": 3,
+    "amount": 100000,
+    "description": "IBFT DH-36 thanh toan lan 2",
+    "tid": "FT24300998877",
+}
+MONEY_OUT_ITEM = {
+    **V1_ITEM,
+    "id": 4,
+    "amount": -50000,
+    "description": "HOAN TIEN DH35 CHO KHACH",
+    "tid": "FT24300112233",
+}
+# Orders the local story starts with: code, expected VND.
+LOCAL_ORDERS = (("DH35", 200500), ("DH36", 300000), ("DH1234", 200000))
+
+
 def _v1(body: Any, *, token: str | None = LOCAL_SECURE_TOKEN) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", "User-Agent": "Casso-Webhook"}
     if token is not None:
@@ -96,7 +114,27 @@ def sample_events() -> dict[str, dict[str, Any]]:
         "receiver-duplicate-batch": _v1(
             {"error": 0, "data": [V1_ITEM, duplicate_item, duplicate_item]}
         ),
+        "receiver-v1-second-partial": _v1({"error": 0, "data": [SECOND_PARTIAL_ITEM]}),
+        "receiver-v1-money-out": _v1({"error": 0, "data": [MONEY_OUT_ITEM]}),
         "receiver-malformed": _v1('{"error": 0, "data": [{"id": 3, "amount": 10000, "descri'),
+        **processor_events(),
+    }
+
+
+def _message(transaction_id: int, source: str) -> dict[str, Any]:
+    body = json.dumps({"transaction_id": transaction_id, "source": source})
+    return sqs_record(body, message_id=f"msg-{transaction_id}")
+
+
+def processor_events() -> dict[str, dict[str, Any]]:
+    """SQS events for ProcessorFunction, naming transactions the receiver events record."""
+    poisoned = sqs_record('{"transaction_id": "DH35"', message_id="msg-poisoned")
+    return {
+        "processor-matched": sqs_event([_message(1, "webhook-v1")]),
+        "processor-partial-pair": sqs_event([_message(2, "webhook-v1"), _message(3, "webhook-v1")]),
+        "processor-unmatched": sqs_event([_message(0, "webhook-v2")]),
+        "processor-money-out": sqs_event([_message(4, "webhook-v1")]),
+        "processor-poisoned-batch": sqs_event([_message(100245, "webhook-v2"), poisoned]),
     }
 
 
@@ -106,9 +144,20 @@ EXPECTED_STATUS = {
     "receiver-v2-valid": 200,
     "receiver-v2-vietnamese": 200,
     "receiver-duplicate-batch": 200,
+    "receiver-v1-second-partial": 200,
+    "receiver-v1-money-out": 200,
     "receiver-v2-tampered": 401,
     "receiver-missing-credentials": 401,
     "receiver-malformed": 200,
+}
+# What ProcessorFunction does with each SQS sample event, after the receiver events above:
+# the outcome per transaction id, and the records it reports failed.
+EXPECTED_PROCESSING = {
+    "processor-matched": ({1: "paid"}, []),
+    "processor-partial-pair": ({2: "partially_paid", 3: "partially_paid"}, []),
+    "processor-unmatched": ({0: "unmatched"}, []),
+    "processor-money-out": ({4: "money_out"}, []),
+    "processor-poisoned-batch": ({100245: "overpaid"}, ["msg-poisoned"]),
 }
 
 

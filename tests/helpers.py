@@ -36,12 +36,25 @@ def drain_queue(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def fail_calls(client: Any, operation: str, code: str = "ServiceUnavailable") -> Callable[[], None]:
-    """Make every `operation` call on `client` fail as AWS would; returns a function to heal it."""
+def fail_calls(
+    client: Any,
+    operation: str,
+    code: str = "ServiceUnavailable",
+    *,
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+) -> Callable[[], None]:
+    """Make `operation` calls on `client` (those whose parameters satisfy `when`) fail as AWS
+    would; returns a function that heals the client."""
 
-    def _raise(**_: Any) -> None:
-        raise ClientError({"Error": {"Code": code, "Message": "injected fault"}}, operation)
+    def _raise(params: dict[str, Any], **_: Any) -> None:
+        if when(params):
+            raise ClientError({"Error": {"Code": code, "Message": "injected fault"}}, operation)
 
-    event = f"before-call.{client.meta.service_model.service_name}.{operation}"
+    event = f"before-parameter-build.{client.meta.service_model.service_id.hyphenize()}.{operation}"
     client.meta.events.register(event, _raise)
     return lambda: client.meta.events.unregister(event, _raise)
+
+
+def published_events(sqs: Any, tap_url: str) -> list[tuple[str, dict[str, Any]]]:
+    """(detail-type, detail) of every event the bus delivered to the local tap, in order."""
+    return [(event["detail-type"], event["detail"]) for event in drain_queue(sqs, tap_url)]

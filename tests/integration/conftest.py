@@ -32,15 +32,20 @@ def server_stack(moto_endpoint: str) -> Stack:
 
 
 @pytest.fixture
-def load_receiver(server_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """Loads ReceiverFunction's module as Lambda would: the stack's environment, plus overrides."""
+def load_function(server_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Loads a function's module as Lambda would: the stack's environment, plus overrides."""
 
-    def load(**overrides: str) -> Any:
-        for name, value in {**server_stack.environment("ReceiverFunction"), **overrides}.items():
+    def load(function: str, **overrides: str) -> Any:
+        for name, value in {**server_stack.environment(function), **overrides}.items():
             monkeypatch.setenv(name, value)
-        return load_module(function_spec(load_template(), "ReceiverFunction"))
+        return load_module(function_spec(load_template(), function))
 
     return load
+
+
+@pytest.fixture
+def load_receiver(load_function: Callable[..., Any]) -> Callable[..., Any]:
+    return lambda **overrides: load_function("ReceiverFunction", **overrides)
 
 
 @pytest.fixture

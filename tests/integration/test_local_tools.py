@@ -80,13 +80,17 @@ def test_local_invoke_names_the_variables_it_still_needs(server_stack, tmp_path)
 
 
 def test_shipped_env_json_covers_every_variable_that_references_the_stack():
-    from local.template import function_spec, load_template
+    from local.template import function_spec, load_template, resources
 
+    template = load_template()
     shipped = json.loads((ROOT / "events" / "env.json").read_text())
-    spec = function_spec(load_template(), "ReceiverFunction")
-    needs = {name for name, value in spec.environment.items() if isinstance(value, dict)}
-    # Parameters (!Ref Stage, ...) fall back to their defaults; resources must be named.
-    resources = {
-        n for n in needs if spec.environment[n]["Ref"] not in load_template()["Parameters"]
-    }
-    assert resources <= set(shipped["ReceiverFunction"])
+    for function in resources(template, "AWS::Serverless::Function"):
+        environment = function_spec(template, function).environment
+        # Parameters (!Ref OrderCodePattern, ...) fall back to their defaults; resources must
+        # be named.
+        needs = {
+            name
+            for name, value in environment.items()
+            if isinstance(value, dict) and value.get("Ref") not in template["Parameters"]
+        }
+        assert needs <= set(shipped.get(function, {})), function

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from casso_payments.intake import Delivery, receive
-from local.apigw import rest_proxy_event
+from local.lambda_events import rest_proxy_event
 from local.sample_events import EXPECTED_STATUS, LOCAL_SECURE_TOKEN, V1_ITEM, load_event
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 from tests.integration.conftest import invoke
@@ -71,6 +71,8 @@ def test_each_sample_answer_with_the_store_checked(receiver, server_stack, name)
         "receiver-v2-valid": [0],
         "receiver-v2-vietnamese": [100245],
         "receiver-duplicate-batch": [1, 2],
+        "receiver-v1-second-partial": [3],
+        "receiver-v1-money-out": [4],
         "receiver-v2-tampered": [],
         "receiver-missing-credentials": [],
         "receiver-malformed": [],

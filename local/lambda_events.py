@@ -1,7 +1,8 @@
-"""API Gateway REST proxy events, as API Gateway hands them to a Lambda function."""
+"""Events as AWS hands them to a Lambda function: API Gateway REST proxy, SQS batches."""
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -45,3 +46,34 @@ def rest_proxy_event(
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+def sqs_record(
+    body: str,
+    *,
+    message_id: str | None = None,
+    receipt_handle: str = "local",
+    receive_count: int = 1,
+    queue_arn: str = "arn:aws:sqs:ap-southeast-1:123456789012:casso-local-TransactionQueue",
+) -> dict[str, Any]:
+    now_ms = str(int(datetime.now(UTC).timestamp() * 1000))
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": receipt_handle,
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": now_ms,
+            "SenderId": "123456789012",
+            "ApproximateFirstReceiveTimestamp": now_ms,
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode()).hexdigest(),  # noqa: S324 - SQS's own checksum
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": queue_arn.split(":")[3],
+    }
+
+
+def sqs_event(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"Records": records}

@@ -1,0 +1,159 @@
+"""Receiver -> queue -> processor against a moto server, with the local SQS poller."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from casso_payments.ledger import get_entry
+from casso_payments.orders import create_order, get_order
+from local.invoke import LocalContext
+from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
+from local.poller import PollResult, drain, poll_once
+from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from tests.helpers import drain_queue, published_events
+from tests.stack import Stack
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Pipeline:
+    stack: Stack
+    receiver: Any
+    processor: Any
+    queue_arn: str
+
+    def deliver(self, *items: dict) -> int:
+        body = json.dumps({"error": 0, "data": list(items)}, ensure_ascii=False)
+        headers = {"Secure-Token": LOCAL_SECURE_TOKEN}
+        event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
+        return self.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
+
+    def process(self, event: dict, processor: Any = None) -> dict:
+        context = LocalContext("ProcessorFunction", timeout_seconds=30)
+        return (processor or self.processor).lambda_handler(event, context)
+
+    def message(self, body: str, message_id: str | None = None) -> dict:
+        return sqs_event([sqs_record(body, message_id=message_id, queue_arn=self.queue_arn)])
+
+    def poll(self) -> PollResult:
+        return poll_once(
+            self.stack.sqs,
+            self.stack.queue_url,
+            self.queue_arn,
+            self.process,
+            retry_visibility_seconds=0,
+        )
+
+    def run_processor(self) -> None:
+        drain(self.stack.sqs, self.stack.queue_url, self.queue_arn, self.process)
+
+
+@pytest.fixture
+def pipeline(server_stack, load_function) -> Pipeline:
+    create_order(server_stack.dynamodb, server_stack.orders_table, "DH35", 200_500, now=NOW)
+    create_order(server_stack.dynamodb, server_stack.orders_table, "DH36", 300_000, now=NOW)
+    return Pipeline(
+        server_stack,
+        load_function("ReceiverFunction"),
+        load_function("ProcessorFunction"),
+        server_stack.local.resolver.attributes[("TransactionQueue", "Arn")],
+    )
+
+
+def event_kinds(server_stack) -> list[str]:
+    return [kind for kind, _ in published_events(server_stack.sqs, server_stack.events_tap_url)]
+
+
+def test_transfer_confirms_its_order_end_to_end(pipeline, server_stack):
+    assert (
+        pipeline.deliver({**V1_ITEM, "id": 1, "description": "MBVCB.3278841.DH35.CT tu 0123"})
+        == 200
+    )
+    pipeline.run_processor()
+    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    assert (order.status, order.payments) == ("PAID", {1: 200_500})
+    assert get_entry(server_stack.dynamodb, server_stack.table, 1).outcome == "paid"
+    assert event_kinds(server_stack) == ["Transaction Received", "Order Paid"]
+    assert drain_queue(server_stack.sqs, server_stack.queue_url) == []
+
+
+def test_duplicates_and_redelivery_apply_once(pipeline, server_stack):
+    item = {**V1_ITEM, "id": 2, "amount": 120_000, "description": "IBFT DH36 lan 1"}
+    for _ in range(3):
+        assert pipeline.deliver(item) == 200
+    pipeline.run_processor()
+    # SQS redelivers a message already handled (at-least-once), and a batch is replayed.
+    body = json.dumps({"transaction_id": 2, "source": "webhook-v1"})
+    for _ in range(2):
+        server_stack.sqs.send_message(QueueUrl=server_stack.queue_url, MessageBody=body)
+    pipeline.run_processor()
+    pipeline.process(pipeline.message(body))
+    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH36")
+    assert (order.paid_amount, order.payments, order.status) == (
+        120_000,
+        {2: 120_000},
+        "PARTIALLY_PAID",
+    )
+    assert event_kinds(server_stack) == ["Transaction Received", "Order Partially Paid"]
+
+
+def test_poisoned_record_fails_alone_and_reaches_the_dlq_after_max_receives(pipeline, server_stack):
+    server_stack.sqs.send_message(
+        QueueUrl=server_stack.queue_url, MessageBody='{"transaction_id": "x"}'
+    )
+    assert pipeline.deliver({**V1_ITEM, "id": 1, "description": "DH35"}) == 200
+    first = pipeline.poll()
+    assert (first.received, first.deleted, len(first.failed)) == (2, 1, 1)
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").status == "PAID"
+    max_receives = int(server_stack.local.ref("MaxReceiveCount"))
+    polls = [pipeline.poll() for _ in range(max_receives)]
+    # Received MaxReceiveCount times in all, then moved by the redrive policy, not dropped.
+    assert [p.received for p in polls] == [1] * (max_receives - 1) + [0]
+    assert drain_queue(server_stack.sqs, server_stack.queue_url) == []
+    assert drain_queue(server_stack.sqs, server_stack.dlq_url) == [{"transaction_id": "x"}]
+
+
+def test_concurrent_processing_of_one_transaction_applies_and_publishes_once(
+    pipeline, server_stack, load_function
+):
+    assert pipeline.deliver({**V1_ITEM, "id": 1, "description": "DH35"}) == 200
+    drain_queue(server_stack.sqs, server_stack.queue_url)
+    second_environment = load_function("ProcessorFunction")
+    body = json.dumps({"transaction_id": 1, "source": "webhook-v1"})
+    # Hold the first processor inside its work (at the event publish) while the second runs.
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(**_: Any) -> None:
+        inside.set()
+        release.wait(10)
+
+    pipeline.processor.deps.events.meta.events.register(
+        "before-parameter-build.eventbridge.PutEvents", hold
+    )
+    first: dict = {}
+    worker = threading.Thread(target=lambda: first.update(pipeline.process(pipeline.message(body))))
+    worker.start()
+    assert inside.wait(10)
+    # The second sees the first in progress: its record fails, to be retried. (A batch whose
+    # every record failed fails the invocation, so Lambda retries the whole batch.)
+    with pytest.raises(BatchProcessingError, match="All records failed processing"):
+        pipeline.process(pipeline.message(body, message_id="second"), second_environment)
+    release.set()
+    worker.join(10)
+    assert first["batchItemFailures"] == []
+    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    assert order.payments == {1: 200_500}
+    assert event_kinds(server_stack) == ["Transaction Received", "Order Paid"]
+    # The retry, later, finds the work done.
+    assert pipeline.process(pipeline.message(body), second_environment)["batchItemFailures"] == []
+    assert event_kinds(server_stack) == []

@@ -1,0 +1,191 @@
+"""The processor's logic on in-process moto: outcomes, order effects, events, ledger."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from casso_payments import processing
+from casso_payments.intake import Delivery, receive
+from casso_payments.ledger import get_entry
+from casso_payments.orders import create_order, get_order
+from casso_payments.payment_events import PublishError
+from casso_payments.processing import MissingTransaction, process
+from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from tests.helpers import fail_calls, published_events
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def record(stack, transaction_id: int, amount: int, description: str) -> None:
+    item = {**V1_ITEM, "id": transaction_id, "amount": amount, "description": description}
+    body = json.dumps({"error": 0, "data": [item]}, ensure_ascii=False)
+    answer = receive(Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, NOW), stack.intake_deps())
+    assert answer.status == 200
+
+
+def order(stack, code: str, expected: int) -> None:
+    create_order(stack.dynamodb, stack.orders_table, code, expected, now=NOW)
+
+
+def events(stack) -> list[tuple[str, dict]]:
+    return published_events(stack.sqs, stack.events_tap_url)
+
+
+def test_matched_payment_settles_the_order_and_says_so(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 1, 200_500, "MBVCB.3278841.DH35.CT tu 0123 NGUYEN VAN A")
+    outcome = process(1, stack.processor_deps(), now=NOW)
+    assert (outcome.outcome, outcome.order_code, outcome.applied) == ("paid", "DH35", True)
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH35")
+    assert (stored.status, stored.paid_amount, stored.payments) == ("PAID", 200_500, {1: 200_500})
+    entry = get_entry(stack.dynamodb, stack.table, 1)
+    assert (entry.status, entry.outcome) == ("PROCESSED", "paid")
+    published = events(stack)
+    assert [t for t, _ in published] == ["Transaction Received", "Order Paid"]
+    received, paid = (d for _, d in published)
+    assert (received["transaction_id"], received["order_code"], received["outcome"]) == (
+        1,
+        "DH35",
+        "paid",
+    )
+    assert paid == {
+        "transaction_id": 1,
+        "order_code": "DH35",
+        "amount": 200_500,
+        "description": "MBVCB.3278841.DH35.CT tu 0123 NGUYEN VAN A",
+        "when": "2020-11-02",
+        "account_number": "123456789",
+        "reference": "TF80307914",
+        "source": "webhook-v1",
+        "expected_amount": 200_500,
+        "paid_amount": 200_500,
+        "remaining": 0,
+        "overpaid_by": 0,
+        "status": "PAID",
+        "transaction_ids": [1],
+        "paid_at": "2026-11-21T12:00:00.000Z",
+    }
+
+
+def test_two_partial_transfers(stack):
+    order(stack, "DH36", 300_000)
+    record(stack, 2, 120_000, "IBFT DH36 thanh toan lan 1")
+    record(stack, 3, 100_000, "dh-0036 lan 2")
+    assert process(2, stack.processor_deps(), now=NOW).outcome == "partially_paid"
+    assert process(3, stack.processor_deps(), now=NOW).outcome == "partially_paid"
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    assert (stored.status, stored.paid_amount) == ("PARTIALLY_PAID", 220_000)
+    partial = [d for t, d in events(stack) if t == "Order Partially Paid"]
+    assert [(d["transaction_id"], d["paid_amount"], d["remaining"]) for d in partial] == [
+        (2, 120_000, 180_000),
+        (3, 220_000, 80_000),
+    ]
+
+
+def test_overpaid(stack):
+    order(stack, "DH1234", 200_000)
+    record(stack, 9, 250_000, "Thanh toán đơn hàng ĐH1234")
+    assert process(9, stack.processor_deps(), now=NOW).outcome == "overpaid"
+    (overpaid,) = [d for t, d in events(stack) if t == "Order Overpaid"]
+    assert (overpaid["overpaid_by"], overpaid["status"]) == (50_000, "OVERPAID")
+
+
+def test_tolerance_from_settings(stack):
+    order(stack, "DH1", 200_000)
+    record(stack, 11, 199_000, "DH1")
+    assert process(11, stack.processor_deps(amount_tolerance=1_000), now=NOW).outcome == "paid"
+
+
+def test_code_naming_no_order_is_unmatched_and_kept(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 12, 99_000, "CHUYEN TIEN DH999 DH998")
+    outcome = process(12, stack.processor_deps(), now=NOW)
+    assert (outcome.outcome, outcome.order_code) == ("unmatched", None)
+    entry = get_entry(stack.dynamodb, stack.table, 12)
+    assert (entry.status, entry.outcome) == ("PROCESSED", "unmatched")
+    (unmatched,) = [d for t, d in events(stack) if t == "Payment Unmatched"]
+    assert (unmatched["order_code"], unmatched["candidates"]) == (None, ["DH999", "DH998"])
+    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 0
+
+
+def test_first_candidate_naming_an_existing_order_wins(stack):
+    order(stack, "DH20", 100_000)
+    record(stack, 13, 100_000, "DH10 DH20")
+    assert process(13, stack.processor_deps(), now=NOW).order_code == "DH20"
+
+
+def test_money_out_is_recorded_never_matched(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 4, -50_000, "HOAN TIEN DH35 CHO KHACH")
+    outcome = process(4, stack.processor_deps(), now=NOW)
+    assert (outcome.outcome, outcome.order_code) == ("money_out", None)
+    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 0
+    assert get_entry(stack.dynamodb, stack.table, 4).outcome == "money_out"
+    assert [t for t, _ in events(stack)] == ["Transaction Received"]
+
+
+def test_redelivery_of_a_processed_transaction_changes_nothing(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 1, 100_000, "DH35")
+    process(1, stack.processor_deps(), now=NOW)
+    events(stack)
+    again = process(1, stack.processor_deps(), now=NOW)
+    assert again.outcome == processing.ALREADY_PROCESSED
+    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 100_000
+    assert events(stack) == []
+
+
+def test_crash_after_the_order_update_does_not_apply_twice(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 1, 100_000, "DH35")
+    deps = stack.processor_deps()
+    # The ledger's "processed" mark fails once, after the order was updated.
+    heal = fail_calls(
+        stack.dynamodb,
+        "UpdateItem",
+        "InternalServerError",
+        when=lambda params: params["TableName"] == stack.table,
+    )
+    with pytest.raises(Exception, match="InternalServerError"):
+        process(1, deps, now=NOW)
+    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 100_000
+    heal()
+    retry = process(1, deps, now=NOW)
+    assert (retry.outcome, retry.applied) == ("partially_paid", False)
+    assert get_order(stack.dynamodb, stack.orders_table, "DH35").payments == {1: 100_000}
+    assert get_entry(stack.dynamodb, stack.table, 1).status == "PROCESSED"
+
+
+def test_eventbridge_failure_fails_the_record_and_leaves_it_pending(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 1, 200_500, "DH35")
+    heal = fail_calls(stack.clients["events"], "PutEvents", "InternalException")
+    with pytest.raises(Exception, match="InternalException"):
+        process(1, stack.processor_deps(), now=NOW)
+    assert get_entry(stack.dynamodb, stack.table, 1).status == "RECEIVED"  # retried, not lost
+    heal()
+    assert process(1, stack.processor_deps(), now=NOW).outcome == "paid"
+    assert [t for t, _ in events(stack)] == ["Transaction Received", "Order Paid"]
+
+
+def test_eventbridge_rejecting_entries_is_a_failure(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 1, 200_500, "DH35")
+
+    class Rejecting:
+        def put_events(self, Entries):
+            return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "Throttled"}, {}]}
+
+    deps = stack.processor_deps()
+    deps = processing.ProcessorDeps(deps.dynamodb, Rejecting(), deps.settings)
+    with pytest.raises(PublishError, match="Transaction Received: Throttled"):
+        process(1, deps, now=NOW)
+    assert get_entry(stack.dynamodb, stack.table, 1).status == "RECEIVED"
+
+
+def test_id_missing_from_the_ledger_is_an_error(stack):
+    with pytest.raises(MissingTransaction, match="transaction 404 is not in the ledger"):
+        process(404, stack.processor_deps(), now=NOW)

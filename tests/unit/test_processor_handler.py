@@ -1,0 +1,102 @@
+"""ProcessorFunction's handler on the sample SQS events, after the receiver's sample events."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+import pytest
+
+from casso_payments.intake import Delivery, receive
+from casso_payments.ledger import get_entry
+from casso_payments.orders import create_order, get_order
+from local.invoke import LocalContext, load_module
+from local.sample_events import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS, load_event
+from local.template import function_spec
+from tests.helpers import published_events
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def processor(stack, template, monkeypatch):
+    """The local story's starting point: orders exist, the receiver took every sample event."""
+    for code, amount in LOCAL_ORDERS:
+        create_order(stack.dynamodb, stack.orders_table, code, amount, now=NOW)
+    deps = stack.intake_deps()
+    for name in EXPECTED_STATUS:
+        event = load_event(name)
+        receive(Delivery(event["headers"], event["body"], NOW), deps)
+    for name, value in stack.environment("ProcessorFunction").items():
+        monkeypatch.setenv(name, value)
+    module = load_module(function_spec(template, "ProcessorFunction"))
+
+    def call(event: dict) -> dict:
+        for log_handler in logging.getLogger(module.logger.name).handlers:
+            log_handler.stream = sys.stdout  # type: ignore[attr-defined]
+        return module.lambda_handler(event, LocalContext("ProcessorFunction", timeout_seconds=30))
+
+    return call
+
+
+def test_every_sample_event_is_in_the_expectations():
+    from local.sample_events import EVENTS
+
+    assert {p.stem for p in EVENTS.glob("processor-*.json")} == set(EXPECTED_PROCESSING)
+
+
+@pytest.mark.parametrize("name", EXPECTED_PROCESSING)
+def test_sample_event_is_processed_as_documented(processor, stack, name):
+    outcomes, failures = EXPECTED_PROCESSING[name]
+    response = processor(load_event(name))
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == failures
+    for transaction_id, outcome in outcomes.items():
+        entry = get_entry(stack.dynamodb, stack.table, transaction_id)
+        assert (entry.status, entry.outcome) == ("PROCESSED", outcome)
+
+
+def test_the_whole_story_settles_the_orders(processor, stack):
+    for name in EXPECTED_PROCESSING:
+        processor(load_event(name))
+    status = {code: get_order(stack.dynamodb, stack.orders_table, code) for code, _ in LOCAL_ORDERS}
+    assert {c: (o.status, o.paid_amount) for c, o in status.items()} == {
+        "DH35": ("PAID", 200_500),
+        "DH36": ("PARTIALLY_PAID", 220_000),
+        "DH1234": ("OVERPAID", 250_000),
+    }
+    kinds = [t for t, _ in published_events(stack.sqs, stack.events_tap_url)]
+    assert kinds.count("Transaction Received") == 6
+    assert [k for k in kinds if k != "Transaction Received"] == [
+        "Order Paid",
+        "Order Partially Paid",
+        "Order Partially Paid",
+        "Payment Unmatched",
+        "Order Overpaid",
+    ]
+
+
+def test_redelivered_batch_applies_nothing_twice(processor, stack):
+    processor(load_event("processor-partial-pair"))
+    published_events(stack.sqs, stack.events_tap_url)
+    response = processor(load_event("processor-partial-pair"))
+    assert response["batchItemFailures"] == []
+    order = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    assert (order.paid_amount, order.payments) == (220_000, {2: 120_000, 3: 100_000})
+    assert published_events(stack.sqs, stack.events_tap_url) == []
+
+
+def test_poisoned_record_is_reported_alone_with_its_reason_logged(processor, stack, capsys):
+    response = processor(load_event("processor-poisoned-batch"))
+    assert response == {"batchItemFailures": [{"itemIdentifier": "msg-poisoned"}]}
+    assert get_order(stack.dynamodb, stack.orders_table, "DH1234").status == "OVERPAID"
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    (failure,) = [line for line in lines if line.get("message", "").startswith("record failed")]
+    assert failure["message_id"] == "msg-poisoned"
+    assert failure["reason"].startswith("ValueError: message body is not JSON")
+    metrics = [line for line in lines if "_aws" in line]
+    assert metrics[-1]["RecordFailures"] == [1.0]
+    assert metrics[-1]["OrdersOverpaid"] == [1.0]
