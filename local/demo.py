@@ -1,9 +1,10 @@
-"""`make demo`: the receiver on the sample events, against local AWS, with no account.
+"""`make demo`: the pipeline on the sample events, against local AWS, with no account.
 
-Builds the stack's table, queues and secret from template.yaml on in-process moto, loads
-ReceiverFunction's handler the way Lambda does, sends it every sample event in `events/`,
-then prints what each delivery was answered and what the ledger and queue hold. Exits 0 only
-when every answer is the documented one.
+Builds the stack's tables, queues, event bus and secret from template.yaml on in-process
+moto; creates the sample orders; sends every sample webhook through ReceiverFunction's
+handler; lets ProcessorFunction's handler drain the queue the way Lambda's SQS poller does;
+then prints what happened: each delivery's answer, each order's state, the ledger by
+outcome, the events published. Exits 0 only when every outcome is the documented one.
 """
 
 from __future__ import annotations
@@ -14,18 +15,31 @@ import io
 import json
 import os
 import sys
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from moto import mock_aws
 
 from local.invoke import LocalContext, load_module
-from local.provision import REGION, provision
-from local.sample_events import EXPECTED_STATUS, LOCAL_CREDENTIALS, load_event
-from local.template import function_spec, load_template
+from local.poller import drain
+from local.provision import REGION, provision, tap_events
+from local.sample_events import (
+    EXPECTED_ORDERS,
+    EXPECTED_PROCESSING,
+    EXPECTED_STATUS,
+    LOCAL_CREDENTIALS,
+    LOCAL_ORDERS,
+    load_event,
+)
+from local.template import function_spec, load_template, sqs_batch_size
+
+SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
     lines = [headers, ["-" * w for w in widths], *rows]
     return "\n".join(
@@ -34,8 +48,12 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     )
 
 
+def _vnd(amount: Any) -> str:
+    return f"{int(amount):,}"
+
+
 def _delivery_log(output: str) -> dict[str, Any]:
-    """The handler's one summary log line for a delivery."""
+    """The receiver's one summary log line for a delivery."""
     for line in output.splitlines():
         if line.startswith("{") and json.loads(line).get("message", "").startswith("delivery "):
             return json.loads(line)
@@ -46,18 +64,45 @@ def _ids(values: list[int] | None) -> str:
     return ",".join(map(str, values or [])) or "-"
 
 
-def _ledger(dynamodb: Any, table: str) -> list[dict[str, Any]]:
-    from casso_payments.ledger import from_dynamodb
-
-    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
-    return sorted((from_dynamodb(i) for i in items), key=lambda i: (i["kind"], i["pk"]))
-
-
-def _queue(sqs: Any, url: str) -> list[dict[str, Any]]:
-    messages = []
+def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
+    bodies = []
     while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        messages += [json.loads(m["Body"]) for m in batch]
-    return messages
+        bodies += [json.loads(m["Body"]) for m in batch]
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+            ],
+        )
+    return bodies
+
+
+class Checks:
+    """Expected-versus-seen, printed as it goes; the exit status at the end."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def __call__(self, ok: bool, what: str) -> str:
+        if not ok:
+            self.failed.append(what)
+        return "ok" if ok else f"EXPECTED {what}"
+
+
+def _handler(
+    spec_name: str, environment: dict[str, str], output: io.StringIO
+) -> Callable[..., Any]:
+    spec = function_spec(load_template(), spec_name)
+    os.environ.update(environment)
+    with contextlib.redirect_stdout(output):  # its Logger binds to this stream
+        module = load_module(spec)
+    handler = getattr(module, spec.handler)
+
+    def call(event: dict[str, Any]) -> Any:
+        with contextlib.redirect_stdout(output):
+            return handler(event, LocalContext(spec_name, timeout_seconds=spec.timeout))
+
+    return call
 
 
 def run(verbose: bool = False) -> int:
@@ -66,89 +111,130 @@ def run(verbose: bool = False) -> int:
         os.environ[name] = "local-demo"
     os.environ.pop("AWS_ENDPOINT_URL", None)
     os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+    check = Checks()
+    output = io.StringIO()
 
-    print("Casso payments: receiver demo on local AWS (in-process moto, no AWS account)\n")
+    print("Casso payments demo: local AWS (in-process moto), no AWS account, no Docker\n")
     with mock_aws():
-        clients = {n: boto3.client(n) for n in ("dynamodb", "sqs", "secretsmanager", "events")}
+        clients = {n: boto3.client(n) for n in SERVICES}
         stack = provision(clients, secret_values={"WebhookSecret": LOCAL_CREDENTIALS})
-        table, queue = stack.ref("LedgerTable"), stack.ref("TransactionQueue")
-        print(f"From template.yaml: table {table}, queue {queue.rsplit('/', 1)[-1]},")
-        secret = f"{stack.stack_name}-WebhookSecret"
-        print(f"  dead-letter queue, and secret {secret} (local credentials).\n")
+        tap = tap_events(clients, stack)
+        dynamodb, sqs = clients["dynamodb"], clients["sqs"]
+        ledger_table, orders_table = stack.ref("LedgerTable"), stack.ref("OrdersTable")
+        print("1. Stack from template.yaml: ledger and orders tables, queue + dead-letter queue,")
+        print(f"   event bus {stack.ref('PaymentsBus')}, webhook secret with local credentials.")
 
-        spec = function_spec(load_template(), "ReceiverFunction")
-        os.environ.update(stack.function_environment(spec.environment))
-        handler_output = io.StringIO()
-        rows, failures = [], 0
-        with contextlib.redirect_stdout(handler_output):
-            handler = getattr(load_module(spec), spec.handler)
-            for name, expected in EXPECTED_STATUS.items():
-                start = handler_output.tell()
-                response = handler(load_event(name), LocalContext(spec.logical_id))
-                log = _delivery_log(handler_output.getvalue()[start:])
-                ok = response["statusCode"] == expected
-                failures += not ok
-                rows.append(
-                    [
-                        name,
-                        response["statusCode"],
-                        log.get("message", "").removeprefix("delivery "),
-                        _ids(log.get("new")),
-                        _ids(log.get("duplicates")),
-                        log.get("reason", "")[:48],
-                        "ok" if ok else f"EXPECTED {expected}",
-                    ]
-                )
-        print("Deliveries (events/*.json through ReceiverFunction's handler)")
-        print(_table(["event", "status", "outcome", "new", "duplicate", "reason", "check"], rows))
+        from casso_payments.ledger import from_dynamodb
+        from casso_payments.orders import create_order, get_order
 
-        items = _ledger(clients["dynamodb"], table)
-        transactions = [i for i in items if i["kind"] == "transaction"]
-        quarantined = [i for i in items if i["kind"] == "quarantine"]
-        print(
-            f"\nLedger: {len(transactions)} transactions, {len(quarantined)} quarantined delivery"
+        now = datetime.now(UTC)
+        for code, amount in LOCAL_ORDERS:
+            create_order(dynamodb, orders_table, code, amount, now=now)
+        print(f"2. Orders created: {', '.join(f'{c} ({_vnd(a)} VND)' for c, a in LOCAL_ORDERS)}.\n")
+
+        receiver = _handler(
+            "ReceiverFunction",
+            stack.function_environment(
+                function_spec(load_template(), "ReceiverFunction").environment
+            ),
+            output,
         )
-        print(
-            _table(
-                ["key", "status", "source", "amount VND", "description"],
+        rows = []
+        for name, expected in EXPECTED_STATUS.items():
+            start = output.tell()
+            response = receiver(load_event(name))
+            log = _delivery_log(output.getvalue()[start:])
+            rows.append(
                 [
-                    [
-                        i["pk"],
-                        i["status"],
-                        i["source"],
-                        f"{int(i['amount']):,}",
-                        i.get("description", ""),
-                    ]
-                    for i in transactions
-                ],
+                    name.removeprefix("receiver-"),
+                    response["statusCode"],
+                    log.get("message", "").removeprefix("delivery "),
+                    _ids(log.get("new")),
+                    _ids(log.get("duplicates")),
+                    log.get("reason", "")[:44],
+                    check(response["statusCode"] == expected, f"{name}: {expected}"),
+                ]
             )
-        )
-        for item in quarantined:
-            print(f"  {item['pk'][:24]}...  {item['status']}  reason: {item['reason']}")
+        print("3. Casso's webhooks (events/receiver-*.json) through ReceiverFunction")
+        print(_table(["delivery", "status", "outcome", "new", "dup", "reason", "check"], rows))
 
-        messages = _queue(clients["sqs"], queue)
-        print(f"\nQueue: {len(messages)} messages waiting for the processor")
-        print(
-            _table(
-                ["transaction_id", "source"], [[m["transaction_id"], m["source"]] for m in messages]
-            )
+        processor = _handler(
+            "ProcessorFunction",
+            stack.function_environment(
+                function_spec(load_template(), "ProcessorFunction").environment
+            ),
+            output,
         )
+        queue_arn = stack.resolver.attributes[("TransactionQueue", "Arn")]
+        polls = drain(
+            sqs,
+            stack.ref("TransactionQueue"),
+            queue_arn,
+            processor,
+            batch_size=sqs_batch_size(load_template(), "ProcessorFunction"),
+        )
+        handled = sum(p.deleted for p in polls)
+        batches = f"{len(polls)} batch" + ("es" if len(polls) != 1 else "")
+        print(f"\n4. ProcessorFunction drained the queue: {handled} messages in {batches}.\n")
+
+        rows = []
+        for code, (status, paid) in EXPECTED_ORDERS.items():
+            order = get_order(dynamodb, orders_table, code)
+            rows.append(
+                [
+                    code,
+                    _vnd(order.expected_amount),
+                    _vnd(order.paid_amount),
+                    order.status,
+                    _ids(sorted(order.payments)),
+                    check((order.status, order.paid_amount) == (status, paid), f"{code}: {status}"),
+                ]
+            )
+        print("5. Orders")
+        print(_table(["order", "expected", "paid", "status", "transactions", "check"], rows))
+
+        items = [from_dynamodb(i) for i in dynamodb.scan(TableName=ledger_table)["Items"]]
+        outcomes = {
+            int(i["transaction_id"]): i.get("outcome") for i in items if i["kind"] == "transaction"
+        }
+        expected_outcomes = {
+            t: o for found, _ in EXPECTED_PROCESSING.values() for t, o in found.items()
+        }
+        check(outcomes == expected_outcomes, f"ledger outcomes {expected_outcomes}")
+        by_outcome = Counter(outcomes.values())
+        quarantined = sum(i["kind"] == "quarantine" for i in items)
+        print("\n6. Ledger")
+        print(_table(["outcome", "transactions"], [[o, n] for o, n in sorted(by_outcome.items())]))
+        print(f"  quarantined deliveries: {quarantined}")
+
+        published = Counter(e["detail-type"] for e in _drain_queue(sqs, tap))
+        print("\n7. Events published on the bus")
+        print(_table(["detail-type", "count"], [[k, n] for k, n in sorted(published.items())]))
+        rejected = sum(1 for s in EXPECTED_STATUS.values() if s == 401)
+        dead = int(
+            sqs.get_queue_attributes(
+                QueueUrl=stack.ref("TransactionDeadLetterQueue"),
+                AttributeNames=["ApproximateNumberOfMessages"],
+            )["Attributes"]["ApproximateNumberOfMessages"]
+        )
+        print(f"\n8. Deliveries rejected (401): {rejected}; dead-lettered messages: {dead}")
+        check(dead == 0, "no dead-lettered messages")
 
     if verbose:
         print("\nHandler output (structured logs and EMF metrics, as CloudWatch gets them):")
-        print(handler_output.getvalue())
-    if failures:
-        print(f"\nFAILED: {failures} deliveries were not answered as documented.")
+        print(output.getvalue())
+    if check.failed:
+        print(f"\nFAILED: {len(check.failed)} outcomes differ from the documented ones:")
+        for what in check.failed:
+            print(f"  expected {what}")
         return 1
-    print(
-        f"\nAll {len(rows)} deliveries answered as documented. (--verbose shows the handler's logs)"
-    )
+    print("\nEvery outcome is the documented one. (--verbose shows the handlers' logs)")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--verbose", action="store_true", help="print the handler's log lines")
+    parser.add_argument("--verbose", action="store_true", help="print the handlers' log lines")
     return run(parser.parse_args(argv).verbose)
 
 

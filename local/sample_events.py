@@ -160,6 +160,13 @@ EXPECTED_PROCESSING = {
     "processor-poisoned-batch": ({100245: "overpaid"}, ["msg-poisoned"]),
 }
 
+# Where the local story leaves the orders: status and VND paid.
+EXPECTED_ORDERS = {
+    "DH35": ("PAID", 200500),
+    "DH36": ("PARTIALLY_PAID", 220000),
+    "DH1234": ("OVERPAID", 250000),
+}
+
 
 def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())

@@ -131,3 +131,12 @@ def function_spec(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
         environment=environment,
         timeout=int(props.get("Timeout", 3)),
     )
+
+
+def sqs_batch_size(template: Mapping[str, Any], logical_id: str) -> int:
+    """The batch size of the function's SQS event source (SAM's default is 10)."""
+    events = template["Resources"][logical_id]["Properties"].get("Events", {})
+    for event in events.values():
+        if event["Type"] == "SQS":
+            return int(event["Properties"].get("BatchSize", 10))
+    raise KeyError(f"{logical_id} has no SQS event source")

@@ -18,9 +18,10 @@ pytestmark = pytest.mark.integration
 def test_demo_runs_the_sample_story_and_exits_zero(capsys):
     assert demo.main([]) == 0
     out = capsys.readouterr().out
-    assert "Ledger: 4 transactions, 1 quarantined delivery" in out
-    assert "Queue: 4 messages waiting for the processor" in out
-    assert "All 7 deliveries answered as documented." in out
+    assert "ProcessorFunction drained the queue: 6 messages in 1 batch." in out
+    assert "DH36    300,000   220,000  PARTIALLY_PAID  2,3           ok" in out
+    assert "Every outcome is the documented one." in out
+    assert "EXPECTED" not in out
 
 
 def run_invoke(*args: str, endpoint: str) -> subprocess.CompletedProcess:
