@@ -48,8 +48,25 @@ class LocalStack:
     def ref(self, logical_id: str) -> str:
         return self.resolver.refs[logical_id]
 
-    def function_environment(self, environment: Mapping[str, Any]) -> dict[str, str]:
-        return {name: str(self.resolver.resolve(value)) for name, value in environment.items()}
+    def function_environment(
+        self, environment: Mapping[str, Any], overrides: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
+        """The template's variables resolved to local values; `overrides` win (and supply what
+        has no local equivalent, such as the API Gateway URL)."""
+        overrides = overrides or {}
+        resolved: dict[str, str] = {}
+        for name, value in environment.items():
+            if name in overrides:
+                resolved[name] = str(overrides[name])
+                continue
+            try:
+                resolved[name] = str(self.resolver.resolve(value))
+            except KeyError as missing:
+                raise KeyError(
+                    f"{name} references {missing}, which has no local value: "
+                    f"pass {name} as an override"
+                ) from None
+        return resolved
 
 
 def _generated(spec: Mapping[str, Any]) -> str:
@@ -128,7 +145,7 @@ def provision(
     for logical_id, raw in resources(template, "AWS::SecretsManager::Secret").items():
         props = resolver.resolve(raw)
         generate = props.get("GenerateSecretString")
-        value: dict[str, str] = {}
+        value: dict[str, str] = json.loads(props.get("SecretString", "{}"))
         if generate:
             value = json.loads(generate.get("SecretStringTemplate", "{}"))
             value[generate["GenerateStringKey"]] = _generated(generate)

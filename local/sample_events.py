@@ -27,6 +27,8 @@ LOCAL_CREDENTIALS = {
     "secure_token": LOCAL_SECURE_TOKEN,
     "checksum_key": OFFICIAL_VECTOR["checksum_key"],
 }
+# The Casso simulator's API key, locally.
+LOCAL_CASSO_API_KEY = "local-casso-api-key-not-a-secret"
 WEBHOOK_PATH = "/casso/webhook"
 
 V1_ITEM = {

@@ -9,12 +9,14 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from casso_payments.credentials import CredentialStore
+from casso_payments.casso_client import CassoClient
+from casso_payments.credentials import CredentialStore, read_api_key
 from casso_payments.intake import IntakeDeps
 from casso_payments.processing import ProcessorDeps
-from casso_payments.settings import ProcessorSettings, ReceiverSettings
+from casso_payments.reconcile import ReconcilerDeps
+from casso_payments.settings import ProcessorSettings, ReceiverSettings, ReconcilerSettings
 from local.provision import LocalStack, provision, tap_events
-from local.sample_events import LOCAL_CREDENTIALS
+from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
 from local.template import function_spec, load_template
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
@@ -32,7 +34,12 @@ class Stack:
     def create(cls, stack_name: str = "casso-local", endpoint: str | None = None) -> Stack:
         clients = {name: boto3.client(name, endpoint_url=endpoint) for name in SERVICES}
         local = provision(
-            clients, stack_name=stack_name, secret_values={"WebhookSecret": LOCAL_CREDENTIALS}
+            clients,
+            stack_name=stack_name,
+            secret_values={
+                "WebhookSecret": LOCAL_CREDENTIALS,
+                "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},
+            },
         )
         stack = cls(local, clients, endpoint)
         stack.events_tap_url = tap_events(clients, local)
@@ -70,9 +77,9 @@ class Stack:
         """A new client, as a separate execution environment would have."""
         return boto3.client(name, endpoint_url=self.endpoint)
 
-    def environment(self, function: str) -> dict[str, str]:
+    def environment(self, function: str, **overrides: str) -> dict[str, str]:
         spec = function_spec(load_template(), function)
-        environment = self.local.function_environment(spec.environment)
+        environment = self.local.function_environment(spec.environment, overrides)
         if self.endpoint:
             environment["AWS_ENDPOINT_URL"] = self.endpoint
         return environment
@@ -86,6 +93,26 @@ class Stack:
             SecretsProvider(boto3_client=client("secretsmanager")), settings.webhook_secret_id
         )
         return IntakeDeps(client("dynamodb"), client("sqs"), store, settings)
+
+    def reconciler_deps(self, casso_url: str, webhook_url: str, **overrides: Any) -> ReconcilerDeps:
+        """The reconciler's dependencies, built as its handler builds them."""
+        environment = self.environment(
+            "ReconcilerFunction", CASSO_API_BASE_URL=casso_url, WEBHOOK_URL=webhook_url
+        )
+        settings = _override(ReconcilerSettings.from_env(environment), overrides)
+        secrets = SecretsProvider(boto3_client=self.secretsmanager)
+        store = CredentialStore(secrets, settings.webhook_secret_id, max_age=0)
+        return ReconcilerDeps(
+            self.dynamodb,
+            self.sqs,
+            casso=lambda: CassoClient(
+                read_api_key(secrets, settings.api_key_secret_id, max_age=0),
+                base_url=settings.casso_api_base_url,
+                backoff=0.01,
+            ),
+            secure_token=lambda: store.get().secure_tokens[0],
+            settings=settings,
+        )
 
     def processor_deps(self, **overrides: Any) -> ProcessorDeps:
         settings = _override(

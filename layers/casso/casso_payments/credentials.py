@@ -98,3 +98,20 @@ class CredentialStore:
         except GetParameterError as error:
             raise CredentialsUnavailable(str(error)) from error
         return parse_credentials(secret)
+
+
+def read_api_key(provider: SecretsProvider, secret_id: str, *, max_age: int = 300) -> str:
+    """The Casso API key from its secret (`{"api_key": "..."}`), which the operator fills."""
+    try:
+        secret = provider.get(secret_id, transform="json", max_age=max_age)
+    except TransformParameterError:
+        raise CredentialsError(f"Casso API key secret {secret_id} is not valid JSON") from None
+    except GetParameterError as error:
+        raise CredentialsUnavailable(str(error)) from error
+    key = secret.get("api_key") if isinstance(secret, Mapping) else None
+    if not isinstance(key, str) or not key.strip():
+        raise CredentialsError(
+            f"the Casso API key is not set: put it in secret {secret_id} as "
+            '{"api_key": "<your key>"} (README, "Deploying")'
+        )
+    return key.strip()

@@ -8,6 +8,8 @@ transaction  pk "TXN#<id>", kind "transaction", transaction_id, status RECEIVED|
              the item exactly as Casso sent it (JSON text).
 quarantine   pk "QUARANTINE#<sha256 of body>", kind "quarantine", status QUARANTINED,
              reason, generation, received_at, body: the whole delivery as received.
+state        pk "STATE#<name>", kind "state": the reconciler's memory (the webhook it
+             registered), never a transaction.
 
 Every write is conditional on the key being new, so the first writer wins and a replay,
 a retry or a concurrent copy changes nothing.
@@ -201,3 +203,67 @@ def mark_processed(
             raise
         return False
     return True
+
+
+BATCH_GET_LIMIT = 100
+
+
+def missing_ids(
+    dynamodb: Any, table: str, transaction_ids: list[int], *, attempts: int = 5
+) -> list[int]:
+    """Which of these ids the ledger lacks: BatchGetItem, 100 keys a call, keys only."""
+    found: set[int] = set()
+    unique = list(dict.fromkeys(transaction_ids))
+    for start in range(0, len(unique), BATCH_GET_LIMIT):
+        request = {
+            table: {
+                "Keys": [transaction_key(t) for t in unique[start : start + BATCH_GET_LIMIT]],
+                "ProjectionExpression": "pk",
+                "ConsistentRead": True,
+            }
+        }
+        for _ in range(attempts):
+            response = dynamodb.batch_get_item(RequestItems=request)
+            found.update(
+                int(i["pk"]["S"].removeprefix("TXN#")) for i in response["Responses"][table]
+            )
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise RuntimeError(f"DynamoDB left keys unprocessed after {attempts} attempts")
+    return [t for t in unique if t not in found]
+
+
+def pending_before(dynamodb: Any, table: str, cutoff: datetime) -> list[int]:
+    """Ids still RECEIVED that were recorded before `cutoff` (the sparse PendingIndex)."""
+    ids: list[int] = []
+    for page in dynamodb.get_paginator("query").paginate(
+        TableName=table,
+        IndexName=PENDING_INDEX,
+        KeyConditionExpression="pending = :received AND received_at < :cutoff",
+        ExpressionAttributeValues=to_dynamodb(
+            {":received": RECEIVED, ":cutoff": timestamp(cutoff)}
+        ),
+    ):
+        ids.extend(int(i["pk"]["S"].removeprefix("TXN#")) for i in page["Items"])
+    return ids
+
+
+STATE_PREFIX: Final = "STATE#"
+
+
+def get_state(dynamodb: Any, table: str, name: str) -> dict[str, Any] | None:
+    """A small named state item kept beside the transactions (e.g. the registered webhook)."""
+    item = dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": STATE_PREFIX + name}}, ConsistentRead=True
+    ).get("Item")
+    if not item:
+        return None
+    values = from_dynamodb(item)
+    return {k: v for k, v in values.items() if k not in ("pk", "kind")}
+
+
+def put_state(dynamodb: Any, table: str, name: str, values: dict[str, Any]) -> None:
+    item = {"pk": STATE_PREFIX + name, "kind": "state", **values}
+    dynamodb.put_item(TableName=table, Item=to_dynamodb(item))

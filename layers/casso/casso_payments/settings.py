@@ -102,3 +102,52 @@ class ProcessorSettings:
             order_code_pattern=pattern,
             amount_tolerance=_int(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
         )
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("true", "1", "yes"):
+        return True
+    if raw in ("false", "0", "no"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class ReconcilerSettings:
+    ledger_table_name: str
+    transaction_queue_url: str
+    webhook_secret_id: str
+    api_key_secret_id: str
+    webhook_url: str
+    casso_api_base_url: str = "https://oauth.casso.vn/v2"
+    income_only: bool = True
+    lookback_days: int = 3
+    stuck_after_minutes: int = 15
+    sync_before_backfill: bool = False
+    dry_run: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReconcilerSettings:
+        env = os.environ if env is None else env
+        webhook_url = _required(env, "WEBHOOK_URL")
+        if not webhook_url.startswith(("https://", "http://")):
+            raise SettingsError(f"WEBHOOK_URL must be an http(s) URL, got {webhook_url!r}")
+        return cls(
+            ledger_table_name=_required(env, "LEDGER_TABLE_NAME"),
+            transaction_queue_url=_required(env, "TRANSACTION_QUEUE_URL"),
+            webhook_secret_id=_required(env, "WEBHOOK_SECRET_ID"),
+            api_key_secret_id=_required(env, "CASSO_API_KEY_SECRET_ID"),
+            webhook_url=webhook_url,
+            casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
+            or "https://oauth.casso.vn/v2",
+            income_only=_bool(env, "INCOME_ONLY", True),
+            lookback_days=_int(env, "LOOKBACK_DAYS", 3, minimum=1, maximum=90),
+            stuck_after_minutes=_int(
+                env, "STUCK_AFTER_MINUTES", 15, minimum=1, maximum=7 * 24 * 60
+            ),
+            sync_before_backfill=_bool(env, "SYNC_BEFORE_BACKFILL", False),
+            dry_run=_bool(env, "DRY_RUN", False),
+        )

@@ -1,0 +1,80 @@
+"""ReconcilerFunction: on a schedule, keep Casso's webhook right and backfill what was missed.
+
+Thin by design: `reconcile.run` does the steps; this reads the secrets, reports the run as
+metrics and one structured log line, and fails the invocation when any step failed (so the
+schedule's retry policy and dead-letter queue, and the alarms, see it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from casso_payments.casso_client import CassoClient
+from casso_payments.credentials import CredentialsError, CredentialStore, read_api_key
+from casso_payments.reconcile import ReconcilerDeps, run
+from casso_payments.settings import ReconcilerSettings
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+class ReconcileFailed(RuntimeError):
+    """At least one step failed; the summary log line says which and why."""
+
+
+# Built once per execution environment and reused by every invocation.
+settings = ReconcilerSettings.from_env()
+secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+webhook_credentials = CredentialStore(secrets, settings.webhook_secret_id, max_age=60)
+
+
+def casso_client() -> CassoClient:
+    api_key = read_api_key(secrets, settings.api_key_secret_id, max_age=60)
+    return CassoClient(api_key, base_url=settings.casso_api_base_url)
+
+
+def secure_token() -> str:
+    # The current token is what Casso must send; the previous one only bridges a rotation.
+    tokens = webhook_credentials.get().secure_tokens
+    if not tokens:
+        raise CredentialsError(
+            f"secret {settings.webhook_secret_id} has no secure_token to register the webhook with"
+        )
+    return tokens[0]
+
+
+deps = ReconcilerDeps(
+    dynamodb=boto3.client("dynamodb"),
+    sqs=boto3.client("sqs"),
+    casso=casso_client,
+    secure_token=secure_token,
+    settings=settings,
+)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    report = run(deps, now=datetime.now(UTC))
+    for name, value in report.metrics().items():
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+    summary = report.summary()
+    if not report.ok:
+        logger.error("reconcile run failed", extra=summary)
+        failed = [
+            f"{name}: {step['error']}"
+            for name, step in summary.items()
+            if isinstance(step, dict) and step.get("ok") is False
+        ]
+        raise ReconcileFailed("; ".join(failed))
+    logger.info("reconcile run", extra=summary)
+    return summary

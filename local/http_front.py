@@ -1,0 +1,78 @@
+"""An HTTP front for ReceiverFunction: what API Gateway does, on loopback.
+
+Each request to the template's path becomes an API Gateway REST proxy event for the
+receiver's handler; its answer becomes the HTTP response.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from local.lambda_events import rest_proxy_event
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class HttpFront:
+    def __init__(
+        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, stage: str = "prod"
+    ) -> None:
+        if host not in LOOPBACK:
+            raise ValueError(f"the HTTP front only listens on loopback, not {host!r}")
+        self._handler = handler
+        self._lock = threading.Lock()  # one invocation at a time, as one Lambda instance
+        self._stage = stage
+        self._server = make_server(host, port, self._app, threaded=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+
+    def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        incoming = Request(environ)
+        # Deployed URLs carry the stage (/prod/casso/webhook); the event's path doesn't.
+        path = incoming.path
+        if path.startswith(f"/{self._stage}/"):
+            path = path.removeprefix(f"/{self._stage}")
+        event = rest_proxy_event(
+            incoming.method,
+            path,
+            headers=dict(incoming.headers.items()),
+            body=incoming.get_data(as_text=True),
+            source_ip=incoming.remote_addr or "127.0.0.1",
+            stage=self._stage,
+        )
+        with self._lock:
+            result = self._handler(event)
+        headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
+        headers.update(result.get("headers") or {})
+        response = Response(result.get("body", ""), status=result["statusCode"], headers=headers)
+        return response(environ, start_response)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self, path: str) -> str:
+        """The local equivalent of the deployed URL of `path` (stage included)."""
+        return f"{self.base_url}/{self._stage}{path}"
+
+    def start(self) -> HttpFront:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._thread.join(5)
+
+    def __enter__(self) -> HttpFront:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()

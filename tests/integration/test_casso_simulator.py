@@ -1,0 +1,106 @@
+"""The Casso simulator's webhook sender, delivering to the real receiver through the HTTP front."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from casso_payments.ledger import get_entry
+from local.casso_simulator import CassoSimulator, fibonacci_minutes
+from local.http_front import HttpFront
+from local.invoke import LocalContext
+from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def casso():
+    with CassoSimulator(api_key="k", minute=0.002) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def front(receiver):
+    with HttpFront(
+        lambda event: receiver.lambda_handler(event, LocalContext("ReceiverFunction"))
+    ) as http:
+        yield http
+
+
+class Scripted:
+    """A webhook endpoint answering from a script, then 200 success; records what it got."""
+
+    def __init__(self, *answers: tuple[int, dict]) -> None:
+        self.answers = list(answers)
+        self.requests: list[dict] = []
+
+    def __call__(self, event: dict) -> dict:
+        self.requests.append(event)
+        status, body = self.answers.pop(0) if self.answers else (200, {"success": True})
+        return {"statusCode": status, "body": json.dumps(body), "headers": {}}
+
+
+def test_casso_retry_schedule_is_fibonacci_minutes_for_twelve_hours():
+    delays = fibonacci_minutes()
+    assert delays[:8] == [1, 1, 2, 3, 5, 8, 13, 21]
+    assert sum(delays) <= 12 * 60
+    assert len(delays) <= 17
+
+
+def test_v1_delivery_lands_in_the_ledger(casso, front, server_stack):
+    casso.add_webhook(front.url("/casso/webhook"), secure_token=LOCAL_SECURE_TOKEN)
+    record = casso.add_transaction(150_000, "DH1234 thanh toan")
+    assert casso.wait_for_deliveries()
+    assert [d.ok for d in casso.deliveries] == [True]
+    entry = get_entry(server_stack.dynamodb, server_stack.table, record["id"])
+    assert (entry.source, entry.transaction.amount) == ("webhook-v1", 150_000)
+
+
+def test_v2_delivery_with_vietnamese_text_is_verified(casso, front, server_stack):
+    casso.add_webhook(
+        front.url("/casso/webhook"), generation="v2", checksum_key=LOCAL_CREDENTIALS["checksum_key"]
+    )
+    record = casso.add_transaction(99_000, "Thanh toán đơn hàng ĐH77 - Nguyễn Thị Hồng")
+    assert casso.wait_for_deliveries()
+    assert [d.status for d in casso.deliveries] == [200]
+    entry = get_entry(server_stack.dynamodb, server_stack.table, record["id"])
+    assert entry.source == "webhook-v2"
+    assert entry.transaction.description == "Thanh toán đơn hàng ĐH77 - Nguyễn Thị Hồng"
+
+
+def test_wrong_token_is_retried_then_given_up_as_casso_would(casso, front):
+    casso.add_webhook(front.url("/casso/webhook"), secure_token="not-the-token")
+    casso.add_transaction(1000, "x")
+    assert casso.wait_for_deliveries(timeout=30)
+    assert [d.status for d in casso.deliveries] == [401] * (1 + len(fibonacci_minutes()))
+
+
+def test_failures_are_retried_until_success_with_the_schedule():
+    endpoint = Scripted((500, {}), (200, {"success": False}))  # strict mode: false is a failure
+    with CassoSimulator(api_key="k", minute=0.05) as casso, HttpFront(endpoint) as http:
+        casso.add_webhook(http.url("/hook"), secure_token="t")
+        casso.add_transaction(1000, "x")
+        assert casso.wait_for_deliveries()
+        attempts = casso.deliveries
+    assert [(d.attempt, d.status, d.ok) for d in attempts] == [
+        (0, 500, False),
+        (1, 200, False),
+        (2, 200, True),
+    ]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(attempts)]
+    assert all(gap >= 0.05 for gap in gaps)  # one Casso minute each
+
+
+def test_lost_delivery_is_never_sent_and_income_only_skips_money_out():
+    endpoint = Scripted()
+    with CassoSimulator(api_key="k") as casso, HttpFront(endpoint) as http:
+        casso.add_webhook(http.url("/income"), secure_token="t", income_only=True)
+        everything = casso.add_webhook(http.url("/all"), secure_token="t", income_only=False)
+        casso.add_transaction(1000, "lost", deliver=False)
+        casso.add_transaction(-500, "money out")
+        assert casso.wait_for_deliveries()
+    assert [(d.webhook_id, d.transaction_id) for d in casso.deliveries] == [(everything.id, 2)]
+    assert [json.loads(r["body"])["data"][0]["amount"] for r in endpoint.requests] == [-500]
