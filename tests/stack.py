@@ -80,6 +80,8 @@ class Stack:
     def environment(self, function: str, **overrides: str) -> dict[str, str]:
         spec = function_spec(load_template(), function)
         environment = self.local.function_environment(spec.environment, overrides)
+        # Variables the template doesn't declare (tuning knobs with defaults) pass through.
+        environment.update({k: v for k, v in overrides.items() if k not in environment})
         if self.endpoint:
             environment["AWS_ENDPOINT_URL"] = self.endpoint
         return environment

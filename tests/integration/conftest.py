@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -14,6 +15,9 @@ from local.template import function_spec, load_template
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
+
+# The local servers' access logs would bury a failing test's own output.
+logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +40,7 @@ def load_function(server_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Calla
     """Loads a function's module as Lambda would: the stack's environment, plus overrides."""
 
     def load(function: str, **overrides: str) -> Any:
-        for name, value in {**server_stack.environment(function), **overrides}.items():
+        for name, value in server_stack.environment(function, **overrides).items():
             monkeypatch.setenv(name, value)
         return load_module(function_spec(load_template(), function))
 

@@ -52,7 +52,7 @@ class StepReport:
 
 @dataclass
 class WebhookReport(StepReport):
-    action: str = ""  # unchanged | created | updated (with "would " in a dry run)
+    action: str = ""  # unchanged | created | updated | would create | would update
     webhook_id: int | None = None
     drift: list[str] = field(default_factory=list)
     duplicates_removed: int = 0
@@ -149,9 +149,8 @@ def ensure_webhook(
             current = casso.get_webhook(int(state["webhook_id"]))
         except WebhookNotFound:
             current = None
-    prefix = "would " if settings.dry_run else ""
     if current is None:
-        report.action = prefix + "created"
+        report.action = "would create" if settings.dry_run else "created"
         report.drift = ["missing"]
         if settings.dry_run:
             return
@@ -172,7 +171,7 @@ def ensure_webhook(
         if not report.drift:
             report.action = "unchanged"
             return
-        report.action = prefix + "updated"
+        report.action = "would update" if settings.dry_run else "updated"
         if settings.dry_run:
             return
         casso.update_webhook(
