@@ -492,4 +492,84 @@ class CassoSimulator:
                 self.sync_requests.append(account)
             return envelope(None)
 
+        # The simulator's own controls (not Casso's API), for developers and the local tools.
+        @app.post("/_simulator/transactions")
+        def simulate_transaction() -> Response:
+            body = request.get_json(silent=True) or {}
+            amount, description = body.get("amount"), body.get("description", "")
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount == 0:
+                return envelope(
+                    None, 400, "amount: a non-zero whole number of VND is required", 400
+                )
+            if not isinstance(description, str):
+                return envelope(None, 400, "description: text is required", 400)
+            record = self.add_transaction(
+                amount,
+                description,
+                account=body.get("account"),
+                deliver=bool(body.get("deliver", True)),
+            )
+            return envelope(record)
+
+        @app.post("/_simulator/webhooks")
+        def simulate_webhook() -> Response:
+            body, problem = webhook_body()
+            if problem:
+                return problem
+            generation = body.get("generation", "v1")
+            if generation not in ("v1", "v2"):
+                return envelope(None, 400, "generation: v1 or v2", 400)
+            webhook = self.add_webhook(
+                body["webhook"],
+                secure_token=str(body.get("secure_token", "")),
+                income_only=bool(body.get("income_only", True)),
+                generation=generation,
+                checksum_key=str(body.get("checksum_key", "")),
+            )
+            return envelope({**webhook.api_view(), "generation": webhook.generation})
+
+        @app.get("/_simulator/deliveries")
+        def simulated_deliveries() -> Response:
+            with self._lock:
+                return envelope([vars(d) for d in self.deliveries])
+
         return app
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="local.casso_simulator", description="A local Casso: REST API v2 and webhook sender."
+    )
+    parser.add_argument("--port", type=int, default=4000, help="port on 127.0.0.1 (default 4000)")
+    parser.add_argument("--api-key", default="local-casso-api-key-not-a-secret")
+    parser.add_argument(
+        "--minute",
+        type=float,
+        default=1.0,
+        help="real seconds per Casso minute in retries (default 1)",
+    )
+    args = parser.parse_args(argv)
+    simulator = CassoSimulator(api_key=args.api_key, port=args.port, minute=args.minute)
+    try:
+        simulator.start()
+    except OSError as error:
+        print(f"cannot listen on 127.0.0.1:{args.port}: {error.strerror} (choose --port)")
+        return 1
+    print(f"Casso simulator: API {simulator.api_url} (Authorization: Apikey {args.api_key})")
+    print(f"  add a transaction: POST {simulator.base_url}/_simulator/transactions")
+    print('    {"amount": 150000, "description": "DH1234", "deliver": true}')
+    print("Ctrl-C stops it.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        simulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -6,6 +6,7 @@ import itertools
 import json
 
 import pytest
+import requests
 
 from casso_payments.ledger import get_entry
 from local.casso_simulator import CassoSimulator, fibonacci_minutes
@@ -104,3 +105,36 @@ def test_lost_delivery_is_never_sent_and_income_only_skips_money_out():
         assert casso.wait_for_deliveries()
     assert [(d.webhook_id, d.transaction_id) for d in casso.deliveries] == [(everything.id, 2)]
     assert [json.loads(r["body"])["data"][0]["amount"] for r in endpoint.requests] == [-500]
+
+
+def test_simulator_controls_over_http(casso):
+    endpoint = Scripted()
+    with HttpFront(endpoint) as http:
+        session = requests.Session()
+        session.headers["Authorization"] = "Apikey k"
+        hook = session.post(
+            f"{casso.base_url}/_simulator/webhooks",
+            json={"webhook": http.url("/hook"), "generation": "v2", "checksum_key": "ck"},
+        ).json()["data"]
+        assert hook["generation"] == "v2"
+        made = session.post(
+            f"{casso.base_url}/_simulator/transactions",
+            json={"amount": 150000, "description": "DH1"},
+        ).json()["data"]
+        assert casso.wait_for_deliveries()
+        bad = session.post(f"{casso.base_url}/_simulator/transactions", json={"amount": "lots"})
+        deliveries = session.get(f"{casso.base_url}/_simulator/deliveries").json()["data"]
+    assert (bad.status_code, bad.json()["message"]) == (
+        400,
+        "amount: a non-zero whole number of VND is required",
+    )
+    assert [(d["transaction_id"], d["ok"]) for d in deliveries] == [(made["id"], True)]
+    assert json.loads(endpoint.requests[0]["body"])["data"]["id"] == made["id"]
+    assert "X-Casso-Signature" in endpoint.requests[0]["headers"]
+
+
+def test_simulator_controls_need_the_api_key(casso):
+    response = requests.post(
+        f"{casso.base_url}/_simulator/transactions", json={"amount": 1}, timeout=5
+    )
+    assert response.status_code == 401
