@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv lint format validate unit integration pytest build test demo events clean
+.PHONY: help venv lint format validate unit integration pytest build test demo dev events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,8 +58,11 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version)
 # The tests run last so their summary line closes the output.
 test: lint validate build pytest ## everything CI runs
 
-demo: venv ## run the receiver on the sample events against local AWS, show ledger and queue
-	$(PYTHON) -m local.demo
+demo: venv ## the whole pipeline on local AWS, told as a story, checked, summarised
+	$(PYTHON) -m local.cli demo
+
+dev: venv ## the local stack, left running (Ctrl-C stops it)
+	$(PYTHON) -m local.cli up
 
 events: venv ## regenerate events/ (sample API Gateway events)
 	$(PYTHON) -m local.sample_events

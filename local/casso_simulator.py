@@ -112,6 +112,28 @@ def v2_data(
     }
 
 
+def webhook_request(
+    record: dict[str, Any],
+    *,
+    generation: str,
+    secure_token: str = "",
+    checksum_key: str = "",
+    timestamp_ms: int,
+) -> tuple[dict[str, str], str]:
+    """The headers and body Casso sends for one transaction (an API-format record)."""
+    headers = {"Content-Type": "application/json", "User-Agent": "Casso-Simulator"}
+    if generation == "v2":
+        body: dict[str, Any] = {"error": 0, "data": v2_data(record)}
+        # Casso's JavaScript signs the text as sent: non-ASCII unescaped.
+        headers[SIGNATURE_HEADER] = signature_header(
+            body, checksum_key, timestamp_ms, ensure_ascii=False
+        )
+    else:
+        body = {"error": 0, "data": [record]}
+        headers[TOKEN_HEADER.lower()] = secure_token
+    return headers, json.dumps(body, ensure_ascii=False)
+
+
 class CassoSimulator:
     def __init__(
         self,
@@ -184,6 +206,10 @@ class CassoSimulator:
         return f"http://{host}:{port}"
 
     @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
     def api_url(self) -> str:
         return f"{self.base_url}/v2"
 
@@ -196,10 +222,12 @@ class CassoSimulator:
         account: str | None = None,
         when: datetime | None = None,
         deliver: bool = True,
+        generation: str | None = None,
         counter_name: str = "NGUYEN VAN A",
         counter_account: str = "0123456789",
     ) -> dict[str, Any]:
-        """A new bank transaction; its webhooks go out now unless `deliver` is False (lost)."""
+        """A new bank transaction; its webhooks go out now unless `deliver` is False (lost).
+        With `generation` ("v1" or "v2"), only the webhooks of that generation get it."""
         moment = (when or datetime.now(UTC)).astimezone(VIETNAM)
         with self._lock:
             transaction_id = next(self._ids)
@@ -223,6 +251,8 @@ class CassoSimulator:
             self.transactions[transaction_id] = record
             if deliver:
                 for webhook in self.webhooks.values():
+                    if generation and webhook.generation != generation:
+                        continue
                     if amount > 0 or not webhook.income_only:
                         self._schedule(webhook.id, transaction_id, 0, time.monotonic())
         return record
@@ -281,20 +311,6 @@ class CassoSimulator:
                 wait = (self._due[0].at - now) if self._due else 0.5
                 self._wake.wait(max(0.001, min(wait, 0.5)))
 
-    def _request(self, webhook: SimulatedWebhook, record: dict[str, Any]) -> tuple[dict, str]:
-        headers = {"Content-Type": "application/json", "User-Agent": "Casso-Simulator"}
-        if webhook.generation == "v2":
-            body: dict[str, Any] = {"error": 0, "data": v2_data(record)}
-            timestamp_ms = int(time.time() * 1000)
-            # Casso's JavaScript signs the text as sent: non-ASCII unescaped.
-            headers[SIGNATURE_HEADER] = signature_header(
-                body, webhook.checksum_key, timestamp_ms, ensure_ascii=False
-            )
-        else:
-            body = {"error": 0, "data": [record]}
-            headers[TOKEN_HEADER.lower()] = webhook.secure_token
-        return headers, json.dumps(body, ensure_ascii=False)
-
     def _deliver(self, due: _Due) -> None:
         try:
             with self._lock:
@@ -302,7 +318,13 @@ class CassoSimulator:
                 record = dict(self.transactions[due.transaction_id])
             if webhook is None:
                 return  # deleted meanwhile: Casso drops it
-            headers, body = self._request(webhook, record)
+            headers, body = webhook_request(
+                record,
+                generation=webhook.generation,
+                secure_token=webhook.secure_token,
+                checksum_key=webhook.checksum_key,
+                timestamp_ms=int(time.time() * 1000),
+            )
             status, ok, error = None, False, ""
             try:
                 response = self._http.post(
@@ -503,11 +525,15 @@ class CassoSimulator:
                 )
             if not isinstance(description, str):
                 return envelope(None, 400, "description: text is required", 400)
+            generation = body.get("generation")
+            if generation not in (None, "v1", "v2"):
+                return envelope(None, 400, "generation: v1, v2, or absent for every webhook", 400)
             record = self.add_transaction(
                 amount,
                 description,
                 account=body.get("account"),
                 deliver=bool(body.get("deliver", True)),
+                generation=generation,
             )
             return envelope(record)
 

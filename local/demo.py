@@ -1,45 +1,27 @@
-"""`make demo`: the pipeline on the sample events, against local AWS, with no account.
+"""`make demo`: the whole pipeline on a laptop, told as a story, checked, summarised.
 
-Builds the stack's tables, queues, event bus and secret from template.yaml on in-process
-moto; creates the sample orders; sends every sample webhook through ReceiverFunction's
-handler; lets ProcessorFunction's handler drain the queue the way Lambda's SQS poller does;
-then prints what happened: each delivery's answer, each order's state, the ledger by
-outcome, the events published. Exits 0 only when every outcome is the documented one.
+Starts the local stack (local AWS on a moto server, the Casso simulator, the HTTP front,
+the processor's poller, the reconciler), tells the story in `local.story`, prints a summary a
+person reads at a glance, stops everything, and exits 0 only when every expected outcome
+happened.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import io
 import json
-import os
-import sys
+import time
 from collections import Counter
-from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-import boto3
-from moto import mock_aws
+import requests
 
-from local.invoke import LocalContext, load_module
-from local.poller import drain
-from local.provision import REGION, provision, tap_events
-from local.sample_events import (
-    EXPECTED_ORDERS,
-    EXPECTED_PROCESSING,
-    EXPECTED_STATUS,
-    LOCAL_CREDENTIALS,
-    LOCAL_ORDERS,
-    load_event,
-)
-from local.template import function_spec, load_template, sqs_batch_size
-
-SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
+from local import story
+from local.stack import Credentials, LocalStack, Ports
 
 
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
+def table(headers: list[str], rows: list[list[Any]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
     lines = [headers, ["-" * w for w in widths], *rows]
     return "\n".join(
@@ -52,33 +34,8 @@ def _vnd(amount: Any) -> str:
     return f"{int(amount):,}"
 
 
-def _delivery_log(output: str) -> dict[str, Any]:
-    """The receiver's one summary log line for a delivery."""
-    for line in output.splitlines():
-        if line.startswith("{") and json.loads(line).get("message", "").startswith("delivery "):
-            return json.loads(line)
-    return {}
-
-
-def _ids(values: list[int] | None) -> str:
-    return ",".join(map(str, values or [])) or "-"
-
-
-def _drain_queue(sqs: Any, url: str) -> list[dict[str, Any]]:
-    bodies = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages"):
-        bodies += [json.loads(m["Body"]) for m in batch]
-        sqs.delete_message_batch(
-            QueueUrl=url,
-            Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
-            ],
-        )
-    return bodies
-
-
 class Checks:
-    """Expected-versus-seen, printed as it goes; the exit status at the end."""
+    """Expected against seen; the failures decide the exit status."""
 
     def __init__(self) -> None:
         self.failed: list[str] = []
@@ -89,154 +46,198 @@ class Checks:
         return "ok" if ok else f"EXPECTED {what}"
 
 
-def _handler(
-    spec_name: str, environment: dict[str, str], output: io.StringIO
-) -> Callable[..., Any]:
-    spec = function_spec(load_template(), spec_name)
-    os.environ.update(environment)
-    with contextlib.redirect_stdout(output):  # its Logger binds to this stream
-        module = load_module(spec)
-    handler = getattr(module, spec.handler)
-
-    def call(event: dict[str, Any]) -> Any:
-        with contextlib.redirect_stdout(output):
-            return handler(event, LocalContext(spec_name, timeout_seconds=spec.timeout))
-
-    return call
+def _step(number: int, text: str) -> None:
+    print(f"{number}. {text}", flush=True)
 
 
-def run(verbose: bool = False) -> int:
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-        os.environ[name] = "local-demo"
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ["POWERTOOLS_TRACE_DISABLED"] = "1"
+def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
+    """The story, step by step; returns what the summary shows."""
+    from casso_payments.ledger import from_dynamodb
+    from casso_payments.orders import create_order, get_order
+
+    dynamodb, sqs = stack.clients["dynamodb"], stack.clients["sqs"]
+    orders_table = stack.resources.ref("OrdersTable")
+    now = datetime.now(UTC)
+    for code, amount in story.ORDERS:
+        create_order(dynamodb, orders_table, code, amount, now=now)
+    _step(1, "Orders created: " + ", ".join(f"{c} {_vnd(a)} VND" for c, a in story.ORDERS))
+
+    first = stack.reconcile()
+    action = (first.get("summary") or {}).get("webhook", {}).get("action")
+    check(action == "created", "the reconciler to register the webhook")
+    _step(
+        2,
+        f"Reconciler: webhook {action or 'NOT registered: ' + str(first.get('error'))} "
+        f"at {stack.webhook_url} (v1, secure token), beside the V2 webhook set up in Casso's UI",
+    )
+
+    sent = []
+    for transfer in story.TRANSFERS:
+        record = stack.casso.add_transaction(
+            transfer.amount,
+            transfer.description,
+            deliver=not transfer.lost,
+            generation=transfer.generation,
+        )
+        sent.append((record["id"], transfer))
+    lost = [tid for tid, transfer in sent if transfer.lost]
+    _step(
+        3,
+        f"Casso sent {len(sent) - len(lost)} transfers as webhooks (v1 and V2, one to both); "
+        f"transaction {', '.join(map(str, lost))}'s webhook was lost",
+    )
+
+    forged = _forged_webhook(stack)
+    check(forged == 401, "the forged webhook to be rejected with 401")
+    _step(4, f"A forged V2 webhook (wrong checksum key) was answered {forged}")
+
+    check(stack.wait_idle(30), "deliveries and processing to finish")
+    second = stack.reconcile()
+    backfilled = (second.get("summary") or {}).get("backfill", {}).get("backfilled")
+    check(
+        backfilled == story.EXPECTED_BACKFILLED,
+        f"{story.EXPECTED_BACKFILLED} backfilled transaction",
+    )
+    _step(5, f"Reconciler again: {backfilled} missed transaction backfilled from Casso's API")
+    check(stack.wait_idle(30), "the backfilled transaction to be processed")
+
+    orders = {code: get_order(dynamodb, orders_table, code) for code, _ in story.ORDERS}
+    items = [
+        from_dynamodb(i)
+        for i in dynamodb.scan(TableName=stack.resources.ref("LedgerTable"))["Items"]
+    ]
+    transactions = [i for i in items if i["kind"] == "transaction"]
+    events = Counter()
+    while batch := sqs.receive_message(QueueUrl=stack.events_tap_url, MaxNumberOfMessages=10).get(
+        "Messages"
+    ):
+        events.update(json.loads(m["Body"])["detail-type"] for m in batch)
+        sqs.delete_message_batch(
+            QueueUrl=stack.events_tap_url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
+            ],
+        )
+    receiver_log = Path(stack.describe()["logs"]) / "ReceiverFunction.log"
+    logged = Counter(
+        json.loads(line).get("message", "")
+        for line in receiver_log.read_text().splitlines()
+        if line.startswith("{")
+    )
+    return {
+        "duplicates": logged["delivery duplicate"],
+        "orders": orders,
+        "outcomes": Counter(i.get("outcome", "unprocessed") for i in transactions),
+        "sources": Counter(i["source"] for i in transactions),
+        "events": events,
+        "answers": dict(stack.front.answers),
+        "queues": stack.queue_depths(),
+    }
+
+
+def _forged_webhook(stack: LocalStack) -> int:
+    from local.casso_simulator import webhook_request
+
+    record = {
+        "id": 990001,
+        "tid": "FT-FORGED",
+        "description": "DH1234 thanh toan",
+        "amount": 200_000,
+        "cusum_balance": 0,
+        "when": "2026-11-21 10:00:00",
+        "bankSubAccId": "88888888",
+    }
+    headers, body = webhook_request(
+        record, generation="v2", checksum_key="not-the-key", timestamp_ms=int(time.time() * 1000)
+    )
+    return requests.post(
+        stack.webhook_url, data=body.encode(), headers=headers, timeout=10
+    ).status_code
+
+
+def summarise(seen: dict[str, Any], check: Checks) -> None:
+    print("\nOrders")
+    rows = []
+    for code, (status, paid) in story.EXPECTED_ORDERS.items():
+        order = seen["orders"][code]
+        rows.append(
+            [
+                code,
+                _vnd(order.expected_amount),
+                _vnd(order.paid_amount),
+                order.status,
+                ",".join(map(str, sorted(order.payments))) or "-",
+                check(
+                    (order.status, order.paid_amount) == (status, paid),
+                    f"{code} {status} {_vnd(paid)}",
+                ),
+            ]
+        )
+    print(table(["order", "expected", "paid", "status", "transactions", "check"], rows))
+
+    print("\nLedger by outcome")
+    outcomes = seen["outcomes"]
+    print(
+        table(
+            ["outcome", "transactions", "check"],
+            [
+                [name, outcomes.get(name, 0), check(outcomes.get(name, 0) == n, f"{n} {name}")]
+                for name, n in story.EXPECTED_OUTCOMES.items()
+            ],
+        )
+    )
+    check(sum(outcomes.values()) == sum(story.EXPECTED_OUTCOMES.values()), "no other outcome")
+    print("  by source: " + ", ".join(f"{k} {v}" for k, v in sorted(seen["sources"].items())))
+
+    print("\nEvents published")
+    events = seen["events"]
+    print(
+        table(
+            ["detail-type", "count", "check"],
+            [
+                [name, events.get(name, 0), check(events.get(name, 0) == n, f"{n} {name}")]
+                for name, n in story.EXPECTED_EVENTS.items()
+            ],
+        )
+    )
+
+    answers = seen["answers"]
+    rejected = answers.get(401, 0)
+    check(rejected == story.EXPECTED_REJECTED, f"{story.EXPECTED_REJECTED} rejected delivery")
+    duplicates = seen["duplicates"]
+    check(duplicates == story.EXPECTED_DUPLICATES, f"{story.EXPECTED_DUPLICATES} duplicate")
+    print(f"\nDuplicate deliveries acknowledged and dropped: {duplicates}")
+    print(
+        "Deliveries answered by the receiver: "
+        + ", ".join(f"{status}: {n}" for status, n in sorted(answers.items()))
+        + f"  (rejected: {rejected})"
+    )
+    dead = seen["queues"]["TransactionDeadLetterQueue"]
+    check(dead == 0, "an empty dead-letter queue")
+    print(f"Queues: transactions {seen['queues']['TransactionQueue']}, dead-letter {dead}")
+
+
+def run(ports: Ports, *, verbose: bool = False) -> int:
+    started = time.monotonic()
     check = Checks()
-    output = io.StringIO()
-
-    print("Casso payments demo: local AWS (in-process moto), no AWS account, no Docker\n")
-    with mock_aws():
-        clients = {n: boto3.client(n) for n in SERVICES}
-        stack = provision(clients, secret_values={"WebhookSecret": LOCAL_CREDENTIALS})
-        tap = tap_events(clients, stack)
-        dynamodb, sqs = clients["dynamodb"], clients["sqs"]
-        ledger_table, orders_table = stack.ref("LedgerTable"), stack.ref("OrdersTable")
-        print("1. Stack from template.yaml: ledger and orders tables, queue + dead-letter queue,")
-        print(f"   event bus {stack.ref('PaymentsBus')}, webhook secret with local credentials.")
-
-        from casso_payments.ledger import from_dynamodb
-        from casso_payments.orders import create_order, get_order
-
-        now = datetime.now(UTC)
-        for code, amount in LOCAL_ORDERS:
-            create_order(dynamodb, orders_table, code, amount, now=now)
-        print(f"2. Orders created: {', '.join(f'{c} ({_vnd(a)} VND)' for c, a in LOCAL_ORDERS)}.\n")
-
-        receiver = _handler(
-            "ReceiverFunction",
-            stack.function_environment(
-                function_spec(load_template(), "ReceiverFunction").environment
-            ),
-            output,
-        )
-        rows = []
-        for name, expected in EXPECTED_STATUS.items():
-            start = output.tell()
-            response = receiver(load_event(name))
-            log = _delivery_log(output.getvalue()[start:])
-            rows.append(
-                [
-                    name.removeprefix("receiver-"),
-                    response["statusCode"],
-                    log.get("message", "").removeprefix("delivery "),
-                    _ids(log.get("new")),
-                    _ids(log.get("duplicates")),
-                    log.get("reason", "")[:44],
-                    check(response["statusCode"] == expected, f"{name}: {expected}"),
-                ]
-            )
-        print("3. Casso's webhooks (events/receiver-*.json) through ReceiverFunction")
-        print(_table(["delivery", "status", "outcome", "new", "dup", "reason", "check"], rows))
-
-        processor = _handler(
-            "ProcessorFunction",
-            stack.function_environment(
-                function_spec(load_template(), "ProcessorFunction").environment
-            ),
-            output,
-        )
-        queue_arn = stack.resolver.attributes[("TransactionQueue", "Arn")]
-        polls = drain(
-            sqs,
-            stack.ref("TransactionQueue"),
-            queue_arn,
-            processor,
-            batch_size=sqs_batch_size(load_template(), "ProcessorFunction"),
-        )
-        handled = sum(p.deleted for p in polls)
-        batches = f"{len(polls)} batch" + ("es" if len(polls) != 1 else "")
-        print(f"\n4. ProcessorFunction drained the queue: {handled} messages in {batches}.\n")
-
-        rows = []
-        for code, (status, paid) in EXPECTED_ORDERS.items():
-            order = get_order(dynamodb, orders_table, code)
-            rows.append(
-                [
-                    code,
-                    _vnd(order.expected_amount),
-                    _vnd(order.paid_amount),
-                    order.status,
-                    _ids(sorted(order.payments)),
-                    check((order.status, order.paid_amount) == (status, paid), f"{code}: {status}"),
-                ]
-            )
-        print("5. Orders")
-        print(_table(["order", "expected", "paid", "status", "transactions", "check"], rows))
-
-        items = [from_dynamodb(i) for i in dynamodb.scan(TableName=ledger_table)["Items"]]
-        outcomes = {
-            int(i["transaction_id"]): i.get("outcome") for i in items if i["kind"] == "transaction"
-        }
-        expected_outcomes = {
-            t: o for found, _ in EXPECTED_PROCESSING.values() for t, o in found.items()
-        }
-        check(outcomes == expected_outcomes, f"ledger outcomes {expected_outcomes}")
-        by_outcome = Counter(outcomes.values())
-        quarantined = sum(i["kind"] == "quarantine" for i in items)
-        print("\n6. Ledger")
-        print(_table(["outcome", "transactions"], [[o, n] for o, n in sorted(by_outcome.items())]))
-        print(f"  quarantined deliveries: {quarantined}")
-
-        published = Counter(e["detail-type"] for e in _drain_queue(sqs, tap))
-        print("\n7. Events published on the bus")
-        print(_table(["detail-type", "count"], [[k, n] for k, n in sorted(published.items())]))
-        rejected = sum(1 for s in EXPECTED_STATUS.values() if s == 401)
-        dead = int(
-            sqs.get_queue_attributes(
-                QueueUrl=stack.ref("TransactionDeadLetterQueue"),
-                AttributeNames=["ApproximateNumberOfMessages"],
-            )["Attributes"]["ApproximateNumberOfMessages"]
-        )
-        print(f"\n8. Deliveries rejected (401): {rejected}; dead-lettered messages: {dead}")
-        check(dead == 0, "no dead-lettered messages")
-
+    print(
+        "Casso payments demo: the whole pipeline on local AWS (moto), no AWS account, no Docker\n"
+    )
+    # The reconciler runs when the story says so; deliveries retry on a fast Casso clock.
+    with LocalStack(ports, Credentials.from_env(), reconcile_every=3600, minute=0.05) as stack:
+        seen = tell(stack, check)
+        summarise(seen, check)
+        logs = stack.describe()["logs"]
     if verbose:
-        print("\nHandler output (structured logs and EMF metrics, as CloudWatch gets them):")
-        print(output.getvalue())
+        for log in sorted(Path(logs).glob("*.log")):
+            print(f"\n--- {log.name}\n{log.read_text()}")
+    elapsed = time.monotonic() - started
     if check.failed:
-        print(f"\nFAILED: {len(check.failed)} outcomes differ from the documented ones:")
+        print(
+            f"\nFAILED after {elapsed:.1f} s: {len(check.failed)} outcomes differ from the story:"
+        )
         for what in check.failed:
             print(f"  expected {what}")
         return 1
-    print("\nEvery outcome is the documented one. (--verbose shows the handlers' logs)")
+    print(f"\nEvery outcome is the expected one ({elapsed:.1f} s). Functions' logs: {logs}/")
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="local.demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--verbose", action="store_true", help="print the handlers' log lines")
-    return run(parser.parse_args(argv).verbose)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

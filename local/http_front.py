@@ -21,11 +21,19 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 class HttpFront:
     def __init__(
-        self, handler: Handler, *, host: str = "127.0.0.1", port: int = 0, stage: str = "prod"
+        self,
+        handler: Handler,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stage: str = "prod",
+        control: Callable[[Request], Response] | None = None,
     ) -> None:
         if host not in LOOPBACK:
             raise ValueError(f"the HTTP front only listens on loopback, not {host!r}")
         self._handler = handler
+        self._control = control  # the local stack's own API, under /_local/
+        self.answers: dict[int, int] = {}  # HTTP status -> how many the receiver answered
         self._lock = threading.Lock()  # one invocation at a time, as one Lambda instance
         self._stage = stage
         self._server = make_server(host, port, self._app, threaded=True)
@@ -35,6 +43,8 @@ class HttpFront:
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         incoming = Request(environ)
+        if self._control is not None and incoming.path.startswith("/_local/"):
+            return self._control(incoming)(environ, start_response)
         # Deployed URLs carry the stage (/prod/casso/webhook); the event's path doesn't.
         path = incoming.path
         if path.startswith(f"/{self._stage}/"):
@@ -48,7 +58,11 @@ class HttpFront:
             stage=self._stage,
         )
         with self._lock:
-            result = self._handler(event)
+            try:
+                result = self._handler(event)
+            except Exception:  # the function failed: API Gateway answers 502
+                result = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+            self.answers[result["statusCode"]] = self.answers.get(result["statusCode"], 0) + 1
         headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
         headers.update(result.get("headers") or {})
         response = Response(result.get("body", ""), status=result["statusCode"], headers=headers)
@@ -58,6 +72,10 @@ class HttpFront:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
 
     def url(self, path: str) -> str:
         """The local equivalent of the deployed URL of `path` (stage included)."""

@@ -66,17 +66,24 @@ def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
 
 
 def environment_for(
-    spec: FunctionSpec, env_vars: Mapping[str, Any], parameters: Mapping[str, str]
+    spec: FunctionSpec,
+    env_vars: Mapping[str, Any],
+    parameters: Mapping[str, str],
+    resolved: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The template's variables with SAM's override rules: `Parameters` applies to every
     function, the function's own block wins; only variables the template declares are set.
-    A !Ref to a template parameter takes the parameter's default."""
+    A !Ref to a template parameter takes the parameter's default; `resolved` (a running local
+    stack's values) fills in references to resources."""
     overrides = {**env_vars.get("Parameters", {}), **env_vars.get(spec.logical_id, {})}
+    resolved = resolved or {}
     environment: dict[str, str] = {}
     unresolved: list[str] = []
     for name, value in spec.environment.items():
         if name in overrides:
             environment[name] = str(overrides[name])
+        elif name in resolved:
+            environment[name] = resolved[name]
         elif isinstance(value, dict) and value.get("Ref") in parameters:
             environment[name] = parameters[value["Ref"]]
         elif isinstance(value, dict):
@@ -91,6 +98,27 @@ def environment_for(
     return environment
 
 
+def run(
+    function: str,
+    event_path: Path,
+    *,
+    env_vars_path: Path | None = None,
+    endpoint_url: str | None = None,
+    resolved: Mapping[str, str] | None = None,
+) -> int:
+    template = load_template()
+    spec = function_spec(template, function)
+    env_vars = json.loads(env_vars_path.read_text()) if env_vars_path else {}
+    os.environ.update(environment_for(spec, env_vars, parameter_defaults(template), resolved))
+    if endpoint_url:
+        os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+    event = json.loads(event_path.read_text())
+    handler = load_handler(spec)
+    response = handler(event, LocalContext(function, timeout_seconds=spec.timeout))
+    print(json.dumps(response, indent=2, ensure_ascii=False))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="local.invoke", description=__doc__.split("\n\n")[0])
     parser.add_argument("function", help="function logical id in template.yaml")
@@ -98,18 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--env-vars", type=Path, help="SAM-format environment JSON file")
     parser.add_argument("--endpoint-url", help="send AWS calls here (a local moto server)")
     args = parser.parse_args(argv)
-
-    template = load_template()
-    spec = function_spec(template, args.function)
-    env_vars = json.loads(args.env_vars.read_text()) if args.env_vars else {}
-    os.environ.update(environment_for(spec, env_vars, parameter_defaults(template)))
-    if args.endpoint_url:
-        os.environ["AWS_ENDPOINT_URL"] = args.endpoint_url
-    event = json.loads(args.event.read_text())
-    handler = load_handler(spec)
-    response = handler(event, LocalContext(args.function, timeout_seconds=spec.timeout))
-    print(json.dumps(response, indent=2, ensure_ascii=False))
-    return 0
+    return run(
+        args.function, args.event, env_vars_path=args.env_vars, endpoint_url=args.endpoint_url
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,138 @@
+"""A local Lambda execution environment: one function's handler in its own process.
+
+Like Lambda, each function gets a process of its own with the environment the template
+gives it; the handler module is imported once (cold start) and then invoked again and again
+(warm). Killing the process mid-invocation is a crash, exactly as on Lambda: whatever the
+handler had not finished is retried by its caller.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import traceback
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from local.invoke import LocalContext
+from local.template import function_spec, load_template
+
+# Local-only fault injection, armed through the stack's control API: the process dies right
+# after the processor's first order update (between the effect and the ledger mark).
+KILL_AFTER_ORDER_UPDATE = "kill-after-order-update"
+
+
+class InvocationError(RuntimeError):
+    """The handler raised, or its process died (`crashed`)."""
+
+    def __init__(self, message: str, *, crashed: bool = False) -> None:
+        super().__init__(message)
+        self.crashed = crashed
+
+
+def _arm(module: Any, fault: str) -> None:
+    if fault != KILL_AFTER_ORDER_UPDATE:
+        raise ValueError(f"unknown fault {fault!r}")
+    orders_table = os.environ["ORDERS_TABLE_NAME"]
+    events = module.deps.dynamodb.meta.events
+    table = [""]
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        table[0] = params.get("TableName", "")
+
+    def die(parsed: dict[str, Any], **_: Any) -> None:
+        if table[0] == orders_table and "Attributes" in parsed:  # the order really changed
+            os._exit(137)  # as abrupt as a Lambda timeout or an out-of-memory kill
+
+    events.register("before-parameter-build.dynamodb.UpdateItem", remember)
+    events.register("after-call.dynamodb.UpdateItem", die)
+
+
+def _serve(connection: Connection, logical_id: str, environment: dict[str, str], log: str) -> None:
+    """The child process: import the handler once, then answer invocations."""
+    sys.stdout = sys.stderr = open(log, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
+    os.environ.update(environment)
+    from local.invoke import load_module  # imported here: the environment must be set first
+
+    spec = function_spec(load_template(), logical_id)
+    module = load_module(spec)
+    handler = getattr(module, spec.handler)
+    while True:
+        message = connection.recv()
+        if message.get("arm"):
+            _arm(module, message["arm"])
+            connection.send({"ok": True})
+            continue
+        try:
+            result = handler(
+                message["event"], LocalContext(logical_id, timeout_seconds=spec.timeout)
+            )
+            connection.send({"ok": True, "result": result})
+        except Exception as error:
+            traceback.print_exc()
+            connection.send({"ok": False, "error": f"{type(error).__name__}: {error}"})
+
+
+@dataclass
+class FunctionProcess:
+    """The parent's handle on one function's execution environment."""
+
+    logical_id: str
+    environment: dict[str, str]
+    log_path: Path
+
+    def __post_init__(self) -> None:
+        self._context = multiprocessing.get_context("spawn")
+        self._process: Any = None
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()  # one invocation at a time, as one execution environment
+        self.cold_starts = 0
+
+    def _ensure(self) -> Connection:
+        if self._process is None or not self._process.is_alive():
+            parent, child = self._context.Pipe()
+            self._process = self._context.Process(
+                target=_serve,
+                args=(child, self.logical_id, self.environment, str(self.log_path)),
+                name=f"lambda-{self.logical_id}",
+                daemon=True,
+            )
+            self._process.start()
+            self._connection = parent
+            self.cold_starts += 1
+        if self._connection is None:
+            raise RuntimeError(f"{self.logical_id}: no connection to its process")
+        return self._connection
+
+    def _exchange(self, message: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            connection = self._ensure()
+            try:
+                connection.send(message)
+                return connection.recv()
+            except (EOFError, OSError):
+                self._process.join(5)
+                code = self._process.exitcode
+                self._process = None
+                raise InvocationError(
+                    f"{self.logical_id} crashed (exit code {code})", crashed=True
+                ) from None
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        answer = self._exchange({"event": event})
+        if not answer["ok"]:
+            raise InvocationError(answer["error"])
+        return answer["result"]
+
+    def arm(self, fault: str) -> None:
+        self._exchange({"arm": fault})
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.kill()
+            self._process.join(5)
+        self._process = None

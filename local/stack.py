@@ -1,0 +1,433 @@
+"""The local stack: the whole pipeline on a laptop, no AWS account, no Docker.
+
+One process (plus one child process per function, as Lambda gives each function its own
+execution environment) running:
+  - a moto server on loopback, with the tables, queues, event bus and secrets created from
+    template.yaml's own resource definitions;
+  - the Casso simulator, with a V2 webhook "set up in Casso's UI" for the checksum key;
+  - an HTTP front that turns requests to the template's path into API Gateway events for
+    ReceiverFunction, plus the stack's own controls under /_local/;
+  - a queue poller that hands ProcessorFunction real SQS batches (the template's batch size)
+    and deletes only what it did not report failed; the template's redrive policy applies;
+  - a scheduler that runs ReconcilerFunction at a fast local rate (and on demand).
+Each function gets the environment the template gives it, resolved to the local resources.
+While running, `.local-stack/stack.json` tells the CLI where everything is.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import socket
+import string
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+from werkzeug.wrappers import Request, Response
+
+from local.casso_simulator import CassoSimulator
+from local.http_front import HttpFront
+from local.poller import poll_once
+from local.provision import REGION, provision, tap_events
+from local.runtime import FunctionProcess
+from local.template import ROOT, function_spec, load_template, parameter_defaults, sqs_batch_size
+
+STATE_DIR = ROOT / ".local-stack"
+STATE_FILE = STATE_DIR / "stack.json"
+FUNCTIONS = ("ReceiverFunction", "ProcessorFunction", "ReconcilerFunction")
+WEBHOOK_PATH = "/casso/webhook"
+SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
+LOCAL_AWS = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_DEFAULT_REGION": REGION,
+    "POWERTOOLS_TRACE_DISABLED": "1",
+}
+
+
+class PortInUse(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Loopback ports; each can be set with its LOCAL_*_PORT variable or a CLI flag."""
+
+    api: int = 3000
+    casso: int = 4000
+    moto: int = 5000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **given: int | None) -> Ports:
+        env = os.environ if env is None else env
+        defaults = cls()
+        values = {}
+        for name in ("api", "casso", "moto"):
+            chosen = given.get(name)
+            if chosen is None:
+                chosen = int(env.get(f"LOCAL_{name.upper()}_PORT", getattr(defaults, name)))
+            values[name] = chosen
+        return cls(**values)
+
+    def check_free(self) -> None:
+        for name, port in asdict(self).items():
+            if port == 0:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind(("127.0.0.1", port))
+                except OSError:
+                    raise PortInUse(
+                        f"port {port} ({name}) is in use on 127.0.0.1: stop what uses it, or "
+                        f"choose another with --{name}-port or LOCAL_{name.upper()}_PORT"
+                    ) from None
+
+
+def _generate(length: int = 40) -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
+
+
+def read_dotenv(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; blank lines and # comments skipped; quotes around values removed."""
+    if not path.is_file():
+        return {}
+    values = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
+    return values
+
+
+@dataclass(frozen=True)
+class Credentials:
+    secure_token: str
+    checksum_key: str
+    api_key: str
+    generated: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, dotenv: Path = ROOT / ".env"
+    ) -> Credentials:
+        """CASSO_SECURE_TOKEN, CASSO_CHECKSUM_KEY, CASSO_API_KEY from the environment or
+        `.env` when set; generated otherwise."""
+        merged = {**read_dotenv(dotenv), **(os.environ if env is None else env)}
+        values, generated = {}, []
+        for field_name, variable in (
+            ("secure_token", "CASSO_SECURE_TOKEN"),
+            ("checksum_key", "CASSO_CHECKSUM_KEY"),
+            ("api_key", "CASSO_API_KEY"),
+        ):
+            values[field_name] = merged.get(variable, "").strip() or _generate()
+            if not merged.get(variable, "").strip():
+                generated.append(variable)
+        return cls(**values, generated=tuple(generated))
+
+
+@dataclass
+class Stats:
+    batches: int = 0
+    processed: int = 0
+    failed_records: int = 0
+    crashes: int = 0
+    reconciles: int = 0
+    last_reconcile: dict[str, Any] | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+class LocalStack:
+    def __init__(
+        self,
+        ports: Ports,
+        credentials: Credentials,
+        *,
+        stack_name: str = "casso-local",
+        minute: float = 0.05,
+        reconcile_every: float = 30.0,
+        poll_interval: float = 0.2,
+        retry_after_seconds: int = 2,
+        parameters: Mapping[str, str] | None = None,
+        state_dir: Path = STATE_DIR,
+    ) -> None:
+        self.ports = ports
+        self.credentials = credentials
+        self.stack_name = stack_name
+        self.minute = minute
+        self.reconcile_every = reconcile_every
+        self.poll_interval = poll_interval
+        self.retry_after_seconds = retry_after_seconds
+        self.template = load_template()
+        # Locally the webhook takes money out too, so the whole story flows through it.
+        self.parameters = {
+            **parameter_defaults(self.template),
+            "IncomeOnly": "false",
+            **(parameters or {}),
+        }
+        self.state_dir = state_dir
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
+        self.stats = Stats()
+        self._stop = threading.Event()
+        self._processor_paused = threading.Event()
+        self._reconcile_lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+        self.functions: dict[str, FunctionProcess] = {}
+
+    # Lifecycle
+    def start(self) -> LocalStack:
+        self.ports.check_free()
+        os.environ.update(LOCAL_AWS)
+        (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.moto, verbose=False)
+        self.moto.start()
+        host, port = self.moto.get_host_and_port()
+        self.moto_url = f"http://{host}:{port}"
+        self.clients = {n: boto3.client(n, endpoint_url=self.moto_url) for n in SERVICES}
+        self.resources = provision(
+            self.clients,
+            stack_name=self.stack_name,
+            parameters=self.parameters,
+            secret_values={
+                "WebhookSecret": {
+                    "secure_token": self.credentials.secure_token,
+                    "checksum_key": self.credentials.checksum_key,
+                },
+                "CassoApiKeySecret": {"api_key": self.credentials.api_key},
+            },
+            template=self.template,
+        )
+        self.events_tap_url = tap_events(self.clients, self.resources)
+        self.casso = CassoSimulator(
+            api_key=self.credentials.api_key, port=self.ports.casso, minute=self.minute
+        ).start()
+        stage = self.parameters["Stage"]
+        self.front = HttpFront(
+            lambda event: self.functions["ReceiverFunction"].invoke(event),
+            port=self.ports.api,
+            stage=stage,
+            control=self._control,
+        )
+        self.webhook_url = self.front.url(WEBHOOK_PATH)
+        overrides = {
+            "ReconcilerFunction": {
+                "WEBHOOK_URL": self.webhook_url,
+                "CASSO_API_BASE_URL": self.casso.api_url,
+            }
+        }
+        for logical_id in FUNCTIONS:
+            spec = function_spec(self.template, logical_id)
+            environment = {
+                **self.resources.function_environment(spec.environment, overrides.get(logical_id)),
+                **LOCAL_AWS,
+                "AWS_ENDPOINT_URL": self.moto_url,
+            }
+            log = self.state_dir / "logs" / f"{logical_id}.log"
+            log.write_text("")  # each run starts its own logs
+            self.functions[logical_id] = FunctionProcess(logical_id, environment, log)
+        # The V2 webhook a business sets up in Casso's UI with its checksum key. Its URL
+        # differs by a query string, so the reconciler (which owns the plain URL and deletes
+        # every copy of it when it re-creates the webhook) leaves it alone.
+        self.casso.add_webhook(
+            f"{self.webhook_url}?generation=v2",
+            generation="v2",
+            checksum_key=self.credentials.checksum_key,
+            income_only=self.parameters["IncomeOnly"] == "true",
+        )
+        self.front.start()
+        self._threads = [
+            threading.Thread(target=self._poll_loop, daemon=True, name="sqs-poller"),
+            threading.Thread(target=self._schedule_loop, daemon=True, name="scheduler"),
+        ]
+        for thread in self._threads:
+            thread.start()
+        self._write_state()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(10)
+        for function in self.functions.values():
+            function.stop()
+        for stopper in (
+            getattr(self, "front", None),
+            getattr(self, "casso", None),
+            getattr(self, "moto", None),
+        ):
+            if stopper is not None:
+                try:
+                    stopper.stop()
+                except Exception as error:  # keep stopping the rest
+                    self.stats.errors.append(f"stopping {type(stopper).__name__}: {error}")
+        state = self.state_dir / "stack.json"
+        if state.exists() and json.loads(state.read_text()).get("pid") == os.getpid():
+            state.unlink()
+
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    # What the CLI and tests need to find
+    def describe(self) -> dict[str, Any]:
+        refs = self.resources.resolver.refs
+        return {
+            "pid": os.getpid(),
+            "stack_name": self.stack_name,
+            "ports": asdict(self.ports) | {"api": self.front.port, "casso": self.casso.port},
+            "urls": {
+                "api": self.front.base_url,
+                "webhook": self.webhook_url,
+                "casso_api": self.casso.api_url,
+                "casso": self.casso.base_url,
+                "moto": self.moto_url,
+            },
+            "credentials": {
+                "CASSO_SECURE_TOKEN": self.credentials.secure_token,
+                "CASSO_CHECKSUM_KEY": self.credentials.checksum_key,
+                "CASSO_API_KEY": self.credentials.api_key,
+            },
+            "generated_credentials": list(self.credentials.generated),
+            "resources": {
+                name: refs[name]
+                for name in (
+                    "LedgerTable",
+                    "OrdersTable",
+                    "IdempotencyTable",
+                    "TransactionQueue",
+                    "TransactionDeadLetterQueue",
+                    "PaymentsBus",
+                    "WebhookSecret",
+                    "CassoApiKeySecret",
+                )
+            },
+            "environments": {
+                logical_id: {k: v for k, v in function.environment.items() if k not in LOCAL_AWS}
+                for logical_id, function in self.functions.items()
+            },
+            "events_tap_url": self.events_tap_url,
+            "logs": str(self.state_dir / "logs"),
+        }
+
+    def _write_state(self) -> None:
+        path = self.state_dir / "stack.json"
+        path.write_text(json.dumps(self.describe(), indent=2))
+        path.chmod(0o600)  # it holds the local credentials
+
+    # The processor's poller and the reconciler's schedule
+    def _poll_loop(self) -> None:
+        queue_url = self.resources.ref("TransactionQueue")
+        queue_arn = self.resources.resolver.attributes[("TransactionQueue", "Arn")]
+        batch_size = sqs_batch_size(self.template, "ProcessorFunction")
+        processor = self.functions["ProcessorFunction"]
+        while not self._stop.is_set():
+            if self._processor_paused.is_set():
+                self._stop.wait(self.poll_interval)
+                continue
+            try:
+                result = poll_once(
+                    self.clients["sqs"],
+                    queue_url,
+                    queue_arn,
+                    processor.invoke,
+                    batch_size=batch_size,
+                    retry_visibility_seconds=self.retry_after_seconds,
+                )
+            except Exception as error:  # moto going away at shutdown, mostly
+                self.stats.errors.append(f"poller: {error}")
+                self._stop.wait(self.poll_interval)
+                continue
+            if not result.received:
+                self._stop.wait(self.poll_interval)
+                continue
+            self.stats.batches += 1
+            self.stats.processed += result.deleted
+            self.stats.failed_records += len(result.failed)
+            if "crashed" in result.error:
+                self.stats.crashes += 1
+
+    def _schedule_loop(self) -> None:
+        while not self._stop.wait(self.reconcile_every):
+            self.reconcile()
+
+    def reconcile(self) -> dict[str, Any]:
+        with self._reconcile_lock:
+            self.stats.reconciles += 1
+            try:
+                summary = self.functions["ReconcilerFunction"].invoke({})
+                result = {"ok": True, "summary": summary}
+            except Exception as error:
+                result = {"ok": False, "error": str(error)}
+            self.stats.last_reconcile = result
+            return result
+
+    def queue_depths(self) -> dict[str, int]:
+        depths = {}
+        for name in ("TransactionQueue", "TransactionDeadLetterQueue"):
+            attributes = self.clients["sqs"].get_queue_attributes(
+                QueueUrl=self.resources.ref(name),
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
+            )["Attributes"]
+            depths[name] = sum(int(v) for v in attributes.values())
+        return depths
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Until Casso has nothing to send and the queue is empty (failed messages included)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            delivered = self.casso.wait_for_deliveries(max(0.0, deadline - time.monotonic()))
+            if delivered and self.queue_depths()["TransactionQueue"] == 0:
+                return True
+            time.sleep(self.poll_interval)
+        return False
+
+    # /_local/ controls
+    def _control(self, request: Request) -> Response:
+        def answer(body: Any, status: int = 200) -> Response:
+            return Response(
+                json.dumps(body, default=str), status=status, mimetype="application/json"
+            )
+
+        route = (request.method, request.path)
+        if route == ("GET", "/_local/status"):
+            return answer(
+                {
+                    **self.describe(),
+                    "stats": asdict(self.stats),
+                    "queues": self.queue_depths(),
+                    "answers": self.front.answers,
+                }
+            )
+        if route == ("POST", "/_local/reconcile"):
+            return answer(self.reconcile())
+        if route == ("POST", "/_local/processor/pause"):
+            self._processor_paused.set()
+            return answer({"paused": True})
+        if route == ("POST", "/_local/processor/resume"):
+            self._processor_paused.clear()
+            return answer({"paused": False})
+        if route == ("POST", "/_local/processor/fault"):
+            fault = (request.get_json(silent=True) or {}).get("fault", "")
+            try:
+                self.functions["ProcessorFunction"].arm(fault)
+            except Exception as error:
+                return answer({"error": str(error)}, 400)
+            return answer({"armed": fault})
+        if route == ("POST", "/_local/wait"):
+            timeout = float(request.args.get("timeout", 30))
+            return answer({"idle": self.wait_idle(timeout)})
+        return answer({"error": f"no control {request.method} {request.path}"}, 404)

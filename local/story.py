@@ -1,0 +1,52 @@
+"""The local story, told by `make demo` and checked by the end-to-end tests: one definition.
+
+Orders are created; the reconciler registers the webhook (v1) with the Casso simulator,
+beside the V2 webhook set up "in Casso's UI"; transfers go out as v1 and V2 webhooks (paid
+in full, two partial transfers, overpaid, unmatched, money out); one transfer reaches both
+webhooks (a duplicate); a forged V2 webhook is sent; one transfer's webhook is lost and the
+reconciler's next run backfills it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Transfer:
+    amount: int
+    description: str
+    # "v1", "v2": only that webhook gets it; None: every webhook (so one is a duplicate).
+    generation: str | None
+    lost: bool = False
+
+
+ORDERS = (("DH35", 200_500), ("DH36", 300_000), ("DH1234", 200_000), ("DH37", 150_000))
+
+TRANSFERS = (
+    Transfer(200_500, "MBVCB.3278841.DH35.CT tu 0123456789 NGUYEN VAN A", None),
+    Transfer(120_000, "IBFT DH36 thanh toan lan 1", "v2"),
+    Transfer(100_000, "dh-0036 chuyen khoan lan 2", "v1"),
+    Transfer(250_000, "Thanh toán đơn hàng ĐH1234 - Nguyễn Văn Á", "v2"),
+    Transfer(50_000, "CHUYEN TIEN AN TRUA", "v1"),
+    Transfer(-30_000, "HOAN TIEN DH35 CHO KHACH", "v2"),
+    Transfer(150_000, "DH37 thanh toan", "v1", lost=True),
+)
+
+EXPECTED_ORDERS = {
+    "DH35": ("PAID", 200_500),
+    "DH36": ("PARTIALLY_PAID", 220_000),
+    "DH1234": ("OVERPAID", 250_000),
+    "DH37": ("PAID", 150_000),
+}
+EXPECTED_OUTCOMES = {"paid": 2, "partially_paid": 2, "overpaid": 1, "unmatched": 1, "money_out": 1}
+EXPECTED_EVENTS = {
+    "Transaction Received": 7,
+    "Order Paid": 2,
+    "Order Partially Paid": 2,
+    "Order Overpaid": 1,
+    "Payment Unmatched": 1,
+}
+EXPECTED_BACKFILLED = 1  # the lost one
+EXPECTED_REJECTED = 1  # the forged signature
+EXPECTED_DUPLICATES = 1  # the transfer sent to both webhooks
