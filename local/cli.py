@@ -22,6 +22,7 @@ import signal
 import sys
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -66,8 +67,19 @@ def _control(state: dict[str, Any], method: str, path: str, **kwargs: Any) -> An
     return body
 
 
+def _plain(value: Any) -> Any:
+    """DynamoDB's Decimals as the whole numbers they are (VND, ids)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_plain(v) for v in value]
+    return value
+
+
 def _print(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+    print(json.dumps(_plain(value), indent=2, ensure_ascii=False, default=str))
 
 
 # Stack lifecycle

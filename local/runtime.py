@@ -52,7 +52,13 @@ def _arm(module: Any, fault: str) -> None:
     events.register("after-call.dynamodb.UpdateItem", die)
 
 
-def _serve(connection: Connection, logical_id: str, environment: dict[str, str], log: str) -> None:
+def _serve(
+    connection: Connection,
+    logical_id: str,
+    environment: dict[str, str],
+    log: str,
+    context_timeout: int | None,
+) -> None:
     """The child process: import the handler once, then answer invocations."""
     sys.stdout = sys.stderr = open(log, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
     os.environ.update(environment)
@@ -68,9 +74,8 @@ def _serve(connection: Connection, logical_id: str, environment: dict[str, str],
             connection.send({"ok": True})
             continue
         try:
-            result = handler(
-                message["event"], LocalContext(logical_id, timeout_seconds=spec.timeout)
-            )
+            context = LocalContext(logical_id, timeout_seconds=context_timeout or spec.timeout)
+            result = handler(message["event"], context)
             connection.send({"ok": True, "result": result})
         except Exception as error:
             traceback.print_exc()
@@ -84,6 +89,9 @@ class FunctionProcess:
     logical_id: str
     environment: dict[str, str]
     log_path: Path
+    # Seconds the context reports as remaining (default: the template's timeout). The local
+    # stack runs the clock faster; see LocalStack.
+    context_timeout: int | None = None
 
     def __post_init__(self) -> None:
         self._context = multiprocessing.get_context("spawn")
@@ -97,7 +105,13 @@ class FunctionProcess:
             parent, child = self._context.Pipe()
             self._process = self._context.Process(
                 target=_serve,
-                args=(child, self.logical_id, self.environment, str(self.log_path)),
+                args=(
+                    child,
+                    self.logical_id,
+                    self.environment,
+                    str(self.log_path),
+                    self.context_timeout,
+                ),
                 name=f"lambda-{self.logical_id}",
                 daemon=True,
             )

@@ -40,7 +40,9 @@ from local.provision import REGION, provision, tap_events
 from local.runtime import FunctionProcess
 from local.template import ROOT, function_spec, load_template, parameter_defaults, sqs_batch_size
 
-STATE_DIR = ROOT / ".local-stack"
+# Where a running stack says where it is (and keeps its functions' logs). LOCAL_STACK_DIR
+# lets two stacks (say, yours and the end-to-end tests') run side by side.
+STATE_DIR = Path(os.environ.get("LOCAL_STACK_DIR") or ROOT / ".local-stack")
 STATE_FILE = STATE_DIR / "stack.json"
 FUNCTIONS = ("ReceiverFunction", "ProcessorFunction", "ReconcilerFunction")
 WEBHOOK_PATH = "/casso/webhook"
@@ -156,7 +158,8 @@ class LocalStack:
         minute: float = 0.05,
         reconcile_every: float = 30.0,
         poll_interval: float = 0.2,
-        retry_after_seconds: int = 2,
+        retry_after_seconds: int = 3,
+        processor_timeout: int = 2,
         parameters: Mapping[str, str] | None = None,
         state_dir: Path = STATE_DIR,
     ) -> None:
@@ -166,7 +169,12 @@ class LocalStack:
         self.minute = minute
         self.reconcile_every = reconcile_every
         self.poll_interval = poll_interval
+        # Local time runs faster than AWS's, in the same order: a failed message comes back
+        # after `retry_after_seconds` (the queue's visibility timeout is 180 s), and the
+        # processor reports `processor_timeout` seconds to live (30 in AWS), so an interrupted
+        # invocation's idempotency lock has expired by the time its messages return.
         self.retry_after_seconds = retry_after_seconds
+        self.processor_timeout = processor_timeout
         self.template = load_template()
         # Locally the webhook takes money out too, so the whole story flows through it.
         self.parameters = {
@@ -233,7 +241,14 @@ class LocalStack:
             }
             log = self.state_dir / "logs" / f"{logical_id}.log"
             log.write_text("")  # each run starts its own logs
-            self.functions[logical_id] = FunctionProcess(logical_id, environment, log)
+            self.functions[logical_id] = FunctionProcess(
+                logical_id,
+                environment,
+                log,
+                context_timeout=self.processor_timeout
+                if logical_id == "ProcessorFunction"
+                else None,
+            )
         # The V2 webhook a business sets up in Casso's UI with its checksum key. Its URL
         # differs by a query string, so the reconciler (which owns the plain URL and deletes
         # every copy of it when it re-creates the webhook) leaves it alone.

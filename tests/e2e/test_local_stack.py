@@ -1,0 +1,116 @@
+"""The local stack end to end, through HTTP and the CLI only."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import requests
+
+from local import story
+from tests.e2e.conftest import start_stack, stop_stack
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_story_as_assertions(stack):
+    for code, amount in story.ORDERS:
+        stack.cli("order", "create", code, str(amount))
+    registered = stack.cli("reconcile")
+    assert '"action": "created"' in registered.stdout
+    for transfer in story.TRANSFERS:
+        flags = [f"--{transfer.generation}"] if transfer.generation else []
+        flags += ["--lost"] if transfer.lost else []
+        stack.cli("send", str(transfer.amount), transfer.description, *flags)
+    forged = stack.cli(
+        "send-webhook",
+        "--amount",
+        "200000",
+        "--description",
+        "DH1234",
+        "--v2",
+        "--checksum-key",
+        "not-the-key",
+        check=False,
+    )
+    assert forged.returncode == 1
+    assert "HTTP 401" in forged.stdout
+    stack.cli("wait")
+    backfill = stack.cli("reconcile")
+    assert '"backfilled": 1' in backfill.stdout
+    stack.cli("wait")
+
+    shown = stack.show()
+    orders = {o["order_code"]: (o["status"], o["paid_amount"]) for o in shown["orders"]}
+    assert orders == story.EXPECTED_ORDERS
+    transactions = [i for i in shown["ledger"] if i["kind"] == "transaction"]
+    outcomes = {}
+    for item in transactions:
+        outcomes[item["outcome"]] = outcomes.get(item["outcome"], 0) + 1
+    assert outcomes == story.EXPECTED_OUTCOMES
+    assert sorted(i["source"] for i in transactions).count("reconcile") == story.EXPECTED_BACKFILLED
+    assert shown["queues"] == {"TransactionQueue": 0, "TransactionDeadLetterQueue": 0}
+    answers = stack.status()["answers"]
+    assert answers.get("401") == story.EXPECTED_REJECTED
+
+
+def test_a_processor_killed_mid_batch_loses_nothing_and_applies_nothing_twice(stack):
+    stack.cli("processor", "pause")
+    stack.cli("order", "create", "DH500", "300000")
+    stack.cli("reconcile")  # the webhook exists whatever ran before
+    for n in range(3):
+        stack.cli("send", "100000", f"DH500 dot {n + 1}", "--v1")
+    crashes_before = stack.status()["stats"]["crashes"]
+    stack.cli("processor", "fault", "kill-after-order-update")
+    stack.cli("processor", "resume")
+    stack.cli("wait", "--timeout", "60")
+    assert stack.status()["stats"]["crashes"] == crashes_before + 1
+    shown = stack.show()
+    (order,) = [o for o in shown["orders"] if o["order_code"] == "DH500"]
+    assert (order["status"], order["paid_amount"], len(order["transactions"])) == (
+        "PAID",
+        300_000,
+        3,
+    )
+    paying = [i for i in shown["ledger"] if i.get("description", "").startswith("DH500")]
+    assert {i["status"] for i in paying} == {"PROCESSED"}
+    assert sorted(i["outcome"] for i in paying) == ["paid", "partially_paid", "partially_paid"]
+    assert shown["queues"]["TransactionDeadLetterQueue"] == 0
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def test_stopping_and_starting_again_is_clean(tmp_path):
+    first = start_stack(tmp_path / "a")
+    url = first.state()["urls"]["api"]
+    first.cli("order", "create", "DH9", "1000")
+    stop_stack(first)
+    assert first.process.returncode == 0
+    assert not (tmp_path / "a" / "stack.json").exists()
+    assert all(port_is_free(port) for port in first.ports.values())
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/_local/status", timeout=2)
+    again = start_stack(tmp_path / "a", first.ports)  # the same ports, straight away
+    try:
+        assert again.status()["stats"]["batches"] == 0
+        assert again.show()["orders"] == []  # a fresh stack: nothing left over
+    finally:
+        stop_stack(again)
+    assert again.process.returncode == 0
+
+
+def test_a_taken_port_is_a_clear_error(stack, tmp_path):
+    taken = stack.ports["api"]
+    result = stack.cli(
+        "demo", f"--api-port={taken}", "--casso-port=0", "--moto-port=0", check=False
+    )
+    assert result.returncode == 1
+    assert f"port {taken} (api) is in use on 127.0.0.1" in result.stderr
+    assert "--api-port or LOCAL_API_PORT" in result.stderr
