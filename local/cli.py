@@ -90,6 +90,19 @@ def _ports(args: argparse.Namespace) -> Ports:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    if STATE_FILE.exists():
+        try:
+            state = running()
+        except NotRunning:
+            STATE_FILE.unlink()  # left by a stack that was killed
+        else:
+            where = f"pid {state['pid']}, {state['urls']['api']}"
+            print(
+                f"error: a local stack is already running ({where}); "
+                "stop it with `python -m local.cli down`",
+                file=sys.stderr,
+            )
+            return 1
     try:
         stack = LocalStack(
             _ports(args), Credentials.from_env(), reconcile_every=args.reconcile_every
@@ -99,7 +112,9 @@ def cmd_up(args: argparse.Namespace) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    # Both, explicitly: a shell may start a background job with SIGINT ignored.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: stopping.append(True))
     state = stack.describe()
     print(f"Casso payments local stack is up (pid {state['pid']}).\n")
     print(f"  webhook (ReceiverFunction)  POST {state['urls']['webhook']}")
@@ -116,11 +131,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     print('  python -m local.cli send 200500 "DH35 thanh toan"')
     print("  python -m local.cli show")
     print("Ctrl-C stops everything.", flush=True)
-    try:
-        while not stopping:
-            time.sleep(0.2)
-    except KeyboardInterrupt:
-        pass
+    while not stopping:
+        time.sleep(0.2)
     print("\nstopping...", flush=True)
     stack.stop()
     print("stopped.")
