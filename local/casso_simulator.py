@@ -27,12 +27,11 @@ from typing import Any
 
 import requests
 from flask import Flask, Response, request
-from werkzeug.serving import make_server
 
 from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
+from local.loopback import LoopbackServer, require_loopback
 
 VIETNAM = timezone(timedelta(hours=7))
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 MAX_RETRIES = 17
 RETRY_WINDOW_MINUTES = 12 * 60
 DELIVERY_TIMEOUT = 5.0
@@ -145,8 +144,7 @@ class CassoSimulator:
         accounts: tuple[str, ...] = ("88888888",),
         opening_balance: int = 25_000_000,
     ) -> None:
-        if host not in LOOPBACK:
-            raise ValueError(f"the Casso simulator only listens on loopback, not {host!r}")
+        require_loopback(host, "Casso simulator")
         self.api_key = api_key
         self.minute = minute  # real seconds per Casso minute
         self.accounts = list(accounts)
@@ -168,20 +166,17 @@ class CassoSimulator:
         self._stopping = False
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="casso-webhook")
         self._http = requests.Session()
-        self._server: Any = None
-        self._threads: list[threading.Thread] = []
+        self._server: LoopbackServer | None = None
+        self._sender: threading.Thread | None = None
         self.app = self._make_app()
 
     # Lifecycle
     def start(self) -> CassoSimulator:
-        self._server = make_server(self._host, self._port, self.app, threaded=True)
-        serve = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True, name="casso-api"
-        )
-        sender = threading.Thread(target=self._send_loop, daemon=True, name="casso-sender")
-        self._threads = [serve, sender]
-        for thread in self._threads:
-            thread.start()
+        self._server = LoopbackServer(
+            self.app, host=self._host, port=self._port, what="Casso simulator"
+        ).start()
+        self._sender = threading.Thread(target=self._send_loop, daemon=True, name="casso-sender")
+        self._sender.start()
         return self
 
     def stop(self) -> None:
@@ -189,9 +184,9 @@ class CassoSimulator:
             self._stopping = True
             self._wake.notify_all()
         if self._server is not None:
-            self._server.shutdown()
-        for thread in self._threads:
-            thread.join(5)
+            self._server.stop()
+        if self._sender is not None:
+            self._sender.join(5)
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> CassoSimulator:
@@ -202,12 +197,15 @@ class CassoSimulator:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        if self._server is None:
+            raise RuntimeError("the Casso simulator is not started")
+        return self._server.base_url
 
     @property
     def port(self) -> int:
-        return int(self._server.server_address[1])
+        if self._server is None:
+            raise RuntimeError("the Casso simulator is not started")
+        return self._server.port
 
     @property
     def api_url(self) -> str:

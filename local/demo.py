@@ -155,6 +155,15 @@ def _forged_webhook(stack: LocalStack) -> int:
     ).status_code
 
 
+def _counted(what: str, unit: str, seen: Counter, expected: dict[str, int], check: Checks) -> str:
+    """A table of counts, each checked against the story's."""
+    rows = [
+        [name, seen.get(name, 0), check(seen.get(name, 0) == n, f"{n} {name}")]
+        for name, n in expected.items()
+    ]
+    return table([what, unit, "check"], rows)
+
+
 def summarise(seen: dict[str, Any], check: Checks) -> None:
     print("\nOrders")
     rows = []
@@ -176,30 +185,13 @@ def summarise(seen: dict[str, Any], check: Checks) -> None:
     print(table(["order", "expected", "paid", "status", "transactions", "check"], rows))
 
     print("\nLedger by outcome")
-    outcomes = seen["outcomes"]
-    print(
-        table(
-            ["outcome", "transactions", "check"],
-            [
-                [name, outcomes.get(name, 0), check(outcomes.get(name, 0) == n, f"{n} {name}")]
-                for name, n in story.EXPECTED_OUTCOMES.items()
-            ],
-        )
-    )
-    check(sum(outcomes.values()) == sum(story.EXPECTED_OUTCOMES.values()), "no other outcome")
+    print(_counted("outcome", "transactions", seen["outcomes"], story.EXPECTED_OUTCOMES, check))
+    total = sum(seen["outcomes"].values())
+    check(total == sum(story.EXPECTED_OUTCOMES.values()), "no other outcome")
     print("  by source: " + ", ".join(f"{k} {v}" for k, v in sorted(seen["sources"].items())))
 
     print("\nEvents published")
-    events = seen["events"]
-    print(
-        table(
-            ["detail-type", "count", "check"],
-            [
-                [name, events.get(name, 0), check(events.get(name, 0) == n, f"{n} {name}")]
-                for name, n in story.EXPECTED_EVENTS.items()
-            ],
-        )
-    )
+    print(_counted("detail-type", "count", seen["events"], story.EXPECTED_EVENTS, check))
 
     answers = seen["answers"]
     rejected = answers.get(401, 0)

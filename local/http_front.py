@@ -10,16 +10,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from local.lambda_events import rest_proxy_event
+from local.loopback import LoopbackServer
 
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class HttpFront:
+class HttpFront(LoopbackServer):
     def __init__(
         self,
         handler: Handler,
@@ -29,17 +28,12 @@ class HttpFront:
         stage: str = "prod",
         control: Callable[[Request], Response] | None = None,
     ) -> None:
-        if host not in LOOPBACK:
-            raise ValueError(f"the HTTP front only listens on loopback, not {host!r}")
         self._handler = handler
         self._control = control  # the local stack's own API, under /_local/
         self.answers: dict[int, int] = {}  # HTTP status -> how many the receiver answered
         self._lock = threading.Lock()  # one invocation at a time, as one Lambda instance
         self._stage = stage
-        self._server = make_server(host, port, self._app, threaded=True)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
+        super().__init__(self._app, host=host, port=port, what="HTTP front")
 
     def _app(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         incoming = Request(environ)
@@ -68,29 +62,6 @@ class HttpFront:
         response = Response(result.get("body", ""), status=result["statusCode"], headers=headers)
         return response(environ, start_response)
 
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
-    def port(self) -> int:
-        return int(self._server.server_address[1])
-
     def url(self, path: str) -> str:
         """The local equivalent of the deployed URL of `path` (stage included)."""
         return f"{self.base_url}/{self._stage}{path}"
-
-    def start(self) -> HttpFront:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._thread.join(5)
-
-    def __enter__(self) -> HttpFront:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
