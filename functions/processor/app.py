@@ -50,7 +50,8 @@ settings = ProcessorSettings.from_env()
 dynamodb = boto3.client("dynamodb")
 deps = ProcessorDeps(dynamodb=dynamodb, events=boto3.client("events"), settings=settings)
 idempotency = IdempotencyConfig(
-    event_key_jmespath="transaction_id",
+    # A replay (docs/operations.md) carries a new number, so it is worked again.
+    event_key_jmespath="[transaction_id, replay]",
     # Long enough to cover SQS redeliveries; after that the ledger's PROCESSED status skips.
     expires_after_seconds=3600,
     raise_on_no_idempotency_key=True,
@@ -86,7 +87,11 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         message = TransactionMessage.from_json(record.body)
         logger.set_correlation_id(str(message.transaction_id))
         return process_once(
-            message={"transaction_id": message.transaction_id, "source": message.source}
+            message={
+                "transaction_id": message.transaction_id,
+                "source": message.source,
+                "replay": message.replay,
+            }
         )
     except Exception as error:
         # Logged here with its reason: after MaxReceiveCount receives the message moves to

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
 
+from casso_payments.orders import create_order
 from local.invoke import LocalContext, load_module
+from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
+from local.poller import PollResult, drain, poll_once
+from local.sample_events import LOCAL_SECURE_TOKEN
 from local.template import function_spec, load_template
 from tests.stack import Stack
 
@@ -59,3 +66,51 @@ def receiver(load_receiver: Callable[..., Any]) -> Any:
 
 def invoke(module: Any, event: dict) -> dict:
     return module.lambda_handler(event, LocalContext("ReceiverFunction"))
+
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@dataclass
+class Pipeline:
+    stack: Stack
+    receiver: Any
+    processor: Any
+    queue_arn: str
+
+    def deliver(self, *items: dict) -> int:
+        body = json.dumps({"error": 0, "data": list(items)}, ensure_ascii=False)
+        headers = {"Secure-Token": LOCAL_SECURE_TOKEN}
+        event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
+        return self.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
+
+    def process(self, event: dict, processor: Any = None) -> dict:
+        context = LocalContext("ProcessorFunction", timeout_seconds=30)
+        return (processor or self.processor).lambda_handler(event, context)
+
+    def message(self, body: str, message_id: str | None = None) -> dict:
+        return sqs_event([sqs_record(body, message_id=message_id, queue_arn=self.queue_arn)])
+
+    def poll(self) -> PollResult:
+        return poll_once(
+            self.stack.sqs,
+            self.stack.queue_url,
+            self.queue_arn,
+            self.process,
+            retry_visibility_seconds=0,
+        )
+
+    def run_processor(self) -> None:
+        drain(self.stack.sqs, self.stack.queue_url, self.queue_arn, self.process)
+
+
+@pytest.fixture
+def pipeline(server_stack, load_function) -> Pipeline:
+    create_order(server_stack.dynamodb, server_stack.orders_table, "DH35", 200_500, now=NOW)
+    create_order(server_stack.dynamodb, server_stack.orders_table, "DH36", 300_000, now=NOW)
+    return Pipeline(
+        server_stack,
+        load_function("ReceiverFunction"),
+        load_function("ProcessorFunction"),
+        server_stack.local.resolver.attributes[("TransactionQueue", "Arn")],
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,62 +11,13 @@ import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from casso_payments.ledger import get_entry
-from casso_payments.orders import create_order, get_order
-from local.invoke import LocalContext
-from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
-from local.poller import PollResult, drain, poll_once
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from casso_payments.orders import get_order
+from local.sample_events import V1_ITEM
 from tests.helpers import drain_queue, published_events
-from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-
-@dataclass
-class Pipeline:
-    stack: Stack
-    receiver: Any
-    processor: Any
-    queue_arn: str
-
-    def deliver(self, *items: dict) -> int:
-        body = json.dumps({"error": 0, "data": list(items)}, ensure_ascii=False)
-        headers = {"Secure-Token": LOCAL_SECURE_TOKEN}
-        event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
-        return self.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
-
-    def process(self, event: dict, processor: Any = None) -> dict:
-        context = LocalContext("ProcessorFunction", timeout_seconds=30)
-        return (processor or self.processor).lambda_handler(event, context)
-
-    def message(self, body: str, message_id: str | None = None) -> dict:
-        return sqs_event([sqs_record(body, message_id=message_id, queue_arn=self.queue_arn)])
-
-    def poll(self) -> PollResult:
-        return poll_once(
-            self.stack.sqs,
-            self.stack.queue_url,
-            self.queue_arn,
-            self.process,
-            retry_visibility_seconds=0,
-        )
-
-    def run_processor(self) -> None:
-        drain(self.stack.sqs, self.stack.queue_url, self.queue_arn, self.process)
-
-
-@pytest.fixture
-def pipeline(server_stack, load_function) -> Pipeline:
-    create_order(server_stack.dynamodb, server_stack.orders_table, "DH35", 200_500, now=NOW)
-    create_order(server_stack.dynamodb, server_stack.orders_table, "DH36", 300_000, now=NOW)
-    return Pipeline(
-        server_stack,
-        load_function("ReceiverFunction"),
-        load_function("ProcessorFunction"),
-        server_stack.local.resolver.attributes[("TransactionQueue", "Arn")],
-    )
 
 
 def event_kinds(server_stack) -> list[str]:

@@ -267,3 +267,35 @@ def get_state(dynamodb: Any, table: str, name: str) -> dict[str, Any] | None:
 def put_state(dynamodb: Any, table: str, name: str, values: dict[str, Any]) -> None:
     item = {"pk": STATE_PREFIX + name, "kind": "state", **values}
     dynamodb.put_item(TableName=table, Item=to_dynamodb(item))
+
+
+class NotInLedger(LookupError):
+    pass
+
+
+def reopen_for_replay(dynamodb: Any, table: str, transaction_id: int, *, now: datetime) -> int:
+    """Put a transaction back to RECEIVED for an operator's replay; returns its replay number."""
+    try:
+        item = dynamodb.update_item(
+            TableName=table,
+            Key=transaction_key(transaction_id),
+            UpdateExpression=(
+                "SET #status = :received, pending = :received, replayed_at = :at ADD replays :one"
+            ),
+            ConditionExpression="kind = :transaction",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_dynamodb(
+                {
+                    ":received": RECEIVED,
+                    ":at": timestamp(now),
+                    ":one": 1,
+                    ":transaction": "transaction",
+                }
+            ),
+            ReturnValues="UPDATED_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            raise NotInLedger(f"transaction {transaction_id} is not in the ledger") from None
+        raise
+    return int(from_dynamodb(item)["replays"])

@@ -18,9 +18,14 @@ SQS_BATCH_LIMIT = 10
 class TransactionMessage:
     transaction_id: int
     source: str
+    # Raised by an operator's replay, so the processor's idempotency key is new (README).
+    replay: int = 0
 
     def to_json(self) -> str:
-        return json.dumps({"transaction_id": self.transaction_id, "source": self.source})
+        body: dict[str, object] = {"transaction_id": self.transaction_id, "source": self.source}
+        if self.replay:
+            body["replay"] = self.replay
+        return json.dumps(body)
 
     @classmethod
     def from_json(cls, text: str) -> TransactionMessage:
@@ -31,7 +36,10 @@ class TransactionMessage:
         transaction_id = body.get("transaction_id") if isinstance(body, dict) else None
         if isinstance(transaction_id, bool) or not isinstance(transaction_id, int):
             raise ValueError(f"message transaction_id: expected an integer, got {transaction_id!r}")
-        return cls(transaction_id=transaction_id, source=str(body.get("source", "")))
+        replay = body.get("replay", 0)
+        if isinstance(replay, bool) or not isinstance(replay, int) or replay < 0:
+            raise ValueError(f"message replay: expected a whole number >= 0, got {replay!r}")
+        return cls(transaction_id=transaction_id, source=str(body.get("source", "")), replay=replay)
 
 
 class EnqueueError(RuntimeError):

@@ -1,0 +1,155 @@
+"""Operator tools against a moto server: make redrive, make replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+
+import boto3
+import pytest
+
+from casso_payments.ledger import get_entry
+from casso_payments.orders import create_order, get_order
+from local.template import ROOT
+from tests.helpers import drain_queue
+from tests.integration.conftest import NOW
+
+pytestmark = pytest.mark.integration
+
+
+def fake_deployed_stack(server_stack) -> str:
+    """A CloudFormation stack on the moto server whose outputs name the test's resources."""
+    name = f"deployed-{uuid.uuid4().hex[:6]}"
+    outputs = {
+        "TransactionQueueUrl": server_stack.queue_url,
+        "TransactionDeadLetterQueueUrl": server_stack.dlq_url,
+        "LedgerTableName": server_stack.table,
+    }
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    server_stack.client("cloudformation").create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+    return name
+
+
+def make(target: str, endpoint: str, **variables: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    return subprocess.run(
+        ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_make_redrive_moves_the_dead_letter_queue_back(server_stack):
+    for n in range(13):
+        server_stack.sqs.send_message(
+            QueueUrl=server_stack.dlq_url, MessageBody=json.dumps({"transaction_id": n})
+        )
+    result = make("redrive", server_stack.endpoint, STACK=fake_deployed_stack(server_stack))
+    assert result.returncode == 0, result.stderr
+    assert "moved 13 messages from the dead-letter queue" in result.stdout
+    assert drain_queue(server_stack.sqs, server_stack.dlq_url) == []
+    back = sorted(
+        m["transaction_id"] for m in drain_queue(server_stack.sqs, server_stack.queue_url)
+    )
+    assert back == list(range(13))
+
+
+def test_make_redrive_without_a_stack_says_how(server_stack):
+    result = make("redrive", server_stack.endpoint)
+    assert result.returncode == 2
+    assert "usage: make redrive STACK=<stack name>" in result.stderr
+
+
+def test_replay_processes_a_transaction_again_after_the_order_is_fixed(pipeline, server_stack):
+    assert pipeline.deliver({"id": 77, "amount": 150_000, "description": "DH77 thanh toan"}) == 200
+    pipeline.run_processor()
+    assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "unmatched"
+    # The order was missing; a person creates it, then replays the transfer.
+    create_order(server_stack.dynamodb, server_stack.orders_table, "DH77", 150_000, now=NOW)
+    result = make("replay", server_stack.endpoint, STACK=fake_deployed_stack(server_stack), ID="77")
+    assert result.returncode == 0, result.stderr
+    assert "transaction 77 queued again (replay 1)" in result.stdout
+    pipeline.run_processor()
+    entry = get_entry(server_stack.dynamodb, server_stack.table, 77)
+    assert (entry.status, entry.outcome) == ("PROCESSED", "paid")
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH77").payments == {
+        77: 150_000
+    }
+    # A second replay finds the transfer already on the order: nothing is added twice.
+    assert (
+        make(
+            "replay", server_stack.endpoint, STACK=fake_deployed_stack(server_stack), ID="77"
+        ).returncode
+        == 0
+    )
+    pipeline.run_processor()
+    assert (
+        get_order(server_stack.dynamodb, server_stack.orders_table, "DH77").paid_amount == 150_000
+    )
+
+
+def test_replay_of_an_unknown_transaction_is_an_error(server_stack):
+    result = make(
+        "replay", server_stack.endpoint, STACK=fake_deployed_stack(server_stack), ID="404"
+    )
+    assert result.returncode != 0
+    assert "transaction 404 is not in the ledger" in result.stderr
+
+
+def test_message_move_task_is_followed_to_completion():
+    from botocore.stub import Stubber
+
+    from ops.tools import Queues, redrive_with_message_move
+
+    sqs = boto3.client("sqs", region_name="ap-southeast-1")
+    queues = Queues("q-url", "arn:q", "dlq-url", "arn:dlq")
+    with Stubber(sqs) as stub:
+        stub.add_response(
+            "start_message_move_task",
+            {"TaskHandle": "h1"},
+            {"SourceArn": "arn:dlq", "DestinationArn": "arn:q"},
+        )
+        stub.add_response(
+            "list_message_move_tasks",
+            {
+                "Results": [
+                    {"TaskHandle": "h1", "Status": "RUNNING", "ApproximateNumberOfMessagesMoved": 3}
+                ]
+            },
+        )
+        stub.add_response(
+            "list_message_move_tasks",
+            {
+                "Results": [
+                    {
+                        "TaskHandle": "h1",
+                        "Status": "COMPLETED",
+                        "ApproximateNumberOfMessagesMoved": 9,
+                    }
+                ]
+            },
+        )
+        assert redrive_with_message_move(sqs, queues, poll=0, log=lambda _: None) == 9
+    with Stubber(sqs) as stub:
+        stub.add_response("start_message_move_task", {"TaskHandle": "h2"})
+        stub.add_response(
+            "list_message_move_tasks",
+            {
+                "Results": [
+                    {"TaskHandle": "h2", "Status": "FAILED", "FailureReason": "AccessDenied"}
+                ]
+            },
+        )
+        with pytest.raises(RuntimeError, match="message move task FAILED: AccessDenied"):
+            redrive_with_message_move(sqs, queues, poll=0, log=lambda _: None)
