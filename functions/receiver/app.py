@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casso_payments.credentials import CredentialStore
 from casso_payments.intake import Delivery, IntakeDeps, receive
+from casso_payments.payload import redact
 from casso_payments.settings import ReceiverSettings
 
 WEBHOOK_PATH = "/casso/webhook"
@@ -69,7 +70,7 @@ def casso_webhook() -> Response:
             "new": list(answer.new),
             "duplicates": list(answer.duplicates),
             "requeued": list(answer.requeued),
-            "reason": answer.reason,
+            "reason": "; ".join(redact(r) for r in answer.reason.split("; ")),
             "error": answer.error,
             "source_ip": identity.get("sourceIp"),
         },

@@ -166,3 +166,30 @@ def test_long_values_are_cut_in_problem_messages():
 def test_missing_error_field_is_accepted_as_success():
     parsed = parse_delivery(json.loads('{"data": {"id": 3, "amount": 10}}'))
     assert [t.id for t in parsed.transactions] == [3]
+
+
+@pytest.mark.parametrize(
+    ("problem", "logged"),
+    [
+        (
+            'data.description: expected text, got list ["NGUYEN VAN A 0123"]',
+            "data.description: expected text, got list (value not logged)",
+        ),
+        (
+            'data.amount: expected a whole number, got str "200500"',
+            "data.amount: expected a whole number, got str (value not logged)",
+        ),
+        (
+            "data.amount: expected a whole number of VND, got 10.5",
+            "data.amount: expected a whole number of VND, got 10.5",
+        ),
+        (
+            "data.id: missing (Casso's transaction id is required)",
+            "data.id: missing (Casso's transaction id is required)",
+        ),
+    ],
+)
+def test_problems_are_logged_without_their_values(problem, logged):
+    from casso_payments.payload import redact
+
+    assert redact(problem) == logged

@@ -116,3 +116,20 @@ def test_other_paths_and_methods_are_not_served(handler):
     event = load_event("receiver-v1-valid")
     event["path"] = "/casso/other"
     assert handler(event)["statusCode"] == 404
+
+
+def test_quarantine_log_line_names_the_field_but_not_its_value(handler, capsys):
+    from local.lambda_events import rest_proxy_event
+    from local.sample_events import LOCAL_SECURE_TOKEN
+
+    private = "NGUYEN THI HONG 0123456789 CK DH1234"
+    body = json.dumps({"error": 0, "data": [{"id": 5, "amount": 1000, "description": [private]}]})
+    event = rest_proxy_event(
+        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+    )
+    assert handler(event)["statusCode"] == 200
+    out = capsys.readouterr().out
+    (line,) = [json.loads(x) for x in out.splitlines() if '"delivery quarantined"' in x]
+    assert line["reason"] == "data[0].description: expected text, got list (value not logged)"
+    assert "0123456789" not in out
+    assert "NGUYEN" not in out

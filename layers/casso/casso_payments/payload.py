@@ -12,6 +12,7 @@ so a quarantined delivery says which field broke it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,15 @@ class PayloadError(ValueError):
 def _describe(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
+
+
+_VALUE_SHOWN = re.compile(r"(got [a-z]+) .*$")
+
+
+def redact(problem: str) -> str:
+    """A problem without the value that caused it, for logs: field values can be a
+    customer's name, account number or transfer text (the ledger keeps the full reason)."""
+    return _VALUE_SHOWN.sub(r"\1 (value not logged)", problem)
 
 
 def _whole_number(value: Any, path: str) -> int:

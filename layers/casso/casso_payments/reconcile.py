@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 from casso_payments import ledger
 from casso_payments.casso_client import CassoClient, WebhookNotFound
-from casso_payments.payload import PayloadError, Transaction, parse_transaction
+from casso_payments.payload import PayloadError, Transaction, parse_transaction, redact
 from casso_payments.queue import TransactionMessage, enqueue
 from casso_payments.settings import ReconcilerSettings
 
@@ -207,7 +207,7 @@ def backfill(
             try:
                 transaction = parse_transaction(record, f"page {page.page} records[{index}]")
             except PayloadError as problem:
-                report.unreadable.append(str(problem))
+                report.unreadable.append(redact(str(problem)))
                 continue
             parsed[transaction.id] = transaction
         for transaction_id in ledger.missing_ids(deps.dynamodb, table, list(parsed)):
