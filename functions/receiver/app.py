@@ -6,6 +6,8 @@ decide, emit metrics and one log line, shape the HTTP answer.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -43,15 +46,23 @@ deps = IntakeDeps(
 )
 
 
+def body_text(event: APIGatewayProxyEvent) -> str:
+    """The body as text. One that claims base64 but isn't (or isn't UTF-8) stays as received:
+    it won't parse, so an authenticated one is quarantined whole rather than failing."""
+    raw = event.body or ""
+    if not event.is_base64_encoded:
+        return raw
+    try:
+        return base64.b64decode(raw, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return raw
+
+
 @app.post(WEBHOOK_PATH)
 @tracer.capture_method
 def casso_webhook() -> Response:
     event = app.current_event
-    delivery = Delivery(
-        headers=event.headers,
-        body=event.decoded_body or "",
-        received_at=datetime.now(UTC),
-    )
+    delivery = Delivery(headers=event.headers, body=body_text(event), received_at=datetime.now(UTC))
     answer = receive(delivery, deps)
 
     metrics.add_dimension(name="Generation", value=answer.generation)

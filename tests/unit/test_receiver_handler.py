@@ -133,3 +133,26 @@ def test_quarantine_log_line_names_the_field_but_not_its_value(handler, capsys):
     assert line["reason"] == "data[0].description: expected text, got list (value not logged)"
     assert "0123456789" not in out
     assert "NGUYEN" not in out
+
+
+def test_body_claiming_base64_that_is_not_is_quarantined_not_a_500(handler, stack):
+    from local.lambda_events import rest_proxy_event
+    from local.sample_events import LOCAL_SECURE_TOKEN
+
+    event = rest_proxy_event(
+        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body="abc"
+    )
+    event["isBase64Encoded"] = True
+    assert handler(event)["statusCode"] == 200
+    (item,) = ledger_items(stack.dynamodb, stack.table)
+    assert (item["kind"], item["body"]) == ("quarantine", "abc")
+
+
+def test_base64_encoded_json_body_is_decoded(handler, stack):
+    import base64
+
+    event = load_event("receiver-v1-valid")
+    event["body"] = base64.b64encode(event["body"].encode()).decode()
+    event["isBase64Encoded"] = True
+    assert handler(event)["statusCode"] == 200
+    assert transaction_ids(ledger_items(stack.dynamodb, stack.table)) == [1]
