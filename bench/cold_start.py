@@ -154,7 +154,6 @@ def main() -> dict[str, Any]:
                     **stack.function_environment(spec.environment, overrides),
                 }
                 # As on Lambda (tracing active): the X-Ray SDK behaves differently elsewhere.
-                env.pop("POWERTOOLS_METRICS_DISABLED", None)
                 env.pop("POWERTOOLS_TRACE_DISABLED", None)
                 env.update(
                     {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import statistics
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +25,6 @@ FAKE_AWS = {
     "AWS_SECRET_ACCESS_KEY": "bench",
     "AWS_DEFAULT_REGION": "ap-southeast-1",
     "POWERTOOLS_TRACE_DISABLED": "1",
-    "POWERTOOLS_METRICS_DISABLED": "1",
 }
 
 
@@ -86,7 +86,8 @@ def local_aws() -> Iterator[tuple[str, LocalStack, dict[str, Any]]]:
     clients = {name: boto3.client(name, endpoint_url=endpoint) for name in SERVICES}
     stack = provision(
         clients,
-        stack_name="bench",
+        # moto's backends outlive a server in the same process: fresh names each time.
+        stack_name=f"bench-{uuid.uuid4().hex[:6]}",
         secret_values={
             "WebhookSecret": LOCAL_CREDENTIALS,
             "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},

@@ -1,0 +1,57 @@
+"""One reconciler run in a process of its own, so its memory is measured alone (the moto
+server and the Casso simulator live in the parent). Prints a JSON line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime
+
+import boto3
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+from bench.common import CallCounter
+from casso_payments.casso_client import CassoClient
+from casso_payments.credentials import CredentialStore, read_api_key
+from casso_payments.reconcile import ReconcilerDeps, run
+from casso_payments.settings import ReconcilerSettings
+
+
+def main() -> None:
+    settings = ReconcilerSettings.from_env()
+    clients = {n: boto3.client(n) for n in ("dynamodb", "sqs", "secretsmanager")}
+    secrets = SecretsProvider(boto3_client=clients["secretsmanager"])
+    store = CredentialStore(secrets, settings.webhook_secret_id)
+    deps = ReconcilerDeps(
+        clients["dynamodb"],
+        clients["sqs"],
+        casso=lambda: CassoClient(
+            read_api_key(secrets, settings.api_key_secret_id), base_url=settings.casso_api_base_url
+        ),
+        secure_token=lambda: store.get().secure_tokens[0],
+        settings=settings,
+    )
+    counter = CallCounter(clients["dynamodb"], clients["sqs"])
+    tracemalloc.start()
+    started = time.perf_counter()
+    report = run(deps, now=datetime.now(UTC))
+    wall = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    print(
+        "BENCH_RESULT "
+        + json.dumps(
+            {
+                "ok": report.ok,
+                "missing": report.backfill.missing,
+                "aws": dict(counter.take()),
+                "wall_s": wall,
+                "peak_bytes": peak,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
