@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv lint format validate unit integration pytest build test demo dev redrive replay events clean
+.PHONY: help venv lint format validate unit integration pytest build test demo dev bench redrive replay events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ demo: venv ## the whole pipeline on local AWS, told as a story, checked, summari
 
 dev: venv ## the local stack, left running (Ctrl-C stops it)
 	$(PYTHON) -m local.cli up
+
+bench: build ## benchmarks (about 6 minutes): tables printed, figures in bench/results.json
+	$(PYTHON) -m bench $(BENCH)
 
 redrive: venv ## move the dead-letter queue back to the queue: make redrive STACK=<stack name>
 	@test -n "$(STACK)" || { echo "usage: make redrive STACK=<stack name>" >&2; exit 2; }

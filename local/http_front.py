@@ -6,6 +6,7 @@ receiver's handler; its answer becomes the HTTP response.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -27,11 +28,14 @@ class HttpFront(LoopbackServer):
         port: int = 0,
         stage: str = "prod",
         control: Callable[[Request], Response] | None = None,
+        serialize: bool = True,
     ) -> None:
         self._handler = handler
         self._control = control  # the local stack's own API, under /_local/
         self.answers: dict[int, int] = {}  # HTTP status -> how many the receiver answered
-        self._lock = threading.Lock()  # one invocation at a time, as one Lambda instance
+        self._count = threading.Lock()
+        # One invocation at a time (one execution environment), unless the handler is a pool.
+        self._one_at_a_time = threading.Lock() if serialize else contextlib.nullcontext()
         self._stage = stage
         super().__init__(self._app, host=host, port=port, what="HTTP front")
 
@@ -51,11 +55,12 @@ class HttpFront(LoopbackServer):
             source_ip=incoming.remote_addr or "127.0.0.1",
             stage=self._stage,
         )
-        with self._lock:
-            try:
+        try:
+            with self._one_at_a_time:
                 result = self._handler(event)
-            except Exception:  # the function failed: API Gateway answers 502
-                result = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+        except Exception:  # the function failed: API Gateway answers 502
+            result = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
+        with self._count:
             self.answers[result["statusCode"]] = self.answers.get(result["statusCode"], 0) + 1
         headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
         headers.update(result.get("headers") or {})

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import sys
 import threading
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -150,3 +152,25 @@ class FunctionProcess:
             self._process.kill()
             self._process.join(5)
         self._process = None
+
+
+class FunctionPool:
+    """Several execution environments of one function, as Lambda scales out under load: each
+    invocation takes an idle one (a new one cold-starts only when all are busy)."""
+
+    def __init__(self, make: Callable[[int], FunctionProcess], size: int) -> None:
+        self._idle: queue.Queue[FunctionProcess] = queue.Queue()
+        self.members = [make(n) for n in range(size)]
+        for member in self.members:
+            self._idle.put(member)
+
+    def invoke(self, event: dict[str, Any]) -> Any:
+        member = self._idle.get()
+        try:
+            return member.invoke(event)
+        finally:
+            self._idle.put(member)
+
+    def stop(self) -> None:
+        for member in self.members:
+            member.stop()

@@ -2,8 +2,8 @@
 
 One process (plus one child process per function, as Lambda gives each function its own
 execution environment) running:
-  - a moto server on loopback, with the tables, queues, event bus and secrets created from
-    template.yaml's own resource definitions;
+  - a moto server on loopback (a process of its own), with the tables, queues, event bus
+    and secrets created from template.yaml's own resource definitions;
   - the Casso simulator, with a V2 webhook "set up in Casso's UI" for the checksum key;
   - an HTTP front that turns requests to the template's path into API Gateway events for
     ReceiverFunction, plus the stack's own controls under /_local/;
@@ -22,6 +22,8 @@ import os
 import secrets
 import socket
 import string
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -30,14 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 from werkzeug.wrappers import Request, Response
 
 from local.casso_simulator import CassoSimulator
 from local.http_front import HttpFront
 from local.poller import poll_once
 from local.provision import REGION, provision, tap_events
-from local.runtime import FunctionProcess
+from local.runtime import FunctionPool, FunctionProcess
 from local.template import ROOT, function_spec, load_template, parameter_defaults, sqs_batch_size
 
 # Where a running stack says where it is (and keeps its functions' logs). LOCAL_STACK_DIR
@@ -57,6 +58,47 @@ LOCAL_AWS = {
 
 class PortInUse(RuntimeError):
     pass
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class MotoProcess:
+    """Local AWS: a moto server in a process of its own (so it has a core of its own)."""
+
+    def __init__(self, port: int, log: Path) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log
+        self._process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30.0) -> MotoProcess:
+        with self._log.open("w") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"the moto server exited at start: see {self._log}")
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        raise RuntimeError(f"the moto server did not start within {timeout:g} s: see {self._log}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
 
 
 @dataclass(frozen=True)
@@ -160,6 +202,9 @@ class LocalStack:
         poll_interval: float = 0.2,
         retry_after_seconds: int = 3,
         processor_timeout: int = 2,
+        receiver_concurrency: int = 4,
+        processor_concurrency: int = 1,
+        tap: bool = True,
         parameters: Mapping[str, str] | None = None,
         state_dir: Path = STATE_DIR,
     ) -> None:
@@ -175,6 +220,10 @@ class LocalStack:
         # invocation's idempotency lock has expired by the time its messages return.
         self.retry_after_seconds = retry_after_seconds
         self.processor_timeout = processor_timeout
+        self.receiver_concurrency = receiver_concurrency
+        self.processor_concurrency = processor_concurrency
+        self.tap = tap
+        self._extra_processors: list[FunctionProcess] = []
         self.template = load_template()
         # Locally the webhook takes money out too, so the whole story flows through it.
         self.parameters = {
@@ -196,10 +245,8 @@ class LocalStack:
         self.ports.check_free()
         os.environ.update(LOCAL_AWS)
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.ports.moto, verbose=False)
-        self.moto.start()
-        host, port = self.moto.get_host_and_port()
-        self.moto_url = f"http://{host}:{port}"
+        self.moto = MotoProcess(self.ports.moto, self.state_dir / "logs" / "moto.log").start()
+        self.moto_url = self.moto.url
         self.clients = {n: boto3.client(n, endpoint_url=self.moto_url) for n in SERVICES}
         self.resources = provision(
             self.clients,
@@ -214,16 +261,18 @@ class LocalStack:
             },
             template=self.template,
         )
-        self.events_tap_url = tap_events(self.clients, self.resources)
+        # A queue copying every published event, so the demo and `show` can list them.
+        self.events_tap_url = tap_events(self.clients, self.resources) if self.tap else ""
         self.casso = CassoSimulator(
             api_key=self.credentials.api_key, port=self.ports.casso, minute=self.minute
         ).start()
         stage = self.parameters["Stage"]
         self.front = HttpFront(
-            lambda event: self.functions["ReceiverFunction"].invoke(event),
+            lambda event: self.receivers.invoke(event),
             port=self.ports.api,
             stage=stage,
             control=self._control,
+            serialize=False,
         )
         self.webhook_url = self.front.url(WEBHOOK_PATH)
         overrides = {
@@ -249,6 +298,16 @@ class LocalStack:
                 if logical_id == "ProcessorFunction"
                 else None,
             )
+        # Lambda scales the receiver out under load: a few execution environments, one log.
+        receiver = self.functions["ReceiverFunction"]
+        self.receivers = FunctionPool(
+            lambda n: (
+                receiver
+                if n == 0
+                else FunctionProcess(receiver.logical_id, receiver.environment, receiver.log_path)
+            ),
+            self.receiver_concurrency,
+        )
         # The V2 webhook a business sets up in Casso's UI with its checksum key. Its URL
         # differs by a query string, so the reconciler (which owns the plain URL and deletes
         # every copy of it when it re-creates the webhook) leaves it alone.
@@ -260,7 +319,12 @@ class LocalStack:
         )
         self.front.start()
         self._threads = [
-            threading.Thread(target=self._poll_loop, daemon=True, name="sqs-poller"),
+            *(
+                threading.Thread(
+                    target=self._poll_loop, args=(n,), daemon=True, name=f"sqs-poller-{n}"
+                )
+                for n in range(self.processor_concurrency)
+            ),
             threading.Thread(target=self._schedule_loop, daemon=True, name="scheduler"),
         ]
         for thread in self._threads:
@@ -274,6 +338,10 @@ class LocalStack:
             thread.join(10)
         for function in self.functions.values():
             function.stop()
+        if hasattr(self, "receivers"):
+            self.receivers.stop()
+        for processor in self._extra_processors:
+            processor.stop()
         for stopper in (
             getattr(self, "front", None),
             getattr(self, "casso", None),
@@ -300,7 +368,7 @@ class LocalStack:
         return {
             "pid": os.getpid(),
             "stack_name": self.stack_name,
-            "ports": asdict(self.ports) | {"api": self.front.port, "casso": self.casso.port},
+            "ports": {"api": self.front.port, "casso": self.casso.port, "moto": self.moto.port},
             "urls": {
                 "api": self.front.base_url,
                 "webhook": self.webhook_url,
@@ -341,11 +409,20 @@ class LocalStack:
         path.chmod(0o600)  # it holds the local credentials
 
     # The processor's poller and the reconciler's schedule
-    def _poll_loop(self) -> None:
+    def _poll_loop(self, number: int) -> None:
         queue_url = self.resources.ref("TransactionQueue")
         queue_arn = self.resources.resolver.attributes[("TransactionQueue", "Arn")]
         batch_size = sqs_batch_size(self.template, "ProcessorFunction")
-        processor = self.functions["ProcessorFunction"]
+        first = self.functions["ProcessorFunction"]
+        # Like Lambda's concurrent batches: each poller has an execution environment of its own.
+        processor = (
+            first
+            if number == 0
+            else FunctionProcess(
+                first.logical_id, first.environment, first.log_path, first.context_timeout
+            )
+        )
+        self._extra_processors.append(processor)
         while not self._stop.is_set():
             if self._processor_paused.is_set():
                 self._stop.wait(self.poll_interval)

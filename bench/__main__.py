@@ -1,0 +1,36 @@
+"""make bench: every benchmark, each figure beside a floor measured in the same run.
+Tables are printed; figures are written to bench/results.json."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from bench import cold_start, end_to_end, receiver, reconciler
+from bench.common import RESULTS
+
+SUITES = {
+    "cold_start": cold_start.main,
+    "receiver": receiver.main,
+    "reconciler": reconciler.main,
+    "end_to_end": end_to_end.main,
+}
+
+
+def main(argv: list[str]) -> int:
+    chosen = argv or list(SUITES)
+    unknown = [name for name in chosen if name not in SUITES]
+    if unknown:
+        print(f"unknown benchmark {unknown}; choose from {', '.join(SUITES)}", file=sys.stderr)
+        return 2
+    for name in chosen:
+        started = time.monotonic()
+        print(f"\n=== {name} ===", flush=True)
+        SUITES[name]()
+        print(f"({name}: {time.monotonic() - started:.0f} s)", flush=True)
+    print(f"\nfigures written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

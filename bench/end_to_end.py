@@ -1,0 +1,205 @@
+"""End to end: 2,000 deliveries through the local stack's HTTP front from 8 concurrent
+senders, 20% duplicates and 5% forged; throughput and acknowledgement p50/p99 next to the
+same traffic answered by a bare HTTP endpoint (the floor); then, counted from the stores:
+lost, applied twice, forged accepted."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+
+from bench.common import median, percentile, ratio, save, table
+from local.casso_simulator import webhook_request
+from local.http_front import HttpFront
+from local.stack import Credentials, LocalStack, Ports
+
+DELIVERIES = 2_000
+SENDERS = 8
+DUPLICATES = 0.20
+FORGED = 0.05
+ORDERS = 100
+
+
+def plan(seed: int = 7) -> list[tuple[str, int]]:
+    """(kind, transaction id) in sending order: genuine, duplicate (of an earlier one), forged."""
+    rng = random.Random(seed)  # noqa: S311 - a reproducible traffic mix, not a secret
+    deliveries: list[tuple[str, int]] = []
+    genuine: list[int] = []
+    for n in range(DELIVERIES):
+        roll = rng.random()
+        if roll < FORGED:
+            deliveries.append(("forged", 900_000 + n))
+        elif roll < FORGED + DUPLICATES and genuine:
+            deliveries.append(("duplicate", rng.choice(genuine)))
+        else:
+            genuine.append(100_000 + n)
+            deliveries.append(("genuine", genuine[-1]))
+    return deliveries
+
+
+def amount(transaction_id: int) -> int:
+    return 1_000 + transaction_id % 7
+
+
+def request(transaction_id: int, token: str) -> tuple[dict[str, str], str]:
+    record = {
+        "id": transaction_id,
+        "tid": f"FT{transaction_id}",
+        "amount": amount(transaction_id),
+        "description": f"MBVCB.{transaction_id}.DH{transaction_id % ORDERS}.CT",
+        "cusum_balance": 0,
+        "when": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        "bankSubAccId": "88888888",
+    }
+    return webhook_request(
+        record, generation="v1", secure_token=token, timestamp_ms=int(time.time() * 1000)
+    )
+
+
+def blast(
+    url: str, deliveries: list[tuple[str, int]], token: str
+) -> tuple[float, list[float], list[int]]:
+    """Send everything from SENDERS threads; returns wall seconds, latencies (ms), statuses."""
+    prepared = [
+        request(tid, "forged-token" if kind == "forged" else token) for kind, tid in deliveries
+    ]
+    latencies: list[float] = [0.0] * len(prepared)
+    statuses: list[int] = [0] * len(prepared)
+    local = threading.local()
+
+    def send(index: int) -> None:
+        session = getattr(local, "session", None) or requests.Session()
+        local.session = session
+        headers, body = prepared[index]
+        started = time.perf_counter()
+        statuses[index] = session.post(
+            url, data=body.encode(), headers=headers, timeout=30
+        ).status_code
+        latencies[index] = (time.perf_counter() - started) * 1000
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=SENDERS) as pool:
+        list(pool.map(send, range(len(prepared))))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def main() -> dict[str, Any]:
+    from casso_payments.ledger import from_dynamodb
+    from casso_payments.orders import create_order
+
+    deliveries = plan()
+    genuine = {tid for kind, tid in deliveries if kind == "genuine"}
+    forged = {tid for kind, tid in deliveries if kind == "forged"}
+
+    # The floor: the same traffic to an endpoint that answers at once.
+    ok = {
+        "statusCode": 200,
+        "body": '{"success": true}',
+        "headers": {"Content-Type": "application/json"},
+    }
+    with HttpFront(lambda event: ok) as bare:
+        floor_wall, floor_ms, _ = blast(bare.url("/casso/webhook"), deliveries, "x")
+
+    credentials = Credentials.from_env({})
+    stack_options = {"reconcile_every": 3600, "processor_concurrency": 2, "tap": False}
+    with LocalStack(Ports(0, 0, 0), credentials, **stack_options) as stack:
+        dynamodb = stack.clients["dynamodb"]
+        now = datetime.now(UTC)
+        for k in range(ORDERS):
+            create_order(dynamodb, stack.resources.ref("OrdersTable"), f"DH{k}", 10**9, now=now)
+        wall, latencies, statuses = blast(stack.webhook_url, deliveries, credentials.secure_token)
+        processed_by = time.perf_counter()
+        if not stack.wait_idle(900):
+            raise RuntimeError("the stack did not finish processing within 15 minutes")
+        drained = time.perf_counter() - processed_by
+        items = []
+        for page in dynamodb.get_paginator("scan").paginate(
+            TableName=stack.resources.ref("LedgerTable")
+        ):
+            items += [from_dynamodb(i) for i in page["Items"]]
+        orders = []
+        for page in dynamodb.get_paginator("scan").paginate(
+            TableName=stack.resources.ref("OrdersTable")
+        ):
+            orders += [from_dynamodb(i) for i in page["Items"]]
+    processed = {
+        int(i["transaction_id"])
+        for i in items
+        if i["kind"] == "transaction" and i["status"] == "PROCESSED"
+    }
+    recorded = {int(i["transaction_id"]) for i in items if i["kind"] == "transaction"}
+    applications = [int(t) for o in orders for t in o["payments"]]
+    paid = sum(int(o["paid_amount"]) for o in orders)
+    counts = {
+        "lost": len(genuine - processed),
+        "applied_twice": len(applications)
+        - len(set(applications))
+        + (paid != sum(map(amount, genuine))),
+        "forged_accepted": len(forged & recorded),
+    }
+    h50, h99 = median(latencies), percentile(latencies, 99)
+    f50, f99 = median(floor_ms), percentile(floor_ms, 99)
+    print(
+        table(
+            f"End to end: {DELIVERIES:,} deliveries, {SENDERS} concurrent senders, "
+            f"{sum(k == 'duplicate' for k, _ in deliveries)} duplicates, {len(forged)} forged",
+            ["", "local stack", "floor (bare HTTP endpoint)", "ratio"],
+            [
+                [
+                    "throughput (deliveries/s)",
+                    f"{DELIVERIES / wall:.0f}",
+                    f"{DELIVERIES / floor_wall:.0f}",
+                    ratio(floor_wall, wall),
+                ],
+                ["acknowledgement p50 (ms)", f"{h50:.1f}", f"{f50:.1f}", ratio(h50, f50)],
+                ["acknowledgement p99 (ms)", f"{h99:.1f}", f"{f99:.1f}", ratio(h99, f99)],
+            ],
+        )
+    )
+    print(
+        table(
+            "Counted from the stores afterwards",
+            [
+                "lost",
+                "applied twice",
+                "forged accepted",
+                "answers",
+                "queue drained after the last ack",
+            ],
+            [
+                [
+                    counts["lost"],
+                    counts["applied_twice"],
+                    counts["forged_accepted"],
+                    ", ".join(f"{s}: {statuses.count(s)}" for s in sorted(set(statuses))),
+                    f"{drained:.1f} s",
+                ]
+            ],
+        )
+    )
+    result = {
+        "deliveries": DELIVERIES,
+        "senders": SENDERS,
+        "throughput_per_s": round(DELIVERIES / wall, 1),
+        "floor_throughput_per_s": round(DELIVERIES / floor_wall, 1),
+        "ack_p50_ms": round(h50, 1),
+        "ack_p99_ms": round(h99, 1),
+        "floor_p50_ms": round(f50, 1),
+        "floor_p99_ms": round(f99, 1),
+        **counts,
+        "answers": {str(s): statuses.count(s) for s in sorted(set(statuses))},
+    }
+    save("end_to_end", result)
+    if any(counts.values()):
+        raise SystemExit(f"invariants broken: {counts}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
