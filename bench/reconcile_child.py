@@ -13,25 +13,18 @@ import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from bench.common import CallCounter
-from casso_payments.casso_client import CassoClient
-from casso_payments.credentials import CredentialStore, read_api_key
-from casso_payments.reconcile import ReconcilerDeps, run
+from casso_payments.reconcile import build_deps, run
 from casso_payments.settings import ReconcilerSettings
 
 
 def main() -> None:
     settings = ReconcilerSettings.from_env()
     clients = {n: boto3.client(n) for n in ("dynamodb", "sqs", "secretsmanager")}
-    secrets = SecretsProvider(boto3_client=clients["secretsmanager"])
-    store = CredentialStore(secrets, settings.webhook_secret_id)
-    deps = ReconcilerDeps(
-        clients["dynamodb"],
-        clients["sqs"],
-        casso=lambda: CassoClient(
-            read_api_key(secrets, settings.api_key_secret_id), base_url=settings.casso_api_base_url
-        ),
-        secure_token=lambda: store.get().secure_tokens[0],
-        settings=settings,
+    deps = build_deps(
+        settings,
+        dynamodb=clients["dynamodb"],
+        sqs=clients["sqs"],
+        secrets=SecretsProvider(boto3_client=clients["secretsmanager"]),
     )
     counter = CallCounter(clients["dynamodb"], clients["sqs"])
     tracemalloc.start()

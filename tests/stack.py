@@ -9,11 +9,10 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from casso_payments.casso_client import CassoClient
-from casso_payments.credentials import CredentialStore, read_api_key
+from casso_payments.credentials import CredentialStore
 from casso_payments.intake import IntakeDeps
 from casso_payments.processing import ProcessorDeps
-from casso_payments.reconcile import ReconcilerDeps
+from casso_payments.reconcile import ReconcilerDeps, build_deps
 from casso_payments.settings import ProcessorSettings, ReceiverSettings, ReconcilerSettings
 from local.provision import LocalStack, provision, tap_events
 from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
@@ -97,23 +96,18 @@ class Stack:
         return IntakeDeps(client("dynamodb"), client("sqs"), store, settings)
 
     def reconciler_deps(self, casso_url: str, webhook_url: str, **overrides: Any) -> ReconcilerDeps:
-        """The reconciler's dependencies, built as its handler builds them."""
+        """The reconciler's dependencies, built as its handler builds them (no caching)."""
         environment = self.environment(
             "ReconcilerFunction", CASSO_API_BASE_URL=casso_url, WEBHOOK_URL=webhook_url
         )
         settings = _override(ReconcilerSettings.from_env(environment), overrides)
-        secrets = SecretsProvider(boto3_client=self.secretsmanager)
-        store = CredentialStore(secrets, settings.webhook_secret_id, max_age=0)
-        return ReconcilerDeps(
-            self.dynamodb,
-            self.sqs,
-            casso=lambda: CassoClient(
-                read_api_key(secrets, settings.api_key_secret_id, max_age=0),
-                base_url=settings.casso_api_base_url,
-                backoff=0.01,
-            ),
-            secure_token=lambda: store.get().secure_tokens[0],
-            settings=settings,
+        return build_deps(
+            settings,
+            dynamodb=self.dynamodb,
+            sqs=self.sqs,
+            secrets=SecretsProvider(boto3_client=self.secretsmanager),
+            max_age=0,
+            backoff=0.01,
         )
 
     def processor_deps(self, **overrides: Any) -> ProcessorDeps:

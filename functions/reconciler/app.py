@@ -16,9 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casso_payments.casso_client import CassoClient
-from casso_payments.credentials import CredentialsError, CredentialStore, read_api_key
-from casso_payments.reconcile import ReconcilerDeps, run
+from casso_payments.reconcile import build_deps, run
 from casso_payments.settings import ReconcilerSettings
 
 logger = Logger()
@@ -34,31 +32,11 @@ class ReconcileFailed(RuntimeError):
 
 # Built once per execution environment and reused by every invocation.
 settings = ReconcilerSettings.from_env()
-secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
-webhook_credentials = CredentialStore(secrets, settings.webhook_secret_id, max_age=60)
-
-
-def casso_client() -> CassoClient:
-    api_key = read_api_key(secrets, settings.api_key_secret_id, max_age=60)
-    return CassoClient(api_key, base_url=settings.casso_api_base_url)
-
-
-def secure_token() -> str:
-    # The current token is what Casso must send; the previous one only bridges a rotation.
-    tokens = webhook_credentials.get().secure_tokens
-    if not tokens:
-        raise CredentialsError(
-            f"secret {settings.webhook_secret_id} has no secure_token to register the webhook with"
-        )
-    return tokens[0]
-
-
-deps = ReconcilerDeps(
+deps = build_deps(
+    settings,
     dynamodb=boto3.client("dynamodb"),
     sqs=boto3.client("sqs"),
-    casso=casso_client,
-    secure_token=secure_token,
-    settings=settings,
+    secrets=SecretsProvider(boto3_client=boto3.client("secretsmanager")),
 )
 
 

@@ -21,8 +21,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
 from casso_payments import ledger
 from casso_payments.casso_client import CassoClient, WebhookNotFound
+from casso_payments.credentials import CredentialsError, CredentialStore, read_api_key
 from casso_payments.payload import PayloadError, Transaction, parse_transaction, redact
 from casso_payments.queue import TransactionMessage, enqueue
 from casso_payments.settings import ReconcilerSettings
@@ -265,3 +268,33 @@ def run(deps: ReconcilerDeps, *, now: datetime) -> RunReport:
         backfill=_step(BackfillReport(), lambda r: backfill(deps, casso(), r, now=now)),
         sweep=_step(SweepReport(), lambda r: sweep(deps, r, now=now)),
     )
+
+
+def build_deps(
+    settings: ReconcilerSettings,
+    *,
+    dynamodb: Any,
+    sqs: Any,
+    secrets: SecretsProvider,
+    max_age: int = 60,
+    **client_options: Any,
+) -> ReconcilerDeps:
+    """The reconciler's dependencies: the Casso client and the secure token are read from
+    their secrets at each run (cached `max_age` seconds), so a rotation is picked up."""
+    webhook_credentials = CredentialStore(secrets, settings.webhook_secret_id, max_age=max_age)
+
+    def casso() -> CassoClient:
+        api_key = read_api_key(secrets, settings.api_key_secret_id, max_age=max_age)
+        return CassoClient(api_key, base_url=settings.casso_api_base_url, **client_options)
+
+    def secure_token() -> str:
+        # The current token is what Casso must send; the previous one only bridges a rotation.
+        tokens = webhook_credentials.get().secure_tokens
+        if not tokens:
+            raise CredentialsError(
+                f"secret {settings.webhook_secret_id} has no secure_token to register "
+                "the webhook with"
+            )
+        return tokens[0]
+
+    return ReconcilerDeps(dynamodb, sqs, casso=casso, secure_token=secure_token, settings=settings)
