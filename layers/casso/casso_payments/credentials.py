@@ -58,6 +58,18 @@ def parse_credentials(secret: Any) -> WebhookCredentials:
     return credentials
 
 
+def _read_secret(
+    provider: SecretsProvider, secret_id: str, what: str, *, max_age: int, force: bool = False
+) -> Any:
+    """A JSON secret through Powertools Parameters, its failures as this module's errors."""
+    try:
+        return provider.get(secret_id, transform="json", max_age=max_age, force_fetch=force)
+    except TransformParameterError:
+        raise CredentialsError(f"{what} is not valid JSON") from None
+    except GetParameterError as error:
+        raise CredentialsUnavailable(str(error)) from error
+
+
 class CredentialStore:
     """Cached credentials, with a rate-limited early refresh for just-rotated secrets.
 
@@ -89,25 +101,15 @@ class CredentialStore:
             if self._last_forced is None or now - self._last_forced >= self._refresh_interval:
                 self._last_forced = now
                 force = True
-        try:
-            secret = self._provider.get(
-                self._secret_id, transform="json", max_age=self._max_age, force_fetch=force
-            )
-        except TransformParameterError:
-            raise CredentialsError("webhook secret is not valid JSON") from None
-        except GetParameterError as error:
-            raise CredentialsUnavailable(str(error)) from error
+        secret = _read_secret(
+            self._provider, self._secret_id, "webhook secret", max_age=self._max_age, force=force
+        )
         return parse_credentials(secret)
 
 
 def read_api_key(provider: SecretsProvider, secret_id: str, *, max_age: int = 300) -> str:
     """The Casso API key from its secret (`{"api_key": "..."}`), which the operator fills."""
-    try:
-        secret = provider.get(secret_id, transform="json", max_age=max_age)
-    except TransformParameterError:
-        raise CredentialsError(f"Casso API key secret {secret_id} is not valid JSON") from None
-    except GetParameterError as error:
-        raise CredentialsUnavailable(str(error)) from error
+    secret = _read_secret(provider, secret_id, f"Casso API key secret {secret_id}", max_age=max_age)
     key = secret.get("api_key") if isinstance(secret, Mapping) else None
     if not isinstance(key, str) or not key.strip():
         raise CredentialsError(
