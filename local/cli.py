@@ -28,6 +28,7 @@ from typing import Any
 import boto3
 import requests
 
+from local.poller import queue_depth
 from local.stack import LOCAL_AWS, STATE_FILE, Credentials, LocalStack, PortInUse, Ports
 
 # Commands that need a running stack read where it is from its state file.
@@ -271,13 +272,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         from_dynamodb(i)
         for i in clients["dynamodb"].scan(TableName=resources["LedgerTable"])["Items"]
     ]
-    depths = {}
-    for name in ("TransactionQueue", "TransactionDeadLetterQueue"):
-        attributes = clients["sqs"].get_queue_attributes(
-            QueueUrl=resources[name],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
-        )["Attributes"]
-        depths[name] = sum(int(v) for v in attributes.values())
+    depths = {
+        name: queue_depth(clients["sqs"], resources[name])
+        for name in ("TransactionQueue", "TransactionDeadLetterQueue")
+    }
     shown = {
         "orders": sorted(
             (

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from local import story
+from local.poller import drain_queue
 from local.stack import Credentials, LocalStack, Ports
 
 
@@ -107,17 +108,7 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
         for i in dynamodb.scan(TableName=stack.resources.ref("LedgerTable"))["Items"]
     ]
     transactions = [i for i in items if i["kind"] == "transaction"]
-    events = Counter()
-    while batch := sqs.receive_message(QueueUrl=stack.events_tap_url, MaxNumberOfMessages=10).get(
-        "Messages"
-    ):
-        events.update(json.loads(m["Body"])["detail-type"] for m in batch)
-        sqs.delete_message_batch(
-            QueueUrl=stack.events_tap_url,
-            Entries=[
-                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(batch)
-            ],
-        )
+    events = Counter(event["detail-type"] for event in drain_queue(sqs, stack.events_tap_url))
     receiver_log = Path(stack.describe()["logs"]) / "ReceiverFunction.log"
     logged = Counter(
         json.loads(line).get("message", "")

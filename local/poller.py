@@ -8,6 +8,7 @@ message to the dead-letter queue after its maximum receives, as in AWS.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,3 +98,28 @@ def drain(
             break
         results.append(result)
     return results
+
+
+def queue_depth(sqs: Any, queue_url: str) -> int:
+    """Messages on the queue, waiting or being worked on (in flight)."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return sum(int(value) for value in attributes.values())
+
+
+def drain_queue(sqs: Any, queue_url: str) -> list[Any]:
+    """Receive and delete every message on the queue; returns their JSON bodies, in order."""
+    bodies: list[Any] = []
+    while messages := sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+    ).get("Messages", []):
+        bodies += [json.loads(m["Body"]) for m in messages]
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)
+            ],
+        )
+    return bodies

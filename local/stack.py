@@ -36,7 +36,7 @@ from werkzeug.wrappers import Request, Response
 
 from local.casso_simulator import CassoSimulator
 from local.http_front import HttpFront
-from local.poller import poll_once
+from local.poller import poll_once, queue_depth
 from local.provision import REGION, provision, tap_events
 from local.runtime import FunctionPool, FunctionProcess
 from local.template import ROOT, function_spec, load_template, parameter_defaults, sqs_batch_size
@@ -422,7 +422,8 @@ class LocalStack:
                 first.logical_id, first.environment, first.log_path, first.context_timeout
             )
         )
-        self._extra_processors.append(processor)
+        if processor is not first:
+            self._extra_processors.append(processor)
         while not self._stop.is_set():
             if self._processor_paused.is_set():
                 self._stop.wait(self.poll_interval)
@@ -465,17 +466,10 @@ class LocalStack:
             return result
 
     def queue_depths(self) -> dict[str, int]:
-        depths = {}
-        for name in ("TransactionQueue", "TransactionDeadLetterQueue"):
-            attributes = self.clients["sqs"].get_queue_attributes(
-                QueueUrl=self.resources.ref(name),
-                AttributeNames=[
-                    "ApproximateNumberOfMessages",
-                    "ApproximateNumberOfMessagesNotVisible",
-                ],
-            )["Attributes"]
-            depths[name] = sum(int(v) for v in attributes.values())
-        return depths
+        return {
+            name: queue_depth(self.clients["sqs"], self.resources.ref(name))
+            for name in ("TransactionQueue", "TransactionDeadLetterQueue")
+        }
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Until Casso has nothing to send and the queue is empty (failed messages included)."""

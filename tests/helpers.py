@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from casso_payments.ledger import from_dynamodb
+from local.poller import drain_queue
 
 
 def ledger_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
@@ -20,20 +20,6 @@ def ledger_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 
 def transaction_ids(items: list[dict[str, Any]]) -> list[int]:
     return sorted(int(i["transaction_id"]) for i in items if i["kind"] == "transaction")
-
-
-def drain_queue(sqs: Any, queue_url: str) -> list[dict[str, Any]]:
-    """Receive (and delete) every message on the queue; returns their bodies."""
-    bodies: list[dict[str, Any]] = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-        ).get("Messages", [])
-        if not messages:
-            return bodies
-        for message in messages:
-            bodies.append(json.loads(message["Body"]))
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def fail_calls(
