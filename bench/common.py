@@ -16,7 +16,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from local.provision import LocalStack, provision, tap_events
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
+from local.sample_events import LOCAL_SECRET_VALUES
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
@@ -88,10 +88,7 @@ def local_aws() -> Iterator[tuple[str, LocalStack, dict[str, Any]]]:
         clients,
         # moto's backends outlive a server in the same process: fresh names each time.
         stack_name=f"bench-{uuid.uuid4().hex[:6]}",
-        secret_values={
-            "WebhookSecret": LOCAL_CREDENTIALS,
-            "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},
-        },
+        secret_values=LOCAL_SECRET_VALUES,
     )
     tap_events(clients, stack)
     try:

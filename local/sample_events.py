@@ -29,6 +29,11 @@ LOCAL_CREDENTIALS = {
 }
 # The Casso simulator's API key, locally.
 LOCAL_CASSO_API_KEY = "local-casso-api-key-not-a-secret"
+# The secrets' values wherever the stack is built for the sample events (tests, benchmarks).
+LOCAL_SECRET_VALUES = {
+    "WebhookSecret": LOCAL_CREDENTIALS,
+    "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},
+}
 WEBHOOK_PATH = "/casso/webhook"
 
 V1_ITEM = {

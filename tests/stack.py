@@ -15,7 +15,7 @@ from casso_payments.processing import ProcessorDeps
 from casso_payments.reconcile import ReconcilerDeps, build_deps
 from casso_payments.settings import ProcessorSettings, ReceiverSettings, ReconcilerSettings
 from local.provision import LocalStack, provision, tap_events
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
+from local.sample_events import LOCAL_SECRET_VALUES
 from local.template import function_spec, load_template
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
@@ -35,10 +35,7 @@ class Stack:
         local = provision(
             clients,
             stack_name=stack_name,
-            secret_values={
-                "WebhookSecret": LOCAL_CREDENTIALS,
-                "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},
-            },
+            secret_values=LOCAL_SECRET_VALUES,
         )
         stack = cls(local, clients, endpoint)
         stack.events_tap_url = tap_events(clients, local)
