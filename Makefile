@@ -78,5 +78,5 @@ replay: venv ## process one transaction again: make replay STACK=<stack name> ID
 events: venv ## regenerate events/ (sample API Gateway events)
 	$(PYTHON) -m local.sample_events
 
-clean: ## remove the virtual environment and build output
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache
+clean: ## remove the virtual environment, build output and every cache the project makes
+	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis .local-stack

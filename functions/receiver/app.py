@@ -7,7 +7,6 @@ decide, emit metrics and one log line, shape the HTTP answer.
 from __future__ import annotations
 
 import base64
-import binascii
 from datetime import UTC, datetime
 from typing import Any
 
@@ -56,7 +55,8 @@ def body_text(event: APIGatewayProxyEvent) -> str:
         return raw
     try:
         return base64.b64decode(raw, validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    # binascii.Error and UnicodeDecodeError are ValueErrors, and so is a non-ASCII str.
+    except ValueError:
         return raw
 
 

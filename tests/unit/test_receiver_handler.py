@@ -135,17 +135,18 @@ def test_quarantine_log_line_names_the_field_but_not_its_value(handler, capsys):
     assert "NGUYEN" not in out
 
 
-def test_body_claiming_base64_that_is_not_is_quarantined_not_a_500(handler, stack):
+@pytest.mark.parametrize("body", ["abc", "\x80", "đơn hàng"])
+def test_body_claiming_base64_that_is_not_is_quarantined_not_a_500(handler, stack, body):
     from local.lambda_events import rest_proxy_event
     from local.sample_events import LOCAL_SECURE_TOKEN
 
     event = rest_proxy_event(
-        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body="abc"
+        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
     )
     event["isBase64Encoded"] = True
     assert handler(event)["statusCode"] == 200
     (item,) = ledger_items(stack.dynamodb, stack.table)
-    assert (item["kind"], item["body"]) == ("quarantine", "abc")
+    assert (item["kind"], item["body"]) == ("quarantine", body)
 
 
 def test_base64_encoded_json_body_is_decoded(handler, stack):
