@@ -28,6 +28,8 @@ from typing import Any
 import boto3
 import requests
 
+from casso_payments import casso_client
+from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from local.poller import queue_depth
 from local.stack import LOCAL_AWS, STATE_FILE, Credentials, LocalStack, PortInUse, Ports
 
@@ -58,9 +60,15 @@ def _clients(state: dict[str, Any]) -> dict[str, Any]:
     return {n: boto3.client(n, endpoint_url=state["urls"]["moto"]) for n in ("dynamodb", "sqs")}
 
 
-def _control(state: dict[str, Any], method: str, path: str, **kwargs: Any) -> Any:
+def _control(
+    state: dict[str, Any], method: str, path: str, *, waits: float = 0.0, **kwargs: Any
+) -> Any:
+    """A call to the stack's own API; `waits` is how long the work it asks for may take."""
     response = requests.request(
-        method, f"{state['urls']['api']}/_local/{path}", timeout=120, **kwargs
+        method,
+        f"{state['urls']['api']}/_local/{path}",
+        timeout=waits + INTEGRATION_TIMEOUT_SECONDS,
+        **kwargs,
     )
     body = response.json()
     if response.status_code >= 400:
@@ -210,7 +218,8 @@ def cmd_send(args: argparse.Namespace) -> int:
             "generation": args.generation,
             **({"account": args.account} if args.account else {}),
         },
-        timeout=10,
+        # The simulator's API answers as Casso's does: give it what the Casso client gives.
+        timeout=casso_client.TIMEOUTS,
     )
     body = response.json()
     if body.get("error"):
@@ -252,7 +261,9 @@ def cmd_send_webhook(args: argparse.Namespace) -> int:
         checksum_key=secret,
         timestamp_ms=int(now.timestamp() * 1000),
     )
-    response = requests.post(url, data=body.encode(), headers=headers, timeout=10)
+    response = requests.post(
+        url, data=body.encode(), headers=headers, timeout=INTEGRATION_TIMEOUT_SECONDS
+    )
     print(f"{generation} webhook for transaction {transaction_id} -> {url}")
     print(f"HTTP {response.status_code} {response.text}")
     return 0 if response.status_code == 200 else 1
@@ -351,7 +362,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    result = _control(running(), "POST", "reconcile")
+    state = running()
+    result = _control(
+        state, "POST", "reconcile", waits=state["function_timeouts"]["ReconcilerFunction"]
+    )
     _print(result)
     return 0 if result["ok"] else 1
 
@@ -366,7 +380,11 @@ def cmd_processor(args: argparse.Namespace) -> int:
 
 
 def cmd_wait(args: argparse.Namespace) -> int:
-    result = _control(running(), "POST", f"wait?timeout={args.timeout}")
+    state = running()
+    timeout = state["settle_seconds"] if args.timeout is None else args.timeout
+    result = _control(state, "POST", f"wait?timeout={timeout}", waits=timeout)
+    if not result["idle"]:
+        print(f"still busy after {timeout:g} s: see `python -m local.cli status`", file=sys.stderr)
     return 0 if result["idle"] else 1
 
 
@@ -460,7 +478,11 @@ def parser() -> argparse.ArgumentParser:
     processor.set_defaults(run=cmd_processor)
 
     wait = commands.add_parser("wait", help="until deliveries are done and the queue is empty")
-    wait.add_argument("--timeout", type=float, default=30.0)
+    wait.add_argument(
+        "--timeout",
+        type=float,
+        help="seconds (default: as long as Casso's retries and the queue's receives can take)",
+    )
     wait.set_defaults(run=cmd_wait)
 
     invoke = commands.add_parser(
@@ -481,6 +503,17 @@ def main(argv: list[str] | None = None) -> int:
     except NotRunning as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except requests.Timeout as error:
+        print(f"error: no answer in time from {_url_of(error)}", file=sys.stderr)
+        return 1
+    except requests.ConnectionError as error:
+        print(f"error: could not connect to {_url_of(error)}", file=sys.stderr)
+        return 1
+
+
+def _url_of(error: requests.RequestException) -> str:
+    request = error.request
+    return f"{request.method} {request.url}" if request is not None else str(error)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from typing import Any
 import requests
 
 from local import story
+from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from local.poller import drain_queue
 from local.stack import Credentials, LocalStack, Ports
 
@@ -92,7 +93,7 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
     check(forged == 401, "the forged webhook to be rejected with 401")
     _step(4, f"A forged V2 webhook (wrong checksum key) was answered {forged}")
 
-    check(stack.wait_idle(30), "deliveries and processing to finish")
+    check(stack.wait_idle(), "deliveries and processing to finish")
     second = stack.reconcile()
     backfilled = (second.get("summary") or {}).get("backfill", {}).get("backfilled")
     check(
@@ -100,7 +101,7 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
         f"{story.EXPECTED_BACKFILLED} backfilled transaction",
     )
     _step(5, f"Reconciler again: {backfilled} missed transaction backfilled from Casso's API")
-    check(stack.wait_idle(30), "the backfilled transaction to be processed")
+    check(stack.wait_idle(), "the backfilled transaction to be processed")
 
     orders = {code: get_order(dynamodb, orders_table, code) for code, _ in story.ORDERS}
     items = [
@@ -117,6 +118,7 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
     )
     return {
         "duplicates": logged["delivery duplicate"],
+        "retried": sum(1 for delivery in stack.casso.deliveries if delivery.attempt > 0),
         "orders": orders,
         "outcomes": Counter(i.get("outcome", "unprocessed") for i in transactions),
         "sources": Counter(i["source"] for i in transactions),
@@ -142,7 +144,7 @@ def _forged_webhook(stack: LocalStack) -> int:
         record, generation="v2", checksum_key="not-the-key", timestamp_ms=int(time.time() * 1000)
     )
     return requests.post(
-        stack.webhook_url, data=body.encode(), headers=headers, timeout=10
+        stack.webhook_url, data=body.encode(), headers=headers, timeout=INTEGRATION_TIMEOUT_SECONDS
     ).status_code
 
 
@@ -187,9 +189,17 @@ def summarise(seen: dict[str, Any], check: Checks) -> None:
     answers = seen["answers"]
     rejected = answers.get(401, 0)
     check(rejected == story.EXPECTED_REJECTED, f"{story.EXPECTED_REJECTED} rejected delivery")
+    # How many deliveries Casso repeats depends on timing (a delivery answered after Casso's
+    # 5 s is retried, and the repeat dropped), so only the designed one is a requirement.
     duplicates = seen["duplicates"]
-    check(duplicates == story.EXPECTED_DUPLICATES, f"{story.EXPECTED_DUPLICATES} duplicate")
-    print(f"\nDuplicate deliveries acknowledged and dropped: {duplicates}")
+    check(
+        duplicates >= story.EXPECTED_DUPLICATES,
+        f"at least {story.EXPECTED_DUPLICATES} duplicate",
+    )
+    print(
+        f"\nDuplicate deliveries acknowledged and dropped: {duplicates} "
+        f"({story.EXPECTED_DUPLICATES} by design; Casso retried {seen['retried']} deliveries)"
+    )
     print(
         "Deliveries answered by the receiver: "
         + ", ".join(f"{status}: {n}" for status, n in sorted(answers.items()))
@@ -207,8 +217,14 @@ def run(ports: Ports, *, verbose: bool = False) -> int:
         "Casso payments demo: the whole pipeline on local AWS (moto), no AWS account, no Docker\n"
     )
     # The reconciler runs when the story says so; deliveries retry on a fast Casso clock.
+    print("Starting the local stack (every function imported and warm first)...", flush=True)
     with LocalStack(ports, Credentials.from_env(), reconcile_every=3600, minute=0.05) as stack:
-        seen = tell(stack, check)
+        print(f"Ready after {time.monotonic() - started:.1f} s.\n", flush=True)
+        try:
+            seen = tell(stack, check)
+        except requests.RequestException as error:
+            print(f"\nFAILED: {type(error).__name__} talking to the local stack: {error}")
+            return 1
         summarise(seen, check)
         logs = stack.describe()["logs"]
     if verbose:

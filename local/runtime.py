@@ -15,6 +15,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -67,8 +68,15 @@ def _serve(
     from local.invoke import load_module  # imported here: the environment must be set first
 
     spec = function_spec(load_template(), logical_id)
-    module = load_module(spec)
-    handler = getattr(module, spec.handler)
+    try:
+        module = load_module(spec)
+        handler = getattr(module, spec.handler)
+    except Exception as error:
+        traceback.print_exc()
+        connection.send({"ready": False, "error": f"{type(error).__name__}: {error}"})
+        return
+    # Imported and set up: the parent's first invocation finds a warm environment.
+    connection.send({"ready": True})
     while True:
         message = connection.recv()
         if message.get("arm"):
@@ -120,9 +128,25 @@ class FunctionProcess:
             self._process.start()
             self._connection = parent
             self.cold_starts += 1
+            try:
+                ready = parent.recv()  # blocks until the handler module is imported
+            except (EOFError, OSError):
+                ready = {"ready": False, "error": f"exit code {self._process.exitcode}"}
+            if not ready["ready"]:
+                self._process = None
+                raise InvocationError(
+                    f"{self.logical_id} failed to start ({ready['error']}): see {self.log_path}",
+                    crashed=True,
+                )
         if self._connection is None:
             raise RuntimeError(f"{self.logical_id}: no connection to its process")
         return self._connection
+
+    def warm(self) -> None:
+        """Start the execution environment and import the handler now, not at the first
+        invocation (a readiness probe: returns once the module is set up)."""
+        with self._lock:
+            self._ensure()
 
     def _exchange(self, message: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
@@ -174,3 +198,10 @@ class FunctionPool:
     def stop(self) -> None:
         for member in self.members:
             member.stop()
+
+
+def warm_all(functions: list[FunctionProcess]) -> None:
+    """Cold-start every execution environment at once and wait until each is ready."""
+    with ThreadPoolExecutor(max_workers=len(functions) or 1) as pool:
+        for started in [pool.submit(function.warm) for function in functions]:
+            started.result()

@@ -32,13 +32,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 from werkzeug.wrappers import Request, Response
 
-from local.casso_simulator import CassoSimulator
+from local.casso_simulator import DELIVERY_TIMEOUT, CassoSimulator, fibonacci_minutes
 from local.http_front import HttpFront
 from local.poller import poll_once, queue_depth
 from local.provision import REGION, provision, tap_events
-from local.runtime import FunctionPool, FunctionProcess
+from local.runtime import FunctionPool, FunctionProcess, warm_all
 from local.template import ROOT, function_spec, load_template, parameter_defaults, sqs_batch_size
 
 # Where a running stack says where it is (and keeps its functions' logs). LOCAL_STACK_DIR
@@ -123,16 +124,37 @@ class Ports:
 
     def check_free(self) -> None:
         for name, port in asdict(self).items():
-            if port == 0:
-                continue
-            with socket.socket() as sock:
-                try:
-                    sock.bind(("127.0.0.1", port))
-                except OSError:
-                    raise PortInUse(
-                        f"port {port} ({name}) is in use on 127.0.0.1: stop what uses it, or "
-                        f"choose another with --{name}-port or LOCAL_{name.upper()}_PORT"
-                    ) from None
+            if port and not port_is_free(port):
+                raise PortInUse(
+                    f"port {port} ({name}) is in use on 127.0.0.1{holder(port)}: stop what "
+                    f"uses it, or choose another with --{name}-port or LOCAL_{name.upper()}_PORT"
+                )
+
+
+def port_is_free(port: int) -> bool:
+    """Whether a server could listen on `port` now. SO_REUSEADDR, as every server here sets
+    it: a port whose last connections are in TIME_WAIT (a stack just stopped) is free."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def holder(port: int) -> str:
+    """ " (held by pid N: command)" when the OS tells who listens on `port`; "" otherwise."""
+    try:
+        for connection in psutil.net_connections(kind="tcp"):
+            if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
+                if connection.pid is None:
+                    return ""
+                command = " ".join(psutil.Process(connection.pid).cmdline())[:80]
+                return f" (held by pid {connection.pid}: {command})"
+    except (psutil.Error, OSError):  # not allowed to look, on some systems
+        return ""
+    return ""
 
 
 def _generate(length: int = 40) -> str:
@@ -317,13 +339,34 @@ class LocalStack:
             checksum_key=self.credentials.checksum_key,
             income_only=self.parameters["IncomeOnly"] == "true",
         )
+        # Like Lambda's concurrent batches: each poller has an execution environment of its own.
+        processor = self.functions["ProcessorFunction"]
+        self._extra_processors = [
+            FunctionProcess(
+                processor.logical_id,
+                processor.environment,
+                processor.log_path,
+                processor.context_timeout,
+            )
+            for _ in range(1, self.processor_concurrency)
+        ]
+        processors = [processor, *self._extra_processors]
+        # Ready means warm: every execution environment imported before the first delivery,
+        # so Casso's 5 s per delivery is not spent on cold starts on a busy machine.
+        warm_all(
+            [
+                *self.receivers.members,
+                *processors,
+                self.functions["ReconcilerFunction"],
+            ]
+        )
         self.front.start()
         self._threads = [
             *(
                 threading.Thread(
-                    target=self._poll_loop, args=(n,), daemon=True, name=f"sqs-poller-{n}"
+                    target=self._poll_loop, args=(p,), daemon=True, name=f"sqs-poller-{n}"
                 )
-                for n in range(self.processor_concurrency)
+                for n, p in enumerate(processors)
             ),
             threading.Thread(target=self._schedule_loop, daemon=True, name="scheduler"),
         ]
@@ -400,6 +443,12 @@ class LocalStack:
                 for logical_id, function in self.functions.items()
             },
             "events_tap_url": self.events_tap_url,
+            # What a client of the controls waits for, at most (see the CLI).
+            "settle_seconds": self.settle_seconds(),
+            "function_timeouts": {
+                logical_id: function_spec(self.template, logical_id).timeout
+                for logical_id in FUNCTIONS
+            },
             "logs": str(self.state_dir / "logs"),
         }
 
@@ -409,21 +458,10 @@ class LocalStack:
         path.chmod(0o600)  # it holds the local credentials
 
     # The processor's poller and the reconciler's schedule
-    def _poll_loop(self, number: int) -> None:
+    def _poll_loop(self, processor: FunctionProcess) -> None:
         queue_url = self.resources.ref("TransactionQueue")
         queue_arn = self.resources.resolver.attributes[("TransactionQueue", "Arn")]
         batch_size = sqs_batch_size(self.template, "ProcessorFunction")
-        first = self.functions["ProcessorFunction"]
-        # Like Lambda's concurrent batches: each poller has an execution environment of its own.
-        processor = (
-            first
-            if number == 0
-            else FunctionProcess(
-                first.logical_id, first.environment, first.log_path, first.context_timeout
-            )
-        )
-        if processor is not first:
-            self._extra_processors.append(processor)
         while not self._stop.is_set():
             if self._processor_paused.is_set():
                 self._stop.wait(self.poll_interval)
@@ -471,9 +509,22 @@ class LocalStack:
             for name in ("TransactionQueue", "TransactionDeadLetterQueue")
         }
 
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Until Casso has nothing to send and the queue is empty (failed messages included)."""
-        deadline = time.monotonic() + timeout
+    def settle_seconds(self) -> float:
+        """The longest deliveries and processing can legitimately take to settle, derived
+        from what is waited for: Casso's whole retry schedule (each attempt allowed its
+        delivery timeout), then every receive the queue allows before the dead-letter queue,
+        each after the local retry delay and within the processor's timeout. Settling takes
+        seconds; this bounds a wait only so that a stuck stack is reported, not waited on."""
+        delays = fibonacci_minutes()
+        casso = sum(delays) * self.minute + (len(delays) + 1) * DELIVERY_TIMEOUT
+        processor_timeout = function_spec(self.template, "ProcessorFunction").timeout
+        receives = int(self.parameters["MaxReceiveCount"])
+        return casso + receives * (self.retry_after_seconds + processor_timeout)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Until Casso has nothing to send and the queue is empty (failed messages included).
+        False if that takes longer than `timeout` (default: `settle_seconds()`)."""
+        deadline = time.monotonic() + (self.settle_seconds() if timeout is None else timeout)
         while time.monotonic() < deadline:
             delivered = self.casso.wait_for_deliveries(max(0.0, deadline - time.monotonic()))
             if delivered and self.queue_depths()["TransactionQueue"] == 0:
@@ -514,6 +565,6 @@ class LocalStack:
                 return answer({"error": str(error)}, 400)
             return answer({"armed": fault})
         if route == ("POST", "/_local/wait"):
-            timeout = float(request.args.get("timeout", 30))
-            return answer({"idle": self.wait_idle(timeout)})
+            timeout = request.args.get("timeout")
+            return answer({"idle": self.wait_idle(float(timeout) if timeout else None)})
         return answer({"error": f"no control {request.method} {request.path}"}, 404)

@@ -49,4 +49,4 @@ EXPECTED_EVENTS = {
 }
 EXPECTED_BACKFILLED = 1  # the lost one
 EXPECTED_REJECTED = 1  # the forged signature
-EXPECTED_DUPLICATES = 1  # the transfer sent to both webhooks
+EXPECTED_DUPLICATES = 1  # at least: the transfer sent to both webhooks (timing may add retries)

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from local.template import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +46,9 @@ class RunningStack:
             env=self.env,
             capture_output=True,
             text=True,
-            timeout=120,
+            # Each command bounds its own waits (`wait` by the stack's settle time); this
+            # only keeps a hung command from stalling the run.
+            timeout=600,
             check=False,
         )
         if check and result.returncode != 0:
@@ -58,7 +61,9 @@ class RunningStack:
         return json.loads((self.state_dir / "stack.json").read_text())
 
     def status(self) -> dict[str, Any]:
-        return requests.get(f"{self.state()['urls']['api']}/_local/status", timeout=10).json()
+        return requests.get(
+            f"{self.state()['urls']['api']}/_local/status", timeout=INTEGRATION_TIMEOUT_SECONDS
+        ).json()
 
     def show(self) -> dict[str, Any]:
         return json.loads(self.cli("show", "--json").stdout)
@@ -86,7 +91,10 @@ def start_stack(state_dir: Path, ports: dict[str, int] | None = None) -> Running
         text=True,
     )
     stack = RunningStack(state_dir, ports, process)
-    deadline = time.monotonic() + 60
+    # The stack writes stack.json once every function is imported and warm, which a busy
+    # machine slows down but does not stop: wait as long as the process is alive, with a
+    # bound only so that a hung start fails the run instead of stalling it.
+    deadline = time.monotonic() + 600
     while not (state_dir / "stack.json").exists():
         if process.poll() is not None or time.monotonic() > deadline:
             output = process.stdout.read() if process.stdout else ""

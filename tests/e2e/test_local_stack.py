@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 import requests
 
 from local import story
+from local.stack import port_is_free
 from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
@@ -63,7 +62,7 @@ def test_a_processor_killed_mid_batch_loses_nothing_and_applies_nothing_twice(st
     crashes_before = stack.status()["stats"]["crashes"]
     stack.cli("processor", "fault", "kill-after-order-update")
     stack.cli("processor", "resume")
-    stack.cli("wait", "--timeout", "60")
+    stack.cli("wait")
     assert stack.status()["stats"]["crashes"] == crashes_before + 1
     shown = stack.show()
     (order,) = [o for o in shown["orders"] if o["order_code"] == "DH500"]
@@ -76,15 +75,6 @@ def test_a_processor_killed_mid_batch_loses_nothing_and_applies_nothing_twice(st
     assert {i["status"] for i in paying} == {"PROCESSED"}
     assert sorted(i["outcome"] for i in paying) == ["paid", "partially_paid", "partially_paid"]
     assert shown["queues"]["TransactionDeadLetterQueue"] == 0
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def test_stopping_and_starting_again_is_clean(tmp_path):
@@ -113,4 +103,5 @@ def test_a_taken_port_is_a_clear_error(stack, tmp_path):
     )
     assert result.returncode == 1
     assert f"port {taken} (api) is in use on 127.0.0.1" in result.stderr
+    assert f"(held by pid {stack.process.pid}: " in result.stderr
     assert "--api-port or LOCAL_API_PORT" in result.stderr

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
 
-from local.stack import Credentials, PortInUse, Ports, read_dotenv
+from local.stack import Credentials, PortInUse, Ports, port_is_free, read_dotenv
 
 
 def test_credentials_from_environment_then_dotenv_then_generated(tmp_path):
@@ -44,7 +45,29 @@ def test_a_taken_port_is_named_with_how_to_choose_another():
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         taken = sock.getsockname()[1]
-        with pytest.raises(
-            PortInUse, match=f"port {taken} \\(moto\\) is in use.*--moto-port or LOCAL_MOTO_PORT"
-        ):
+        with pytest.raises(PortInUse) as raised:
             Ports(api=0, casso=0, moto=taken).check_free()
+    message = str(raised.value)
+    assert f"port {taken} (moto) is in use on 127.0.0.1" in message
+    assert f"(held by pid {os.getpid()}: " in message  # this test's own process holds it
+    assert "--moto-port or LOCAL_MOTO_PORT" in message
+
+
+def test_a_port_left_in_time_wait_by_a_stopped_server_is_free():
+    """A stack that just stopped leaves its ports' connections in TIME_WAIT for a minute;
+    a server (SO_REUSEADDR) may listen there again at once, so the check must agree."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first: its end of the connection is TIME_WAIT
+    client.close()
+    server.close()
+    # What the old check did, a bind without SO_REUSEADDR, is refused though nothing listens.
+    with socket.socket() as plain, pytest.raises(OSError, match="Address already in use"):
+        plain.bind(("127.0.0.1", port))
+    assert port_is_free(port)
+    Ports(api=0, casso=0, moto=port).check_free()

@@ -88,14 +88,18 @@ def _session(retries: int, backoff: float) -> requests.Session:
     return session
 
 
+# Seconds to connect to Casso's API and to wait for an answer.
+TIMEOUTS = (3.05, 20.0)
+
+
 class CassoClient:
     def __init__(
         self,
         api_key: str,
         *,
         base_url: str = DEFAULT_BASE_URL,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 20.0,
+        connect_timeout: float = TIMEOUTS[0],
+        read_timeout: float = TIMEOUTS[1],
         retries: int = 3,
         backoff: float = 0.5,
     ) -> None:
