@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -26,3 +28,47 @@ def template() -> dict:
     from local.template import load_template
 
     return load_template()
+
+
+# A failing test shows what a person needs: the assertion, plus the captured lines that say
+# something went wrong (warnings, errors, tracebacks, prints), not every JSON log line the
+# handlers wrote. CASSO_FULL_CAPTURE=1 shows everything.
+KEPT_LINES = 60
+KEPT_CHARS = 400
+SHOWN_WHOLE = 16_000  # a capture up to this many characters is shown as it is
+
+
+def _matters(line: str) -> bool:
+    if not line.startswith("{"):
+        return bool(line.strip())
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return True
+    if not isinstance(record, dict) or "_aws" in record:  # a metrics blob
+        return False
+    return str(record.get("level", "")).upper() in {"WARNING", "ERROR", "CRITICAL"}
+
+
+def trim_capture(text: str) -> str:
+    if len(text) <= SHOWN_WHOLE:
+        return text
+    lines = text.splitlines()
+    kept = [line if len(line) <= KEPT_CHARS else line[:KEPT_CHARS] + " …" for line in lines]
+    kept = [line for line in kept if _matters(line)][-KEPT_LINES:]
+    note = (
+        f"[{len(lines)} captured lines; showing the last {len(kept)} warnings, errors and "
+        f"plain lines, each cut at {KEPT_CHARS} characters: CASSO_FULL_CAPTURE=1 shows all]"
+    )
+    return "\n".join([note, *kept])
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and not os.environ.get("CASSO_FULL_CAPTURE"):
+        report.sections = [
+            (title, trim_capture(content) if title.startswith("Captured") else content)
+            for title, content in report.sections
+        ]
