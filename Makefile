@@ -22,8 +22,10 @@ $(STAMP): requirements-dev.txt layers/casso/requirements.txt
 	  echo "error: no Python 3.11 or newer found. Install one (python.org, your package manager, or 'pyenv install 3.13') and re-run." >&2; exit 1; }; \
 	echo "creating $(VENV) with $$py"; \
 	"$$py" -m venv --clear $(VENV)
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "installing the pinned requirements into $(VENV) (once; 1-2 minutes, most of it aws-sam-cli)..."
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "$(VENV) is ready: $$($(PYTHON) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages"
 	@touch $@
 
 venv: $(STAMP) ## create .venv and install the pinned requirements

@@ -33,6 +33,10 @@ from local.loopback import LoopbackServer, require_loopback
 
 VIETNAM = timezone(timedelta(hours=7))
 MAX_RETRIES = 17
+# The simulator's transaction ids start here, far above the sample events' (0 to a few
+# hundred thousand), so a sample event sent to a running stack never takes the ledger entry
+# of a simulated transaction, and the reconciler still backfills every simulated one.
+FIRST_TRANSACTION_ID = 5_000_001
 RETRY_WINDOW_MINUTES = 12 * 60
 DELIVERY_TIMEOUT = 5.0
 
@@ -150,7 +154,7 @@ class CassoSimulator:
         self.accounts = list(accounts)
         self._host, self._port = host, port
         self._lock = threading.RLock()
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(FIRST_TRANSACTION_ID)
         self._webhook_ids = itertools.count(101)
         self._seq = itertools.count()
         self.transactions: dict[int, dict[str, Any]] = {}

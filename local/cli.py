@@ -23,6 +23,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -40,11 +41,19 @@ class NotRunning(SystemExit):
     pass
 
 
+def command(arguments: str) -> str:
+    """A CLI command line that works as typed from the project root: with this interpreter
+    (the project's .venv), not whatever `python` is first on the PATH."""
+    try:
+        python = str(Path(sys.executable).relative_to(Path.cwd()))
+    except ValueError:
+        python = sys.executable
+    return f"{python} -m local.cli {arguments}"
+
+
 def running() -> dict[str, Any]:
     if not STATE_FILE.exists():
-        raise NotRunning(
-            "no local stack is running: start one with `make dev` (python -m local.cli up)"
-        )
+        raise NotRunning(f"no local stack is running: start one with `make dev` ({command('up')})")
     state = json.loads(STATE_FILE.read_text())
     try:
         os.kill(state["pid"], 0)
@@ -134,11 +143,13 @@ def cmd_up(args: argparse.Namespace) -> int:
     for name, value in state["credentials"].items():
         origin = "generated" if name in state["generated_credentials"] else "from environment/.env"
         print(f"  {name}={value}   ({origin})")
-    print("\nNext steps (in another terminal):")
-    print("  python -m local.cli order create DH35 200500")
-    print("  python -m local.cli reconcile          # registers the webhook with the simulator")
-    print('  python -m local.cli send 200500 "DH35 thanh toan"')
-    print("  python -m local.cli show")
+    if state["generated_credentials"]:
+        print(f"\n  {SAMPLE_EVENTS_HINT}")
+    print("\nNext steps (in another terminal, from this directory):")
+    print(f"  {command('order create DH35 200500')}")
+    print(f"  {command('reconcile')}          # registers the webhook with the simulator")
+    print("  " + command('send 200500 "DH35 thanh toan"'))
+    print(f"  {command('show')}")
     print("Ctrl-C stops everything.", flush=True)
     while not stopping:
         time.sleep(0.2)
@@ -389,23 +400,73 @@ def cmd_wait(args: argparse.Namespace) -> int:
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from local import invoke
 
-    endpoint, resolved = args.endpoint_url, None
+    endpoint, resolved, state = args.endpoint_url, None, None
     if endpoint is None and STATE_FILE.exists():
         # Against the running stack: its resources and its moto server.
         state = running()
         endpoint, resolved = state["urls"]["moto"], state["environments"].get(args.function)
         os.environ.update(LOCAL_AWS)
-    return invoke.run(
-        args.function,
-        Path(args.event),
-        env_vars_path=Path(args.env_vars) if args.env_vars else None,
-        endpoint_url=endpoint,
-        resolved=resolved,
+    try:
+        response = invoke.run(
+            args.function,
+            Path(args.event),
+            env_vars_path=Path(args.env_vars) if args.env_vars else None,
+            endpoint_url=endpoint,
+            resolved=resolved,
+        )
+    except invoke.HandlerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        response = None
+    if (
+        isinstance(response, dict)
+        and response.get("statusCode") == 401
+        and state is not None
+        and state["generated_credentials"]
+    ):
+        print(f"note: {SAMPLE_EVENTS_HINT}", file=sys.stderr)
+    if args.function == "ProcessorFunction" and state is not None:
+        for line in processing_report(state, json.loads(Path(args.event).read_text()), response):
+            print(line, file=sys.stderr)
+    return 0 if response is not None else 1
+
+
+SAMPLE_EVENTS_HINT = (
+    "this stack generated its own credentials, so the sample events in events/ (which carry "
+    "the ones in .env.example) are answered 401: stop it, `cp .env.example .env`, start again"
+)
+
+
+def processing_report(state: dict[str, Any], event: dict[str, Any], response: Any) -> list[str]:
+    """What the processor did with each record of an SQS event: the ledger's outcome."""
+    from casso_payments.ledger import from_dynamodb
+
+    dynamodb = _clients(state)["dynamodb"]
+    records = event.get("Records", [])
+    # No response: the invocation failed as a whole (every record failed), so all are retried.
+    failed = (
+        {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        if isinstance(response, dict)
+        else {record["messageId"] for record in records}
     )
+    lines = []
+    for record in records:
+        transaction_id = json.loads(record["body"]).get("transaction_id")
+        item = dynamodb.get_item(
+            TableName=state["resources"]["LedgerTable"], Key={"pk": {"S": f"TXN#{transaction_id}"}}
+        ).get("Item")
+        if item is None:
+            what = "not in the ledger: nothing to process (send it to the receiver first)"
+        elif record["messageId"] in failed:
+            what = "failed: reported for retry (see the processor's log above)"
+        else:
+            entry = from_dynamodb(item)
+            what = f"{entry.get('status')}, outcome {entry.get('outcome', '-')}"
+            if entry.get("order_code"):
+                what += f", order {entry['order_code']}"
+        lines.append(f"transaction {transaction_id}: {what}")
+    return lines
 
 
 def parser() -> argparse.ArgumentParser:

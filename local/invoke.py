@@ -12,6 +12,7 @@ without it, to the AWS account your credentials name.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -98,6 +99,15 @@ def environment_for(
     return environment
 
 
+# A local endpoint (a moto server) takes any credentials and needs a region, as the local
+# stack gives its functions; real ones, when set, are left alone.
+LOCAL_ENDPOINT_DEFAULTS = {
+    "AWS_DEFAULT_REGION": "ap-southeast-1",
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+}
+
+
 def run(
     function: str,
     event_path: Path,
@@ -105,18 +115,34 @@ def run(
     env_vars_path: Path | None = None,
     endpoint_url: str | None = None,
     resolved: Mapping[str, str] | None = None,
-) -> int:
+) -> Any:
+    """Invoke once and print the response as JSON on stdout (the function's logs go to
+    stderr, so the answer can be piped, to jq say). Returns the response."""
     template = load_template()
     spec = function_spec(template, function)
     env_vars = json.loads(env_vars_path.read_text()) if env_vars_path else {}
     os.environ.update(environment_for(spec, env_vars, parameter_defaults(template), resolved))
     if endpoint_url:
         os.environ["AWS_ENDPOINT_URL"] = endpoint_url
+        for name, value in LOCAL_ENDPOINT_DEFAULTS.items():
+            os.environ.setdefault(name, value)
     event = json.loads(event_path.read_text())
-    handler = load_handler(spec)
-    response = handler(event, LocalContext(function, timeout_seconds=spec.timeout))
+    # Powertools' logger binds the stream it writes to when the module is imported.
+    with contextlib.redirect_stdout(sys.stderr):
+        handler = load_handler(spec)
+        try:
+            response = handler(event, LocalContext(function, timeout_seconds=spec.timeout))
+        except Exception as error:  # as Lambda reports it: the invocation failed
+            # One line: Powertools' batch error carries every record's traceback, and the
+            # function's own log above already showed them.
+            first = (str(error).splitlines() or [""])[0]
+            raise HandlerError(f"{function} raised {type(error).__name__}: {first}") from error
     print(json.dumps(response, indent=2, ensure_ascii=False))
-    return 0
+    return response
+
+
+class HandlerError(RuntimeError):
+    """The handler raised: Lambda would report the invocation failed (and retry it)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-n", "--env-vars", type=Path, help="SAM-format environment JSON file")
     parser.add_argument("--endpoint-url", help="send AWS calls here (a local moto server)")
     args = parser.parse_args(argv)
-    return run(
-        args.function, args.event, env_vars_path=args.env_vars, endpoint_url=args.endpoint_url
-    )
+    try:
+        run(args.function, args.event, env_vars_path=args.env_vars, endpoint_url=args.endpoint_url)
+    except HandlerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

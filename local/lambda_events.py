@@ -18,8 +18,11 @@ def rest_proxy_event(
     source_ip: str = "127.0.0.1",
     stage: str = "prod",
     resource: str | None = None,
+    now: datetime | None = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    """`now` and `request_id` default to the moment and a random id, as API Gateway's."""
+    now = now or datetime.now(UTC)
     headers = dict(headers or {})
     return {
         "resource": resource or path,
@@ -36,7 +39,7 @@ def rest_proxy_event(
             "httpMethod": method,
             "path": f"/{stage}{path}",
             "stage": stage,
-            "requestId": str(uuid.uuid4()),
+            "requestId": request_id or str(uuid.uuid4()),
             "requestTimeEpoch": int(now.timestamp() * 1000),
             "protocol": "HTTP/1.1",
             "accountId": "123456789012",
@@ -55,8 +58,9 @@ def sqs_record(
     receipt_handle: str = "local",
     receive_count: int = 1,
     queue_arn: str = "arn:aws:sqs:ap-southeast-1:123456789012:casso-local-TransactionQueue",
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    now_ms = str(int(datetime.now(UTC).timestamp() * 1000))
+    now_ms = str(int((now or datetime.now(UTC)).timestamp() * 1000))
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": receipt_handle,

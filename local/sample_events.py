@@ -8,6 +8,8 @@ provision, so every event works as-is against the local stack.
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
@@ -86,13 +88,18 @@ MONEY_OUT_ITEM = {
 LOCAL_ORDERS = (("DH35", 200500), ("DH36", 300000), ("DH1234", 200000))
 
 
+# The sample events are made at one fixed moment, with request ids derived from their names,
+# so remaking them changes a file only when its content really changes.
+SAMPLE_TIME = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+
+
 def _v1(body: Any, *, token: str | None = LOCAL_SECURE_TOKEN) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", "User-Agent": "Casso-Webhook"}
     if token is not None:
         headers[TOKEN_HEADER.lower()] = token  # Casso's samples send it lower-case
     text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False)
     return rest_proxy_event(
-        "POST", WEBHOOK_PATH, headers=headers, body=text, source_ip="203.0.113.10"
+        "POST", WEBHOOK_PATH, headers=headers, body=text, source_ip="203.0.113.10", now=SAMPLE_TIME
     )
 
 
@@ -100,11 +107,19 @@ def _v2(body: Any, signature: str) -> dict[str, Any]:
     headers = {"Content-Type": "application/json", SIGNATURE_HEADER: signature}
     text = json.dumps(body, ensure_ascii=False)
     return rest_proxy_event(
-        "POST", WEBHOOK_PATH, headers=headers, body=text, source_ip="203.0.113.10"
+        "POST", WEBHOOK_PATH, headers=headers, body=text, source_ip="203.0.113.10", now=SAMPLE_TIME
     )
 
 
 def sample_events() -> dict[str, dict[str, Any]]:
+    events = _sample_events()
+    for name, event in events.items():
+        if "requestContext" in event:
+            event["requestContext"]["requestId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, name))
+    return events
+
+
+def _sample_events() -> dict[str, dict[str, Any]]:
     official = OFFICIAL_VECTOR["body"]
     tampered = json.loads(json.dumps(official))
     tampered["data"]["amount"] = 5990000
@@ -130,12 +145,12 @@ def sample_events() -> dict[str, dict[str, Any]]:
 
 def _message(transaction_id: int, source: str) -> dict[str, Any]:
     body = json.dumps({"transaction_id": transaction_id, "source": source})
-    return sqs_record(body, message_id=f"msg-{transaction_id}")
+    return sqs_record(body, message_id=f"msg-{transaction_id}", now=SAMPLE_TIME)
 
 
 def processor_events() -> dict[str, dict[str, Any]]:
     """SQS events for ProcessorFunction, naming transactions the receiver events record."""
-    poisoned = sqs_record('{"transaction_id": "DH35"', message_id="msg-poisoned")
+    poisoned = sqs_record('{"transaction_id": "DH35"', message_id="msg-poisoned", now=SAMPLE_TIME)
     return {
         "processor-matched": sqs_event([_message(1, "webhook-v1")]),
         "processor-partial-pair": sqs_event([_message(2, "webhook-v1"), _message(3, "webhook-v1")]),

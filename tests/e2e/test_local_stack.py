@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 
@@ -105,3 +107,41 @@ def test_a_taken_port_is_a_clear_error(stack, tmp_path):
     assert f"port {taken} (api) is in use on 127.0.0.1" in result.stderr
     assert f"(held by pid {stack.process.pid}: " in result.stderr
     assert "--api-port or LOCAL_API_PORT" in result.stderr
+
+
+def test_invoking_a_sample_event_on_a_stack_with_generated_credentials_says_why_401(stack):
+    result = stack.cli("invoke", "ReceiverFunction", "-e", "events/receiver-v1-valid.json")
+    assert json.loads(result.stdout)["statusCode"] == 401  # stdout is only the answer
+    assert "cp .env.example .env" in result.stderr
+
+
+def test_invoking_the_processor_says_what_it_did_with_each_record(stack):
+    result = stack.cli(
+        "invoke", "ProcessorFunction", "-e", "events/processor-matched.json", check=False
+    )
+    assert result.returncode == 1
+    assert "error: ProcessorFunction raised BatchProcessingError" in result.stderr
+    assert "transaction 1: not in the ledger: nothing to process" in result.stderr
+    assert "Traceback (most recent call last):\n  File" not in result.stderr.split("error:")[-1]
+
+    stack.cli("order", "create", "DH777", "1000")
+    stack.cli("reconcile")
+    stack.cli("send", "1000", "DH777 thanh toan", "--v1")
+    stack.cli("wait")
+    (entry,) = [i for i in stack.show()["ledger"] if i.get("description") == "DH777 thanh toan"]
+    transaction_id = int(entry["pk"].removeprefix("TXN#"))
+    event = {
+        "Records": [
+            {
+                "messageId": "m-1",
+                "body": json.dumps({"transaction_id": transaction_id, "source": "webhook-v1"}),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "eventSource": "aws:sqs",
+            }
+        ]
+    }
+    path = stack.state_dir / "processor-event.json"
+    path.write_text(json.dumps(event))
+    # Already processed by the stack's own poller: invoking again changes nothing and says so.
+    result = stack.cli("invoke", "ProcessorFunction", "-e", str(path))
+    assert f"transaction {transaction_id}: PROCESSED, outcome paid, order DH777" in result.stderr
