@@ -11,6 +11,7 @@ python -m local.cli show [--json]           orders, ledger entries, queue depths
 python -m local.cli reconcile               run the reconciler now
 python -m local.cli processor pause|resume|fault kill-after-order-update
 python -m local.cli invoke ReceiverFunction -e events/receiver-v1-valid.json [--env-vars F]
+python -m local.cli env-json [--host H]     an --env-vars file for `sam local invoke`
 """
 
 from __future__ import annotations
@@ -432,6 +433,29 @@ def cmd_invoke(args: argparse.Namespace) -> int:
     return 0 if response is not None else 1
 
 
+def cmd_env_json(args: argparse.Namespace) -> int:
+    """An `--env-vars` file for `sam local invoke` against this running stack."""
+    from local.template import load_template, sam_env_vars
+
+    state = running()
+    env_vars = sam_env_vars(load_template(), state["environments"])
+    if args.host != "127.0.0.1":
+        env_vars = {
+            function: {k: v.replace("127.0.0.1", args.host) for k, v in variables.items()}
+            for function, variables in env_vars.items()
+        }
+    output = Path(args.output)
+    output.write_text(json.dumps(env_vars, indent=2) + "\n")
+    network = " --docker-network host" if args.host == "127.0.0.1" else ""
+    print(f"wrote {output}. Then, with Docker:")
+    print(
+        "  AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local AWS_DEFAULT_REGION=ap-southeast-1 "
+        f"sam local invoke ReceiverFunction -e events/receiver-v1-valid.json "
+        f"--env-vars {output}{network}"
+    )
+    return 0
+
+
 SAMPLE_EVENTS_HINT = (
     "this stack generated its own credentials, so the sample events in events/ (which carry "
     "the ones in .env.example) are answered 401: stop it, `cp .env.example .env`, start again"
@@ -537,6 +561,18 @@ def parser() -> argparse.ArgumentParser:
     processor.add_argument("action", choices=["pause", "resume", "fault"])
     processor.add_argument("fault", nargs="?", default="kill-after-order-update")
     processor.set_defaults(run=cmd_processor)
+
+    env_json = commands.add_parser(
+        "env-json", help="an --env-vars file for `sam local invoke` against this stack"
+    )
+    env_json.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="how SAM's container reaches this machine: 127.0.0.1 with `--docker-network host` "
+        "(Linux; the default), host.docker.internal with Docker Desktop",
+    )
+    env_json.add_argument("--output", "-o", default="env.json", help="default env.json")
+    env_json.set_defaults(run=cmd_env_json)
 
     wait = commands.add_parser("wait", help="until deliveries are done and the queue is empty")
     wait.add_argument(

@@ -166,3 +166,19 @@ def transform_template(
                 resource["Properties"][key] = "s3://placeholder/code.zip"
     os.environ.setdefault("AWS_DEFAULT_REGION", region)
     return transform(sam, dict(parameters or {}), NoManagedPolicies())
+
+
+def sam_env_vars(
+    template: Mapping[str, Any], environments: Mapping[str, Mapping[str, str]]
+) -> dict[str, dict[str, str]]:
+    """An `--env-vars` file for `sam local invoke`: per function, every variable the template
+    declares for it and only those (SAM ignores the rest), from `environments`."""
+    env_vars: dict[str, dict[str, str]] = {}
+    for logical_id in resources(template, "AWS::Serverless::Function"):
+        declared = function_spec(template, logical_id).environment
+        have = environments.get(logical_id, {})
+        missing = sorted(set(declared) - set(have))
+        if missing:
+            raise KeyError(f"{logical_id}: no value for {', '.join(missing)}")
+        env_vars[logical_id] = {name: str(have[name]) for name in declared}
+    return env_vars

@@ -145,3 +145,22 @@ def test_invoking_the_processor_says_what_it_did_with_each_record(stack):
     # Already processed by the stack's own poller: invoking again changes nothing and says so.
     result = stack.cli("invoke", "ProcessorFunction", "-e", str(path))
     assert f"transaction {transaction_id}: PROCESSED, outcome paid, order DH777" in result.stderr
+
+
+def test_env_json_for_sam_local_invoke_names_every_declared_variable_and_only_those(
+    stack, template
+):
+    from local.template import function_spec
+
+    output = stack.state_dir / "env.json"
+    stack.cli("env-json", "--host", "host.docker.internal", "--output", str(output))
+    env_vars = json.loads(output.read_text())
+    functions = [n for n, r in template["Resources"].items() if r["Type"].endswith("::Function")]
+    assert sorted(env_vars) == sorted(functions)
+    for function in functions:
+        assert set(env_vars[function]) == set(function_spec(template, function).environment)
+    moto_port = stack.state()["ports"]["moto"]
+    for variables in env_vars.values():
+        # The container reaches the local AWS by the host's name, not its own loopback.
+        assert variables["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{moto_port}"
+        assert "127.0.0.1" not in json.dumps(variables)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import uuid
 
 import boto3
@@ -153,3 +154,56 @@ def test_message_move_task_is_followed_to_completion():
         )
         with pytest.raises(RuntimeError, match="message move task FAILED: AccessDenied"):
             redrive_with_message_move(sqs, queues, poll=0, log=lambda _: None)
+
+
+def test_ops_env_json_writes_sam_env_vars_from_the_deployed_functions(server_stack, tmp_path):
+    """A stack whose functions are the template's, as CloudFormation deploys them (after the
+    SAM transform), each with its declared variables set to deployed-looking values."""
+    from local.template import function_spec, load_template, transform_template
+
+    template = load_template()
+    deployed = transform_template(template)
+    functions = {
+        logical_id: resource
+        for logical_id, resource in deployed["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function"
+    }
+    resources: dict = {
+        "Role": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"AssumeRolePolicyDocument": {"Statement": []}},
+        }
+    }
+    for logical_id, resource in functions.items():
+        declared = resource["Properties"]["Environment"]["Variables"]
+        resources[logical_id] = {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": "app.lambda_handler",
+                "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"ZipFile": "def lambda_handler(event, context): pass"},
+                "Environment": {"Variables": {n: f"deployed-{logical_id}-{n}" for n in declared}},
+            },
+        }
+    name = f"deployed-{uuid.uuid4().hex[:6]}"
+    server_stack.client("cloudformation").create_stack(
+        StackName=name, TemplateBody=json.dumps({"Resources": resources})
+    )
+    output = tmp_path / "env.json"
+    env = {**os.environ, "AWS_ENDPOINT_URL": server_stack.endpoint}
+    result = subprocess.run(
+        [sys.executable, "-m", "ops", "env-json", "--stack", name, "--output", str(output)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    env_vars = json.loads(output.read_text())
+    assert sorted(env_vars) == sorted(functions)
+    for logical_id in functions:
+        declared = function_spec(template, logical_id).environment
+        assert env_vars[logical_id] == {n: f"deployed-{logical_id}-{n}" for n in declared}
