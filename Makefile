@@ -47,7 +47,7 @@ unit: venv ## unit tests (in-process moto)
 integration: venv ## integration tests (a moto server on localhost)
 	$(PYTHON) -m pytest tests/integration -q
 
-pytest: venv ## unit and integration tests in one run
+pytest: venv ## every test in one run: unit, integration, end-to-end (and deployed, when AWS_SAM_STACK_NAME is set)
 	$(PYTHON) -m pytest tests -q
 
 build: venv ## sam build (needs python3.13, the Lambda runtime's version)
