@@ -476,7 +476,12 @@ def processing_report(state: dict[str, Any], event: dict[str, Any], response: An
     )
     lines = []
     for record in records:
-        transaction_id = json.loads(record["body"]).get("transaction_id")
+        try:
+            transaction_id = json.loads(record["body"])["transaction_id"]
+        except (ValueError, TypeError, KeyError):
+            state_of = "failed" if record["messageId"] in failed else "not failed (unexpected)"
+            lines.append(f"message {record['messageId']}: not a transaction message, {state_of}")
+            continue
         item = dynamodb.get_item(
             TableName=state["resources"]["LedgerTable"], Key={"pk": {"S": f"TXN#{transaction_id}"}}
         ).get("Item")

@@ -122,6 +122,10 @@ def test_invoking_the_processor_says_what_it_did_with_each_record(stack):
     assert result.returncode == 1
     assert "error: ProcessorFunction raised BatchProcessingError" in result.stderr
     assert "transaction 1: not in the ledger: nothing to process" in result.stderr
+    poisoned = stack.cli(
+        "invoke", "ProcessorFunction", "-e", "events/processor-poisoned-batch.json", check=False
+    )
+    assert "message msg-poisoned: not a transaction message, failed" in poisoned.stderr
     assert "Traceback (most recent call last):\n  File" not in result.stderr.split("error:")[-1]
 
     stack.cli("order", "create", "DH777", "1000")
