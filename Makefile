@@ -12,23 +12,33 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv lint format validate unit integration pytest build test demo dev bench redrive replay events clean
+.PHONY: help venv lock lint format validate unit integration pytest build test demo dev bench redrive replay events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements-dev.txt layers/casso/requirements.txt
+$(STAMP): requirements-bootstrap.txt requirements-dev.txt layers/casso/requirements.txt
 	@py="$$(scripts/find-python 3.11)" || { \
 	  echo "error: no Python 3.11 or newer found. Install one (python.org, your package manager, or 'pyenv install 3.13') and re-run." >&2; exit 1; }; \
 	echo "creating $(VENV) with $$py"; \
 	"$$py" -m venv --clear $(VENV)
-	@echo "installing the pinned requirements into $(VENV) (once; 1-2 minutes, most of it aws-sam-cli)..."
-	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@echo "installing uv, then the locked requirements into $(VENV), every file hash-checked..."
+	@$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes \
+	  -r requirements-bootstrap.txt
+	@$(BIN)/uv pip install --quiet --require-hashes --python $(PYTHON) -r requirements-dev.txt
 	@echo "$(VENV) is ready: $$($(PYTHON) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages"
 	@touch $@
 
-venv: $(STAMP) ## create .venv and install the pinned requirements
+venv: $(STAMP) ## create .venv and install the locked requirements (hash-checked)
+
+lock: venv ## recompile the lock files from requirements-dev.in and layers/casso/requirements.in
+	$(BIN)/uv pip compile layers/casso/requirements.in --quiet --generate-hashes \
+	  --python-version 3.13 --python-platform aarch64-manylinux2014 \
+	  --custom-compile-command "make lock" -o layers/casso/requirements.txt
+	$(BIN)/uv pip compile requirements-dev.in --quiet --generate-hashes --universal \
+	  --python-version 3.11 --custom-compile-command "make lock" -o requirements-dev.txt
+	$(BIN)/uv pip compile requirements-bootstrap.in --quiet --generate-hashes --universal \
+	  --python-version 3.11 --custom-compile-command "make lock" -o requirements-bootstrap.txt
 
 lint: venv ## ruff: lint and format check
 	$(BIN)/ruff check .
