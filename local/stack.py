@@ -279,7 +279,9 @@ class LocalStack:
             "ReconcilerFunction": {
                 "WEBHOOK_URL": self.webhook_url,
                 "CASSO_API_BASE_URL": self.casso.api_url,
-            }
+            },
+            # v1 payments are confirmed with the simulator's API, as with Casso's.
+            "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
         }
         for logical_id in FUNCTIONS:
             spec = function_spec(self.template, logical_id)

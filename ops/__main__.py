@@ -1,22 +1,36 @@
-"""python -m ops redrive|replay --stack NAME [...]: see docs/operations.md."""
+"""python -m ops redrive|replay|settle|handled --stack NAME [...]: see docs/operations.md."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import sys
 
 import boto3
 
+from casso_payments.bindings import CannotSettle
 from casso_payments.ledger import NotInLedger
-from ops.tools import queues_of, redrive_by_hand, redrive_with_message_move, replay, stack_outputs
+from ops.tools import (
+    UnknownOrder,
+    handled,
+    queues_of,
+    redrive_by_hand,
+    redrive_with_message_move,
+    replay,
+    settle,
+    stack_outputs,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
-    parser.add_argument("command", choices=["redrive", "replay"])
+    parser.add_argument("command", choices=["redrive", "replay", "settle", "handled"])
     parser.add_argument("--stack", required=True, help="CloudFormation stack name")
-    parser.add_argument("--id", type=int, help="transaction id (replay)")
+    parser.add_argument("--id", type=int, help="transaction id (replay, settle, handled)")
+    parser.add_argument("--order", help="order code to settle the transaction onto (settle)")
+    parser.add_argument("--note", default="", help="why (settle; required for handled)")
+    parser.add_argument("--by", default=getpass.getuser(), help="who decided (default: you)")
     args = parser.parse_args(argv)
 
     cloudformation, sqs = boto3.client("cloudformation"), boto3.client("sqs")
@@ -28,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"moved {moved} messages from the dead-letter queue back to {queues.queue_url}")
         return 0
     if args.id is None:
-        parser.error("replay needs --id")
+        parser.error(f"{args.command} needs --id")
+    if args.command in ("settle", "handled"):
+        return _decide(parser, args, outputs, sqs)
     try:
         message = replay(
             boto3.client("dynamodb"),
@@ -41,6 +57,46 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     print(f"transaction {message.transaction_id} queued again (replay {message.replay})")
+    return 0
+
+
+def _decide(
+    parser: argparse.ArgumentParser, args: argparse.Namespace, outputs: dict[str, str], sqs: object
+) -> int:
+    dynamodb = boto3.client("dynamodb")
+    try:
+        if args.command == "settle":
+            if not args.order:
+                parser.error("settle needs --order")
+            message = settle(
+                dynamodb,
+                sqs,
+                table=outputs["LedgerTableName"],
+                orders_table=outputs["OrdersTableName"],
+                queue_url=outputs["TransactionQueueUrl"],
+                transaction_id=args.id,
+                order_code=args.order,
+                by=args.by,
+                note=args.note,
+            )
+            print(
+                f"transaction {args.id} bound to order {args.order} and queued"
+                f" (replay {message.replay}); the processor applies it"
+            )
+            return 0
+        if not args.note.strip():
+            parser.error("handled needs --note (what was done instead)")
+        was = handled(
+            dynamodb,
+            table=outputs["LedgerTableName"],
+            transaction_id=args.id,
+            by=args.by,
+            note=args.note,
+        )
+    except (CannotSettle, UnknownOrder) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(f"transaction {args.id} ({was}) marked handled without an order")
     return 0
 
 

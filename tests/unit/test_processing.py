@@ -147,7 +147,7 @@ def test_crash_after_the_order_update_does_not_apply_twice(stack):
         stack.dynamodb,
         "UpdateItem",
         "InternalServerError",
-        when=lambda params: params["TableName"] == stack.table,
+        when=lambda params: "REMOVE pending" in params["UpdateExpression"],
     )
     with pytest.raises(Exception, match="InternalServerError"):
         process(1, deps, now=NOW)
