@@ -77,8 +77,11 @@ class MotoProcess:
 
     def start(self, timeout: float = 30.0) -> MotoProcess:
         with self._log.open("w") as log:
+            # moto.server with DynamoDB's per-item write serialisation (local/moto_server.py).
+            command = [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1"]
             self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [*command, "-p", str(self.port)],
+                cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
