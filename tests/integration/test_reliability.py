@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
 
 from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
@@ -112,3 +114,42 @@ def test_eventbridge_failing_is_retried_reported_and_not_lost(pipeline, server_s
     assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {
         1: 200_500
     }
+
+
+def test_local_aws_lets_one_of_fifty_concurrent_conditional_writes_through(server_stack):
+    """DynamoDB serialises writes to an item, so of fifty writers conditional on the same
+    paid amount exactly one succeeds; the exactly-once tests above rest on local AWS doing
+    the same (local/moto_server.py). Thread switches are made very frequent, which exposed
+    moto's unlocked check-then-write (2 or 3 successes in a quarter of the rounds)."""
+    table = server_stack.orders_table
+    clients = [server_stack.client("dynamodb") for _ in range(THREADS)]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for round_ in range(10):
+            key = {"pk": {"S": f"RACE{round_}"}}
+            server_stack.dynamodb.put_item(
+                TableName=table, Item={**key, "paid_amount": {"N": "0"}, "payments": {"M": {}}}
+            )
+
+            def pay(n: int, key: dict = key) -> bool:
+                try:
+                    clients[n].update_item(
+                        TableName=table,
+                        Key=key,
+                        UpdateExpression="SET payments.#t = :one, paid_amount = :paid",
+                        ConditionExpression="paid_amount = :before",
+                        ExpressionAttributeNames={"#t": str(n)},
+                        ExpressionAttributeValues={
+                            ":one": {"N": "1"},
+                            ":paid": {"N": "100"},
+                            ":before": {"N": "0"},
+                        },
+                    )
+                except ClientError:
+                    return False
+                return True
+
+            assert sum(all_at_once(pay, list(range(THREADS)))) == 1
+    finally:
+        sys.setswitchinterval(switch)
