@@ -15,6 +15,7 @@ from casso_payments.orders import get_order
 from local.casso_simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
+from local.poller import poll_once, queue_depth
 from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
 from tests.helpers import published_events
 from tests.integration.conftest import Pipeline
@@ -150,3 +151,29 @@ def test_none_settles_v1_deliveries_without_asking_casso(confirming, casso, serv
     pipeline.run_processor()
     assert outcome(server_stack, 555) == "paid"
     assert casso.api_calls == []
+
+
+def test_a_payment_waiting_for_casso_backs_off_on_its_message_visibility(
+    confirming, casso, server_stack
+):
+    pipeline = confirming()
+    asked: list[dict[str, Any]] = []
+    sqs = pipeline.processor._client("sqs")  # the handler's own, made on first use
+    sqs.meta.events.register(
+        "before-parameter-build.sqs.ChangeMessageVisibility",
+        lambda params, **_: asked.append(params),
+    )
+    record = casso.add_transaction(200_500, "DH35", deliver=False)
+    assert pipeline.deliver(record) == 200
+    casso.outage(503)
+    # As Lambda's event source mapping: a failed record's message is left as the handler set it.
+    result = poll_once(
+        server_stack.sqs, server_stack.queue_url, pipeline.queue_arn, pipeline.process
+    )
+    assert len(result.failed) == 1
+    # First receive: the shortest back-off, on this very message.
+    assert [(p["QueueUrl"], p["VisibilityTimeout"]) for p in asked] == [
+        (server_stack.queue_url, 60)
+    ]
+    assert queue_depth(server_stack.sqs, server_stack.queue_url) == 1
+    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
