@@ -92,6 +92,13 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
     forged = _forged_webhook(stack)
     check(forged == 401, "the forged webhook to be rejected with 401")
     _step(4, f"A forged V2 webhook (wrong checksum key) was answered {forged}")
+    forged_v1 = _forged_v1_webhook(stack)
+    check(forged_v1 == 200, "the forged v1 webhook (right token) to be accepted")
+    print(
+        f"   A forged v1 webhook carrying the right token (transaction {FORGED_V1_ID}, unknown "
+        f"to Casso, paying DH36 off) was answered {forged_v1}; it must end unconfirmed",
+        flush=True,
+    )
 
     check(stack.wait_idle(), "deliveries and processing to finish")
     second = stack.reconcile()
@@ -108,8 +115,22 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
         from_dynamodb(i)
         for i in dynamodb.scan(TableName=stack.resources.ref("LedgerTable"))["Items"]
     ]
-    transactions = [i for i in items if i["kind"] == "transaction"]
-    events = Counter(event["detail-type"] for event in drain_queue(sqs, stack.events_tap_url))
+    # The forged v1 delivery is checked here on its own; the summary counts the story's.
+    forgery = [i for i in items if i.get("transaction_id") == FORGED_V1_ID]
+    check(
+        [i.get("outcome") for i in forgery] == ["unconfirmed"],
+        f"forged v1 transaction {FORGED_V1_ID} to end unconfirmed, changing no order",
+    )
+    transactions = [
+        i for i in items if i["kind"] == "transaction" and i["transaction_id"] != FORGED_V1_ID
+    ]
+    tapped = drain_queue(sqs, stack.events_tap_url)
+    forged_events = [e["detail-type"] for e in tapped if _about(e, FORGED_V1_ID)]
+    check(
+        forged_events == ["Transaction Received", "Payment Unconfirmed"],
+        "a Payment Unconfirmed event for the forged v1 transaction",
+    )
+    events = Counter(e["detail-type"] for e in tapped if not _about(e, FORGED_V1_ID))
     receiver_log = Path(stack.describe()["logs"]) / "ReceiverFunction.log"
     logged = Counter(
         json.loads(line).get("message", "")
@@ -145,6 +166,37 @@ def _forged_webhook(stack: LocalStack) -> int:
     )
     return requests.post(
         stack.webhook_url, data=body.encode(), headers=headers, timeout=INTEGRATION_TIMEOUT_SECONDS
+    ).status_code
+
+
+FORGED_V1_ID = 990002
+
+
+def _about(event: dict[str, Any], transaction_id: int) -> bool:
+    return event["detail"].get("transaction_id") == transaction_id
+
+
+def _forged_v1_webhook(stack: LocalStack) -> int:
+    """Someone who saw the v1 secure token (a proxy log, a leaked .env) forges a payment."""
+    from local.casso_simulator import webhook_request
+
+    record = {
+        "id": FORGED_V1_ID,
+        "tid": "FT-FORGED-V1",
+        "description": "DH36 thanh toan nốt",
+        "amount": 80_000,
+        "cusum_balance": 0,
+        "when": "2026-11-21 10:00:00",
+        "bankSubAccId": "88888888",
+    }
+    headers, body = webhook_request(
+        record,
+        generation="v1",
+        secure_token=stack.credentials.secure_token,
+        timestamp_ms=int(time.time() * 1000),
+    )
+    return requests.post(
+        stack.webhook_url, data=body.encode(), headers=headers, timeout=10
     ).status_code
 
 

@@ -84,6 +84,13 @@ MONEY_OUT_ITEM = {
     "description": "HOAN TIEN DH35 CHO KHACH",
     "tid": "FT24300112233",
 }
+UNMATCHED_ITEM = {
+    **V1_ITEM,
+    "id": 5,
+    "amount": 50000,
+    "description": "CHUYEN TIEN AN TRUA",
+    "tid": "FT24300445566",
+}
 # Orders the local story starts with: code, expected VND.
 LOCAL_ORDERS = (("DH35", 200500), ("DH36", 300000), ("DH1234", 200000))
 
@@ -138,6 +145,7 @@ def _sample_events() -> dict[str, dict[str, Any]]:
         ),
         "receiver-v1-second-partial": _v1({"error": 0, "data": [SECOND_PARTIAL_ITEM]}),
         "receiver-v1-money-out": _v1({"error": 0, "data": [MONEY_OUT_ITEM]}),
+        "receiver-v1-unmatched": _v1({"error": 0, "data": [UNMATCHED_ITEM]}),
         "receiver-malformed": _v1('{"error": 0, "data": [{"id": 3, "amount": 10000, "descri'),
         **processor_events(),
     }
@@ -154,7 +162,7 @@ def processor_events() -> dict[str, dict[str, Any]]:
     return {
         "processor-matched": sqs_event([_message(1, "webhook-v1")]),
         "processor-partial-pair": sqs_event([_message(2, "webhook-v1"), _message(3, "webhook-v1")]),
-        "processor-unmatched": sqs_event([_message(0, "webhook-v2")]),
+        "processor-unmatched": sqs_event([_message(5, "webhook-v1")]),
         "processor-money-out": sqs_event([_message(4, "webhook-v1")]),
         "processor-poisoned-batch": sqs_event([_message(100245, "webhook-v2"), poisoned]),
     }
@@ -168,6 +176,7 @@ EXPECTED_STATUS = {
     "receiver-duplicate-batch": 200,
     "receiver-v1-second-partial": 200,
     "receiver-v1-money-out": 200,
+    "receiver-v1-unmatched": 200,
     "receiver-v2-tampered": 401,
     "receiver-missing-credentials": 401,
     "receiver-malformed": 200,
@@ -177,7 +186,7 @@ EXPECTED_STATUS = {
 EXPECTED_PROCESSING = {
     "processor-matched": ({1: "paid"}, []),
     "processor-partial-pair": ({2: "partially_paid", 3: "partially_paid"}, []),
-    "processor-unmatched": ({0: "unmatched"}, []),
+    "processor-unmatched": ({5: "unmatched"}, []),
     "processor-money-out": ({4: "money_out"}, []),
     "processor-poisoned-batch": ({100245: "overpaid"}, ["msg-poisoned"]),
 }

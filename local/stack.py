@@ -78,8 +78,11 @@ class MotoProcess:
 
     def start(self, timeout: float = 30.0) -> MotoProcess:
         with self._log.open("w") as log:
+            # moto.server with DynamoDB's per-item write serialisation (local/moto_server.py).
+            command = [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1"]
             self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+                [*command, "-p", str(self.port)],
+                cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
@@ -301,7 +304,9 @@ class LocalStack:
             "ReconcilerFunction": {
                 "WEBHOOK_URL": self.webhook_url,
                 "CASSO_API_BASE_URL": self.casso.api_url,
-            }
+            },
+            # v1 payments are confirmed with the simulator's API, as with Casso's.
+            "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
         }
         for logical_id in FUNCTIONS:
             spec = function_spec(self.template, logical_id)

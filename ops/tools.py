@@ -1,4 +1,5 @@
-"""Redrive the dead-letter queue; replay one transaction. `python -m ops --help`."""
+"""Redrive the dead-letter queue; replay, settle or close one transaction. `python -m ops
+--help`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from casso_payments.bindings import mark_handled, settle_onto
 from casso_payments.ledger import reopen_for_replay
+from casso_payments.orders import get_order
 from casso_payments.queue import TransactionMessage, enqueue
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
@@ -84,3 +87,38 @@ def replay(
     message = TransactionMessage(transaction_id, "replay", replay=number)
     enqueue(sqs, queue_url, [message])
     return message
+
+
+class UnknownOrder(LookupError):
+    pass
+
+
+def settle(
+    dynamodb: Any,
+    sqs: Any,
+    *,
+    table: str,
+    orders_table: str,
+    queue_url: str,
+    transaction_id: int,
+    order_code: str,
+    by: str,
+    note: str = "",
+) -> TransactionMessage:
+    """Settle a `needs_review` or `unmatched` transaction onto the order a person chose: the
+    choice is bound on the ledger item and the processor applies it by its usual path (once,
+    confirmed with Casso where required, with the usual events)."""
+    order = get_order(dynamodb, orders_table, order_code)
+    if order is None:
+        raise UnknownOrder(f"no order {order_code!r}: create it first, or choose another")
+    number = settle_onto(
+        dynamodb, table, transaction_id, order.key, now=datetime.now(UTC), by=by, note=note
+    )
+    message = TransactionMessage(transaction_id, "ops-settle", replay=number)
+    enqueue(sqs, queue_url, [message])
+    return message
+
+
+def handled(dynamodb: Any, *, table: str, transaction_id: int, by: str, note: str) -> str:
+    """Close a `needs_review`, `unmatched` or `unconfirmed` transaction without an order."""
+    return mark_handled(dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note)

@@ -22,6 +22,12 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# Local AWS must serialise writes to a DynamoDB item as DynamoDB does (local/moto_server.py):
+# without it, moto lets two concurrent conditional writes both pass.
+from local.moto_server import serialise_dynamodb
+
+serialise_dynamodb()
+
 
 @pytest.fixture
 def template() -> dict:

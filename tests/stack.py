@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+from casso_payments.confirmation import casso_lookup
 from casso_payments.credentials import CredentialStore
 from casso_payments.intake import IntakeDeps
 from casso_payments.processing import ProcessorDeps
@@ -75,6 +76,10 @@ class Stack:
 
     def environment(self, function: str, **overrides: str) -> dict[str, str]:
         spec = function_spec(load_template(), function)
+        if function == "ProcessorFunction":
+            # Confirming with Casso needs a Casso (simulator); tests about it turn it on, with
+            # the simulator's URL (tests/integration/test_confirmation.py).
+            overrides = {"CONFIRM_PAYMENTS": "none", **overrides}
         environment = self.local.function_environment(spec.environment, overrides)
         # Variables the template doesn't declare (tuning knobs with defaults) pass through.
         environment.update({k: v for k, v in overrides.items() if k not in environment})
@@ -111,7 +116,12 @@ class Stack:
         settings = _override(
             ProcessorSettings.from_env(self.environment("ProcessorFunction")), overrides
         )
-        return ProcessorDeps(self.dynamodb, self.clients["events"], settings)
+        casso = casso_lookup(
+            lambda: self.secretsmanager,
+            settings.casso_api_key_secret_id,
+            settings.casso_api_base_url,
+        )
+        return ProcessorDeps(self.dynamodb, self.clients["events"], settings, casso)
 
 
 def _override(settings: Any, overrides: dict[str, Any]) -> Any:

@@ -3,6 +3,7 @@
 Thin by design: Powertools' batch processor reports each failed record on its own (the rest
 of the batch is done and deleted); Powertools' Idempotency keeps two concurrent deliveries
 of one transaction from being worked at the same time; `processing.process` does the work.
+A record waiting for Casso to confirm it backs off on its message's visibility.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casso_payments import processing
+from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
 from casso_payments.processing import ProcessorDeps, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
@@ -36,6 +38,9 @@ OUTCOME_METRICS = {
     processing.PARTIALLY_PAID: "OrdersPartiallyPaid",
     processing.OVERPAID: "OrdersOverpaid",
     processing.UNMATCHED: "PaymentsUnmatched",
+    processing.EXTRA_PAYMENT: "OrdersExtraPayment",
+    processing.NEEDS_REVIEW: "PaymentsNeedReview",
+    processing.UNCONFIRMED: "PaymentsUnconfirmed",
     processing.MONEY_OUT: "MoneyOut",
     processing.ALREADY_PROCESSED: "AlreadyProcessed",
 }
@@ -50,7 +55,29 @@ batch = BatchProcessor(event_type=EventType.SQS)
 # Built once per execution environment and reused by every invocation.
 settings = ProcessorSettings.from_env()
 dynamodb = boto3.client("dynamodb")
-deps = ProcessorDeps(dynamodb=dynamodb, events=boto3.client("events"), settings=settings)
+# Secrets Manager, SQS and the Casso client are made only when a record needs them (a
+# confirmation, a back-off), so the cold start of every other invocation doesn't pay.
+_lazy_clients: dict[str, Any] = {}
+
+
+def _client(name: str) -> Any:
+    if name not in _lazy_clients:
+        _lazy_clients[name] = boto3.client(name)
+    return _lazy_clients[name]
+
+
+deps = ProcessorDeps(
+    dynamodb=dynamodb,
+    events=boto3.client("events"),
+    settings=settings,
+    casso=casso_lookup(
+        lambda: _client("secretsmanager"),
+        settings.casso_api_key_secret_id,
+        settings.casso_api_base_url,
+    ),
+)
+# Seconds a record waiting for Casso stays invisible, by receive: 1 min, 2, 4, ... 15 max.
+CONFIRMATION_BACKOFF_SECONDS = (60, 120, 240, 480, 900)
 idempotency = IdempotencyConfig(
     # A replay (docs/operations.md) carries a new number, so it is worked again.
     event_key_jmespath="[transaction_id, replay]",
@@ -76,6 +103,8 @@ def process_once(message: dict[str, Any]) -> dict[str, Any]:
             "order_status": outcome.order.status if outcome.order else None,
             "applied": outcome.applied,
             "events": list(outcome.events),
+            "confirmation": outcome.confirmation,
+            "reason": outcome.reason,
         },
     )
     metrics.add_metric(name=OUTCOME_METRICS[outcome.outcome], unit=MetricUnit.Count, value=1)
@@ -95,6 +124,17 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
                 "replay": message.replay,
             }
         )
+    except ConfirmationUnavailable as error:
+        # Not settled, not refused: Casso can't answer now. Wait longer after each receive;
+        # the queue-age alarm shows payments that keep waiting.
+        delay = CONFIRMATION_BACKOFF_SECONDS[min(receives, len(CONFIRMATION_BACKOFF_SECONDS)) - 1]
+        logger.warning(
+            "transaction waits for Casso to confirm it; retried later",
+            extra={"receive_count": receives, "retry_in_seconds": delay, "reason": str(error)},
+        )
+        metrics.add_metric(name="ConfirmationsDeferred", unit=MetricUnit.Count, value=1)
+        _back_off(record, delay)
+        raise
     except Exception as error:
         # Logged here with its reason: after MaxReceiveCount receives the message moves to
         # the dead-letter queue, and this line says why.
@@ -108,6 +148,19 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         )
         metrics.add_metric(name="RecordFailures", unit=MetricUnit.Count, value=1)
         raise
+
+
+def _back_off(record: SQSRecord, seconds: int) -> None:
+    if not settings.transaction_queue_url:
+        return
+    try:
+        _client("sqs").change_message_visibility(
+            QueueUrl=settings.transaction_queue_url,
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=seconds,
+        )
+    except Exception:  # the record still fails and comes back after the queue's timeout
+        logger.exception("could not delay the record's next attempt")
 
 
 @logger.inject_lambda_context

@@ -83,6 +83,7 @@ def casso_webhook() -> Response:
             "new": list(answer.new),
             "duplicates": list(answer.duplicates),
             "requeued": list(answer.requeued),
+            "test_calls": answer.test_calls,
             "reason": "; ".join(redact(r) for r in answer.reason.split("; ")),
             "error": answer.error,
             "source_ip": identity.get("sourceIp"),

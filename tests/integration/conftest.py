@@ -91,6 +91,10 @@ class Pipeline:
     def message(self, body: str, message_id: str | None = None) -> dict:
         return sqs_event([sqs_record(body, message_id=message_id, queue_arn=self.queue_arn)])
 
+    def message_batch(self, bodies: list[str]) -> dict:
+        """An SQS event of these message bodies, each a new message (an at-least-once copy)."""
+        return sqs_event([sqs_record(body, queue_arn=self.queue_arn) for body in bodies])
+
     def poll(self) -> PollResult:
         return poll_once(
             self.stack.sqs,

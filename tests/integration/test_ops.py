@@ -14,7 +14,7 @@ import pytest
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
 from local.template import ROOT
-from tests.helpers import drain_queue
+from tests.helpers import drain_queue, published_events
 from tests.integration.conftest import NOW
 
 pytestmark = pytest.mark.integration
@@ -27,6 +27,7 @@ def fake_deployed_stack(server_stack) -> str:
         "TransactionQueueUrl": server_stack.queue_url,
         "TransactionDeadLetterQueueUrl": server_stack.dlq_url,
         "LedgerTableName": server_stack.table,
+        "OrdersTableName": server_stack.orders_table,
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -72,29 +73,33 @@ def test_make_redrive_without_a_stack_says_how(server_stack):
     assert "usage: make redrive STACK=<stack name>" in result.stderr
 
 
-def test_replay_processes_a_transaction_again_after_the_order_is_fixed(pipeline, server_stack):
+def test_replay_works_a_transaction_again_on_the_order_it_is_bound_to(pipeline, server_stack):
     assert pipeline.deliver({"id": 77, "amount": 150_000, "description": "DH77 thanh toan"}) == 200
     pipeline.run_processor()
     assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "unmatched"
-    # The order was missing; a person creates it, then replays the transfer.
+    # The order was missing; a person creates it. A replay keeps the first decision (a
+    # replay never re-matches); settling it onto the order is `ops settle`.
     create_order(server_stack.dynamodb, server_stack.orders_table, "DH77", 150_000, now=NOW)
-    result = make("replay", server_stack.endpoint, STACK=fake_deployed_stack(server_stack), ID="77")
+    stack = fake_deployed_stack(server_stack)
+    result = make("replay", server_stack.endpoint, STACK=stack, ID="77")
     assert result.returncode == 0, result.stderr
     assert "transaction 77 queued again (replay 1)" in result.stdout
+    pipeline.run_processor()
+    assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "unmatched"
+    settled = ops(
+        server_stack.endpoint, "settle", "--stack", stack, "--id", "77", "--order", "DH77"
+    )
+    assert settled.returncode == 0, settled.stderr
     pipeline.run_processor()
     entry = get_entry(server_stack.dynamodb, server_stack.table, 77)
     assert (entry.status, entry.outcome) == ("PROCESSED", "paid")
     assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH77").payments == {
         77: 150_000
     }
-    # A second replay finds the transfer already on the order: nothing is added twice.
-    assert (
-        make(
-            "replay", server_stack.endpoint, STACK=fake_deployed_stack(server_stack), ID="77"
-        ).returncode
-        == 0
-    )
+    # A replay now finds the transfer already on its order: nothing is added twice.
+    assert make("replay", server_stack.endpoint, STACK=stack, ID="77").returncode == 0
     pipeline.run_processor()
+    assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "paid"
     assert (
         get_order(server_stack.dynamodb, server_stack.orders_table, "DH77").paid_amount == 150_000
     )
@@ -106,6 +111,95 @@ def test_replay_of_an_unknown_transaction_is_an_error(server_stack):
     )
     assert result.returncode != 0
     assert "transaction 404 is not in the ledger" in result.stderr
+
+
+def ops(endpoint: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
+    return subprocess.run(
+        [sys.executable, "-m", "ops", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_person_settles_a_needs_review_transfer_onto_the_order_they_chose(pipeline, server_stack):
+    db, orders_table = server_stack.dynamodb, server_stack.orders_table
+    create_order(db, orders_table, "DH301", 300_000, now=NOW)
+    create_order(db, orders_table, "DH302", 300_000, now=NOW)
+    assert pipeline.deliver({"id": 88, "amount": 300_000, "description": "DH301 DH302"}) == 200
+    pipeline.run_processor()
+    assert get_entry(db, server_stack.table, 88).outcome == "needs_review"
+    stack = fake_deployed_stack(server_stack)
+    settle = ("settle", "--stack", stack, "--id", "88", "--order", "dh-302", "--by", "lan")
+    result = ops(server_stack.endpoint, *settle, "--note", "customer said DH302")
+    assert result.returncode == 0, result.stderr
+    assert "transaction 88 bound to order dh-302 and queued (replay 1)" in result.stdout
+    pipeline.run_processor()
+    entry = get_entry(db, server_stack.table, 88)
+    assert (entry.outcome, entry.binding["order_code"], entry.binding["bound_by"]) == (
+        "paid",
+        "DH302",
+        "ops:lan",
+    )
+    assert get_order(db, orders_table, "DH302").payments == {88: 300_000}
+    assert get_order(db, orders_table, "DH301").payments == {}
+    kinds = [
+        (t, d["order_code"])
+        for t, d in published_events(server_stack.sqs, server_stack.events_tap_url)
+    ]
+    assert kinds.count(("Order Paid", "DH302")) == 1
+    assert ("Payment Needs Review", None) in kinds
+    # Settled once: a second settle (onto either order) is refused and changes nothing.
+    again = ops(server_stack.endpoint, "settle", "--stack", stack, "--id", "88", "--order", "DH301")
+    assert again.returncode == 1
+    assert "can't be settled: it is PROCESSED with outcome 'paid'" in again.stderr
+    pipeline.run_processor()
+    assert get_order(db, orders_table, "DH301").payments == {}
+
+
+def test_the_same_settle_command_settles_an_unmatched_transfer(pipeline, server_stack):
+    assert pipeline.deliver({"id": 89, "amount": 200_500, "description": "chuyen tien"}) == 200
+    pipeline.run_processor()
+    assert get_entry(server_stack.dynamodb, server_stack.table, 89).outcome == "unmatched"
+    stack = fake_deployed_stack(server_stack)
+    missing = ops(server_stack.endpoint, "settle", "--stack", stack, "--id", "89", "--order", "DH9")
+    assert (missing.returncode, "no order 'DH9'" in missing.stderr) == (1, True)
+    result = ops(server_stack.endpoint, "settle", "--stack", stack, "--id", "89", "--order", "DH35")
+    assert result.returncode == 0, result.stderr
+    pipeline.run_processor()
+    assert get_entry(server_stack.dynamodb, server_stack.table, 89).outcome == "paid"
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {
+        89: 200_500
+    }
+
+
+def test_a_person_marks_a_transfer_handled_without_an_order(pipeline, server_stack):
+    assert pipeline.deliver({"id": 90, "amount": 50_000, "description": "an trua"}) == 200
+    assert pipeline.deliver({"id": 91, "amount": 200_500, "description": "DH35"}) == 200
+    pipeline.run_processor()
+    stack = fake_deployed_stack(server_stack)
+    no_note = ops(server_stack.endpoint, "handled", "--stack", stack, "--id", "90")
+    assert no_note.returncode == 2
+    result = ops(
+        server_stack.endpoint, "handled", "--stack", stack, "--id", "90", "--note", "refunded"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "transaction 90 (unmatched) marked handled without an order" in result.stdout
+    item = server_stack.dynamodb.get_item(
+        TableName=server_stack.table, Key={"pk": {"S": "TXN#90"}}
+    )["Item"]
+    assert (item["outcome"]["S"], item["handled_from"]["S"], item["handled_note"]["S"]) == (
+        "handled",
+        "unmatched",
+        "refunded",
+    )
+    paid = ops(server_stack.endpoint, "handled", "--stack", stack, "--id", "91", "--note", "x")
+    assert paid.returncode == 1
+    assert "can't be marked handled: it is PROCESSED with outcome 'paid'" in paid.stderr
 
 
 def test_message_move_task_is_followed_to_completion():

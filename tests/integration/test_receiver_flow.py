@@ -68,11 +68,12 @@ def test_each_sample_answer_with_the_store_checked(receiver, server_stack, name)
     )
     expected_ids = {
         "receiver-v1-valid": [1],
-        "receiver-v2-valid": [0],
+        "receiver-v2-valid": [],  # Casso's Test Call: kept as a test, not a transaction
         "receiver-v2-vietnamese": [100245],
         "receiver-duplicate-batch": [1, 2],
         "receiver-v1-second-partial": [3],
         "receiver-v1-money-out": [4],
+        "receiver-v1-unmatched": [5],
         "receiver-v2-tampered": [],
         "receiver-missing-credentials": [],
         "receiver-malformed": [],
@@ -81,6 +82,8 @@ def test_each_sample_answer_with_the_store_checked(receiver, server_stack, name)
     assert queued == expected_ids
     quarantined = [i for i in items if i["kind"] == "quarantine"]
     assert len(quarantined) == (name == "receiver-malformed")
+    tests = [i["source"] for i in items if i["kind"] == "test_call"]
+    assert tests == (["webhook-v2"] if name == "receiver-v2-valid" else [])
 
 
 def test_wrong_token_writes_nothing(receiver, server_stack):

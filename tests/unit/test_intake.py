@@ -40,12 +40,51 @@ def test_new_transaction_lands_once_in_ledger_and_queue(stack):
     ]
 
 
-def test_official_v2_vector_is_accepted(stack):
+def test_official_v2_vector_is_casso_test_call_recorded_as_a_test_not_a_payment(stack):
     body = json.dumps(OFFICIAL_VECTOR["body"])
     delivery = Delivery(OFFICIAL_VECTOR["headers"], body, NOW)
     answer = receive(delivery, stack.intake_deps())
-    assert (answer.status, answer.generation, answer.new) == (200, "v2", (0,))
-    assert get_entry(stack.dynamodb, stack.table, 0).source == "webhook-v2"
+    # Casso's "Test Call" passes only on 200 {"success": true}.
+    assert (answer.status, answer.body, answer.generation) == (200, {"success": True}, "v2")
+    assert (answer.outcome, answer.new, answer.test_calls) == ("test_call", (), 1)
+    assert answer.metrics() == {"Deliveries": 1, "TestCalls": 1}
+    assert get_entry(stack.dynamodb, stack.table, 0) is None
+    (test,) = ledger_items(stack.dynamodb, stack.table)
+    assert (test["kind"], test["source"], test["received_at"]) == (
+        "test_call",
+        "webhook-v2",
+        "2026-11-21T12:00:00.000Z",
+    )
+    assert (test["amount"], test["reference"]) == (599_000, "MA_GIAO_DICH_THU_NGHIEM")
+    assert drain_queue(stack.sqs, stack.queue_url) == []
+
+
+def test_v1_shaped_test_call_is_a_test_and_a_real_item_beside_it_is_a_payment(stack):
+    test_item = {
+        **V1_ITEM,
+        "id": 0,
+        "tid": "MA_GIAO_DICH_THU_NGHIEM",
+        "description": "Giao dịch thử nghiệm",
+        "amount": 599_000,
+    }
+    answer = receive(v1(test_item, V1_ITEM), stack.intake_deps())
+    assert (answer.status, answer.outcome, answer.new, answer.test_calls) == (
+        200,
+        "accepted",
+        (1,),
+        1,
+    )
+    items = ledger_items(stack.dynamodb, stack.table)
+    assert transaction_ids(items) == [1]
+    assert [(i["kind"], i["source"]) for i in items if i["kind"] == "test_call"] == [
+        ("test_call", "webhook-v1")
+    ]
+    assert [m["transaction_id"] for m in drain_queue(stack.sqs, stack.queue_url)] == [1]
+
+
+def test_id_zero_without_casso_test_markers_is_an_ordinary_transaction(stack):
+    answer = receive(v1({**V1_ITEM, "id": 0}), stack.intake_deps())
+    assert (answer.outcome, answer.new, answer.test_calls) == ("accepted", (0,), 0)
 
 
 def test_duplicate_is_acknowledged_and_changes_nothing(stack):

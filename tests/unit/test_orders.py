@@ -14,7 +14,7 @@ from casso_payments.orders import (
     OrderError,
     apply_payment,
     create_order,
-    find_order,
+    existing_orders,
     get_order,
     settle,
 )
@@ -76,11 +76,12 @@ def test_create_refuses_a_second_order_with_the_same_canonical_code(stack):
     assert get_order(stack.dynamodb, stack.orders_table, "DH35").expected_amount == 1000
 
 
-def test_first_candidate_that_names_an_order_wins(stack):
+def test_existing_orders_are_those_the_codes_name_in_their_order(stack):
     create_order(stack.dynamodb, stack.orders_table, "DH20", 1000, now=NOW)
     create_order(stack.dynamodb, stack.orders_table, "DH30", 1000, now=NOW)
-    assert find_order(stack.dynamodb, stack.orders_table, ["DH10", "DH30", "DH20"]).key == "DH30"
-    assert find_order(stack.dynamodb, stack.orders_table, ["DH10"]) is None
+    found = existing_orders(stack.dynamodb, stack.orders_table, ["DH10", "DH30", "DH20"])
+    assert [o.key for o in found] == ["DH30", "DH20"]
+    assert existing_orders(stack.dynamodb, stack.orders_table, ["DH10"]) == []
 
 
 def pay(stack, order, transaction_id, amount, tolerance=0):

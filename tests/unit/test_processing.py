@@ -147,7 +147,7 @@ def test_crash_after_the_order_update_does_not_apply_twice(stack):
         stack.dynamodb,
         "UpdateItem",
         "InternalServerError",
-        when=lambda params: params["TableName"] == stack.table,
+        when=lambda params: "REMOVE pending" in params["UpdateExpression"],
     )
     with pytest.raises(Exception, match="InternalServerError"):
         process(1, deps, now=NOW)
@@ -189,3 +189,96 @@ def test_eventbridge_rejecting_entries_is_a_failure(stack):
 def test_id_missing_from_the_ledger_is_an_error(stack):
     with pytest.raises(MissingTransaction, match="transaction 404 is not in the ledger"):
         process(404, stack.processor_deps(), now=NOW)
+
+
+def fail_mark_processed_once(stack, transaction_id: int):
+    """The ledger's PROCESSED mark for one transaction fails, after its order was updated."""
+    return fail_calls(
+        stack.dynamodb,
+        "UpdateItem",
+        "InternalServerError",
+        when=lambda params: (
+            "REMOVE pending" in params["UpdateExpression"]
+            and params["Key"]["pk"]["S"] == f"TXN#{transaction_id}"
+        ),
+    )
+
+
+def test_a_retry_keeps_the_order_bound_at_the_first_attempt(stack):
+    # "DH99 DH36": only DH36 exists, the transfer is applied to it, the mark fails, the
+    # business then creates DH99: the retry must not pay DH99 as well.
+    order(stack, "DH36", 300_000)
+    record(stack, 7, 300_000, "DH99 DH36")
+    heal = fail_mark_processed_once(stack, 7)
+    with pytest.raises(Exception, match="InternalServerError"):
+        process(7, stack.processor_deps(), now=NOW)
+    heal()
+    order(stack, "DH99", 300_000)
+    retry = process(7, stack.processor_deps(), now=NOW)
+    assert (retry.outcome, retry.order_code, retry.applied) == ("paid", "DH36", False)
+    dh36 = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    dh99 = get_order(stack.dynamodb, stack.orders_table, "DH99")
+    assert (dh36.status, dh36.payments) == ("PAID", {7: 300_000})
+    assert (dh99.status, dh99.payments) == ("PENDING", {})
+    entry = get_entry(stack.dynamodb, stack.table, 7)
+    assert (entry.outcome, entry.binding["order_code"]) == ("paid", "DH36")
+    paid = [d["order_code"] for t, d in events(stack) if t == "Order Paid"]
+    assert set(paid) == {"DH36"}  # the retry may repeat it (same transaction id), never DH99
+
+
+def test_a_retry_replays_the_outcome_its_payment_produced_not_the_order_now(stack):
+    # tx2 partially pays, its mark fails; tx4 pays the order off; tx2's retry must still say
+    # "partially paid": one "Order Paid" for the order, carried by tx4.
+    order(stack, "DH36", 300_000)
+    record(stack, 2, 120_000, "DH36 lan 1")
+    record(stack, 4, 180_000, "DH36 lan 2")
+    heal = fail_mark_processed_once(stack, 2)
+    with pytest.raises(Exception, match="InternalServerError"):
+        process(2, stack.processor_deps(), now=NOW)
+    heal()
+    assert process(4, stack.processor_deps(), now=NOW).outcome == "paid"
+    retry = process(2, stack.processor_deps(), now=NOW)
+    assert (retry.outcome, retry.applied) == ("partially_paid", False)
+    assert get_entry(stack.dynamodb, stack.table, 2).outcome == "partially_paid"
+    published = events(stack)
+    assert [d["transaction_id"] for t, d in published if t == "Order Paid"] == [4]
+    partial = [
+        (d["transaction_id"], d["paid_amount"], d["status"])
+        for t, d in published
+        if t == "Order Partially Paid"
+    ]
+    assert partial == [(2, 120_000, "PARTIALLY_PAID"), (2, 120_000, "PARTIALLY_PAID")]
+
+
+def test_a_transfer_to_an_order_already_paid_is_an_extra_payment_not_a_second_paid(stack):
+    order(stack, "DH35", 200_500)
+    record(stack, 1, 200_500, "DH35")
+    record(stack, 2, 200_500, "DH35 again")
+    assert process(1, stack.processor_deps(), now=NOW).outcome == "paid"
+    extra = process(2, stack.processor_deps(), now=NOW)
+    assert (extra.outcome, extra.order.status) == ("extra_payment", "OVERPAID")
+    published = events(stack)
+    kinds = [t for t, _ in published]
+    assert (kinds.count("Order Paid"), "Order Overpaid" in kinds) == (1, False)
+    (detail,) = [d for t, d in published if t == "Order Extra Payment"]
+    assert (detail["transaction_id"], detail["overpaid_by"], detail["transaction_ids"]) == (
+        2,
+        200_500,
+        [1, 2],
+    )
+
+
+def test_two_existing_orders_named_need_a_person_and_change_nothing(stack):
+    order(stack, "DH301", 300_000)
+    order(stack, "DH302", 300_000)
+    record(stack, 21, 300_000, "DH301 DH302 DH303")
+    outcome = process(21, stack.processor_deps(), now=NOW)
+    assert (outcome.outcome, outcome.order_code) == ("needs_review", None)
+    for code in ("DH301", "DH302"):
+        assert get_order(stack.dynamodb, stack.orders_table, code).paid_amount == 0
+    published = events(stack)
+    assert [t for t, _ in published] == ["Transaction Received", "Payment Needs Review"]
+    review = published[1][1]
+    assert (review["transaction_id"], review["candidates"]) == (21, ["DH301", "DH302"])
+    entry = get_entry(stack.dynamodb, stack.table, 21)
+    assert (entry.status, entry.outcome) == ("PROCESSED", "needs_review")

@@ -100,3 +100,39 @@ def test_poisoned_record_is_reported_alone_with_its_reason_logged(processor, sta
     metrics = [line for line in lines if "_aws" in line]
     assert metrics[-1]["RecordFailures"] == [1.0]
     assert metrics[-1]["OrdersOverpaid"] == [1.0]
+
+
+def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment(template):
+    """Cold start: a fresh interpreter loading the handler has not imported requests, the
+    Casso client or Powertools Parameters (confirmation imports them on first use)."""
+    import subprocess
+
+    from local.template import ROOT
+
+    code = (
+        "import sys; from local.invoke import load_module; from local.template import "
+        "function_spec, load_template; "
+        "load_module(function_spec(load_template(), 'ProcessorFunction')); "
+        "print(sorted(m for m in ('requests', 'casso_payments.casso_client', "
+        "'aws_lambda_powertools.utilities.parameters') if m in sys.modules))"
+    )
+    environment = {
+        "LEDGER_TABLE_NAME": "ledger",
+        "ORDERS_TABLE_NAME": "orders",
+        "IDEMPOTENCY_TABLE_NAME": "idempotency",
+        "EVENT_BUS_NAME": "bus",
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -68,12 +68,14 @@ def test_sample_story_leaves_ledger_and_queue_as_documented(handler, stack):
     for name in EXPECTED_STATUS:
         invoke(handler, name)
     items = ledger_items(stack.dynamodb, stack.table)
-    assert transaction_ids(items) == [0, 1, 2, 3, 4, 100245]
+    # The official V2 vector is Casso's Test Call: kept as a test, never a transaction.
+    assert transaction_ids(items) == [1, 2, 3, 4, 5, 100245]
+    assert [i["source"] for i in items if i["kind"] == "test_call"] == ["webhook-v2"]
     assert [i["reason"] for i in items if i["kind"] == "quarantine"] == [
         "body: not valid JSON (Unterminated string starting at: line 1 column 50 (char 49))"
     ]
     queued = sorted(m["transaction_id"] for m in drain_queue(stack.sqs, stack.queue_url))
-    assert queued == [0, 1, 2, 3, 4, 100245]
+    assert queued == [1, 2, 3, 4, 5, 100245]
 
 
 def test_metrics_per_delivery_generation(handler, capsys):

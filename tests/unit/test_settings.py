@@ -38,3 +38,22 @@ def test_missing_variable_is_named(missing):
 def test_malformed_value_is_named(name, value, message):
     with pytest.raises(SettingsError, match=message):
         ReceiverSettings.from_env({**REQUIRED, name: value})
+
+
+PROCESSOR = {
+    "LEDGER_TABLE_NAME": "ledger",
+    "ORDERS_TABLE_NAME": "orders",
+    "IDEMPOTENCY_TABLE_NAME": "idempotency",
+    "EVENT_BUS_NAME": "bus",
+}
+
+
+def test_processor_confirms_v1_payments_by_default_and_names_a_bad_choice():
+    from casso_payments.settings import ProcessorSettings
+
+    assert ProcessorSettings.from_env(PROCESSOR).confirm_payments == "v1"
+    assert ProcessorSettings.from_env(
+        {**PROCESSOR, "CONFIRM_PAYMENTS": "ALL"}
+    ).confirm_payments == ("all")
+    with pytest.raises(SettingsError, match="CONFIRM_PAYMENTS must be one of v1, all, none"):
+        ProcessorSettings.from_env({**PROCESSOR, "CONFIRM_PAYMENTS": "sometimes"})

@@ -24,6 +24,8 @@ EXPECTED_ALARMS = {
     "ReconcilerFailedAlarm",
     "ReconcilerNotSucceedingAlarm",
     "WebhookRepairedAlarm",
+    "PaymentsNeedReviewAlarm",
+    "PaymentsUnconfirmedAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

@@ -25,6 +25,7 @@ from casso_payments.credentials import CredentialsError, CredentialsUnavailable
 from casso_payments.payload import ParsedDelivery, parse_delivery
 from casso_payments.queue import EnqueueError, TransactionMessage, enqueue
 from casso_payments.settings import ReceiverSettings
+from casso_payments.test_calls import is_test_call, record_test_call
 from casso_payments.webhook_auth import (
     NOT_JSON,
     SIGNATURE_HEADER,
@@ -64,13 +65,14 @@ class IntakeDeps:
 class Answer:
     status: int
     # accepted | duplicate | empty | quarantined | unauthorized | too_large | misconfigured
-    # | unavailable
+    # | unavailable | test_call
     outcome: str
     generation: str = UNKNOWN
     new: tuple[int, ...] = ()
     duplicates: tuple[int, ...] = ()
     requeued: tuple[int, ...] = ()
     quarantined: bool = False
+    test_calls: int = 0  # Casso's Test Call transactions (recorded as tests, not queued)
     reason: str = ""
     error: str = field(default="", repr=False)
 
@@ -91,6 +93,7 @@ class Answer:
             "AuthFailures": int(self.outcome == "unauthorized"),
             "OversizedDeliveries": int(self.outcome == "too_large"),
             "TransientFailures": int(self.outcome == "unavailable"),
+            "TestCalls": self.test_calls,
         }
         return {name: value for name, value in counts.items() if value}
 
@@ -171,8 +174,19 @@ def _record(
     requeue: list[int] = []
     failure: Exception | None = None
     quarantined = False
+    test_calls = 0
     try:
         for transaction in parsed.transactions:
+            if is_test_call(transaction):
+                test_calls += 1
+                record_test_call(
+                    deps.dynamodb,
+                    settings.ledger_table_name,
+                    transaction,
+                    source=source,
+                    now=delivery.received_at,
+                )
+                continue
             result = ledger.record_transaction(
                 deps.dynamodb,
                 settings.ledger_table_name,
@@ -227,6 +241,8 @@ def _record(
         outcome = "accepted"
     elif duplicates:
         outcome = "duplicate"
+    elif test_calls:
+        outcome = "test_call"
     else:
         outcome = "empty"
     return Answer(
@@ -238,4 +254,5 @@ def _record(
         tuple(requeue),
         quarantined=quarantined,
         reason="; ".join(parsed.problems),
+        test_calls=test_calls,
     )

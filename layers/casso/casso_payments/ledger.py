@@ -68,6 +68,8 @@ class LedgerEntry:
     received_at: str
     processed_at: str | None = None
     outcome: str | None = None
+    # The decision bound at the first attempt (`bindings`), as stored; None before it.
+    binding: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
         received_at=values["received_at"],
         processed_at=values.get("processed_at"),
         outcome=values.get("outcome"),
+        binding=values.get("binding"),
     )
 
 

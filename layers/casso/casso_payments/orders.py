@@ -5,8 +5,11 @@ item shape in the README); the processor applies matched transfers (`apply_payme
 
 Item: pk (canonical order code, see `order_codes`), order_code (as created),
 expected_amount, status, created_at, updated_at, paid_amount, paid_at, note, and payments:
-a map of Casso transaction id -> {amount, at}. Every change is conditional on that map not
-holding the transaction yet, so one transaction can never be applied to an order twice.
+a map of Casso transaction id -> {amount, at, status, paid_amount, settles}: the transfer and
+what it produced (the order's status and paid amount right after it, and whether it is the
+one that settled the order). Every change is conditional on that map not holding the
+transaction yet, so one transaction can never be applied to an order twice; a retry reads
+back what the transfer produced instead of the order's current state (design invariant 7).
 """
 
 from __future__ import annotations
@@ -26,10 +29,22 @@ PARTIALLY_PAID: Final = "PARTIALLY_PAID"
 PAID: Final = "PAID"
 OVERPAID: Final = "OVERPAID"
 STATUSES = (PENDING, PARTIALLY_PAID, PAID, OVERPAID)
+SETTLED = (PAID, OVERPAID)
 
 
 class OrderError(ValueError):
     """An order can't be created or changed as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class AppliedPayment:
+    """What one transfer did to its order, kept with it so a retry reports the same."""
+
+    amount: int
+    status: str  # the order's status right after this transfer
+    paid_amount: int  # the order's paid amount right after it
+    # This transfer took the order from unpaid to PAID or OVERPAID: exactly one per order.
+    settles: bool
 
 
 @dataclass(frozen=True)
@@ -43,6 +58,7 @@ class Order:
     paid_at: str | None = None
     updated_at: str | None = None
     note: str = ""
+    applied: dict[int, AppliedPayment] = field(default_factory=dict, compare=False)
 
     @property
     def key(self) -> str:
@@ -53,6 +69,7 @@ class Order:
 class PaymentResult:
     order: Order
     applied: bool  # False: this transaction had already been applied to this order
+    payment: AppliedPayment  # what this transfer produced, the first time it was applied
 
 
 def settle(expected: int, paid: int, tolerance: int = 0) -> str:
@@ -62,6 +79,20 @@ def settle(expected: int, paid: int, tolerance: int = 0) -> str:
     if paid >= expected - tolerance:
         return PAID
     return PARTIALLY_PAID if paid > 0 else PENDING
+
+
+def _applied(values: dict[str, Any]) -> dict[int, AppliedPayment]:
+    applied = {}
+    for tid, payment in values.get("payments", {}).items():
+        amount = int(payment["amount"])
+        applied[int(tid)] = AppliedPayment(
+            amount,
+            # Items written before these were kept: the order's state is the best we know.
+            str(payment.get("status", values["status"])),
+            int(payment.get("paid_amount", values.get("paid_amount", 0))),
+            bool(payment.get("settles", False)),
+        )
+    return applied
 
 
 def _order(item: dict[str, Any]) -> Order:
@@ -76,6 +107,7 @@ def _order(item: dict[str, Any]) -> Order:
         paid_at=values.get("paid_at"),
         updated_at=values.get("updated_at"),
         note=values.get("note", ""),
+        applied=_applied(values),
     )
 
 
@@ -135,13 +167,9 @@ def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
     return _order(item) if item else None
 
 
-def find_order(dynamodb: Any, table: str, codes: Iterable[str]) -> Order | None:
-    """The first of `codes` that names an existing order."""
-    for code in codes:
-        order = get_order(dynamodb, table, code)
-        if order is not None:
-            return order
-    return None
+def existing_orders(dynamodb: Any, table: str, codes: Iterable[str]) -> list[Order]:
+    """The orders among `codes` that exist, in the order the codes were given."""
+    return [order for code in codes if (order := get_order(dynamodb, table, code)) is not None]
 
 
 def apply_payment(
@@ -158,10 +186,14 @@ def apply_payment(
     """Add a transfer to an order, once. Optimistic: the write is conditional on the paid
     amount we read and on the transaction not being there yet; a concurrent change re-reads."""
     for _ in range(attempts):
-        if transaction_id in order.payments:
-            return PaymentResult(order, applied=False)
+        if transaction_id in order.applied:
+            return PaymentResult(order, False, order.applied[transaction_id])
         paid = order.paid_amount + amount
         status = settle(order.expected_amount, paid, tolerance)
+        # Writes are serialised by the paid_amount condition, so exactly one transfer per
+        # order sees an unsettled order before it and a settled one after it.
+        settles = status in SETTLED and order.status not in SETTLED
+        payment = AppliedPayment(amount, status, paid, settles)
         at = timestamp(now)
         try:
             item = dynamodb.update_item(
@@ -183,7 +215,13 @@ def apply_payment(
                 ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
                 ExpressionAttributeValues=to_dynamodb(
                     {
-                        ":payment": {"amount": amount, "at": at},
+                        ":payment": {
+                            "amount": amount,
+                            "at": at,
+                            "status": status,
+                            "paid_amount": paid,
+                            "settles": settles,
+                        },
                         ":paid": paid,
                         ":status": status,
                         ":at": at,
@@ -200,5 +238,5 @@ def apply_payment(
                 raise OrderError(f"order {order.key} disappeared while being paid") from None
             order = current
             continue
-        return PaymentResult(_order(item), applied=True)
+        return PaymentResult(_order(item), True, payment)
     raise OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")

@@ -17,12 +17,21 @@ ORDER_PAID: Final = "Order Paid"
 ORDER_PARTIALLY_PAID: Final = "Order Partially Paid"
 ORDER_OVERPAID: Final = "Order Overpaid"
 PAYMENT_UNMATCHED: Final = "Payment Unmatched"
+# A transfer to an order an earlier transaction already settled (refund or review it).
+ORDER_EXTRA_PAYMENT: Final = "Order Extra Payment"
+# The description names two or more existing orders: a person chooses (`ops settle`).
+PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
+# Casso's API does not vouch for the transaction: forged or broken delivery, no order change.
+PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
 DETAIL_TYPES = (
     TRANSACTION_RECEIVED,
     ORDER_PAID,
     ORDER_PARTIALLY_PAID,
     ORDER_OVERPAID,
+    ORDER_EXTRA_PAYMENT,
     PAYMENT_UNMATCHED,
+    PAYMENT_NEEDS_REVIEW,
+    PAYMENT_UNCONFIRMED,
 )
 PUT_EVENTS_LIMIT = 10
 

@@ -2,28 +2,37 @@
 
 Steps, each safe to repeat:
   1. load the transaction from the ledger; skip it if already PROCESSED;
-  2. decide: money out (recorded, never matched), an order named in the description,
-     or unmatched (kept for a person);
-  3. apply the transfer to the order (conditional on the transaction not being on it yet);
-  4. publish the events;
-  5. mark the ledger item PROCESSED with the outcome (conditional on it being RECEIVED).
-A crash after 3 repeats 3 as a no-op; a crash after 4 may publish the events once more,
-which is why every event carries the transaction id.
+  2. decide, once: money out (recorded, never matched); one existing order named in the
+     description (bound to it); two or more (needs a person's review); none (unmatched).
+     The decision is written on the ledger item (`bindings`) before any order changes, and
+     a retry uses it: it never matches again (design invariant 7);
+  3. if the transaction must be vouched for (`confirmation`), ask Casso's API first;
+  4. apply the transfer to the bound order (conditional on it not being there yet); the
+     order keeps, with the payment, the status it produced, and a retry replays that;
+  5. publish the events;
+  6. mark the ledger item PROCESSED with the outcome (conditional on it being RECEIVED).
+A crash after 4 repeats 4 as a no-op with the same outcome; a crash after 5 may publish the
+events once more, which is why every event carries the transaction id.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments import ledger, orders
+from casso_payments import bindings, confirmation, ledger, orders
+from casso_payments.bindings import Binding
 from casso_payments.order_codes import find_codes
 from casso_payments.payload import Transaction
 from casso_payments.payment_events import (
+    ORDER_EXTRA_PAYMENT,
     ORDER_OVERPAID,
     ORDER_PAID,
     ORDER_PARTIALLY_PAID,
+    PAYMENT_NEEDS_REVIEW,
+    PAYMENT_UNCONFIRMED,
     PAYMENT_UNMATCHED,
     TRANSACTION_RECEIVED,
     PaymentEvent,
@@ -34,15 +43,12 @@ from casso_payments.settings import ProcessorSettings
 PAID: Final = "paid"
 PARTIALLY_PAID: Final = "partially_paid"
 OVERPAID: Final = "overpaid"
+EXTRA_PAYMENT: Final = "extra_payment"
 UNMATCHED: Final = "unmatched"
+NEEDS_REVIEW: Final = "needs_review"
+UNCONFIRMED: Final = "unconfirmed"
 MONEY_OUT: Final = "money_out"
 ALREADY_PROCESSED: Final = "already_processed"
-
-_ORDER_OUTCOMES = {
-    orders.PAID: (PAID, ORDER_PAID),
-    orders.PARTIALLY_PAID: (PARTIALLY_PAID, ORDER_PARTIALLY_PAID),
-    orders.OVERPAID: (OVERPAID, ORDER_OVERPAID),
-}
 
 
 class MissingTransaction(LookupError):
@@ -54,6 +60,9 @@ class ProcessorDeps:
     dynamodb: Any
     events: Any
     settings: ProcessorSettings
+    # Builds the Casso API client on first use (`confirmation.casso_lookup`); None: no
+    # confirmation possible, so a transaction that needs one waits.
+    casso: Callable[[], confirmation.TransactionLookup] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,8 @@ class Outcome:
     # False when the transfer was already on the order (a retry after a crash).
     applied: bool = False
     events: tuple[str, ...] = ()
+    confirmation: str = confirmation.NOT_REQUIRED
+    reason: str = ""
 
 
 def _common(transaction: Transaction, source: str, order_code: str | None) -> dict[str, Any]:
@@ -80,16 +91,45 @@ def _common(transaction: Transaction, source: str, order_code: str | None) -> di
     }
 
 
-def _order_detail(order: orders.Order) -> dict[str, Any]:
+def _order_detail(order: orders.Order, payment: orders.AppliedPayment) -> dict[str, Any]:
+    """The order as this payment left it (not as it is now), so a retry says the same."""
     return {
         "expected_amount": order.expected_amount,
-        "paid_amount": order.paid_amount,
-        "remaining": max(0, order.expected_amount - order.paid_amount),
-        "overpaid_by": max(0, order.paid_amount - order.expected_amount),
-        "status": order.status,
-        "transaction_ids": sorted(order.payments),
-        "paid_at": order.paid_at,
+        "paid_amount": payment.paid_amount,
+        "remaining": max(0, order.expected_amount - payment.paid_amount),
+        "overpaid_by": max(0, payment.paid_amount - order.expected_amount),
+        "status": payment.status,
+        # Paid amounts only grow, so these are the transfers applied up to this one.
+        "transaction_ids": sorted(
+            t for t, p in order.applied.items() if p.paid_amount <= payment.paid_amount
+        ),
+        "paid_at": order.paid_at if payment.status in orders.SETTLED else None,
     }
+
+
+def _payment_outcome(payment: orders.AppliedPayment) -> tuple[str, str]:
+    if payment.status not in orders.SETTLED:
+        return PARTIALLY_PAID, ORDER_PARTIALLY_PAID
+    if not payment.settles:
+        return EXTRA_PAYMENT, ORDER_EXTRA_PAYMENT
+    return (PAID, ORDER_PAID) if payment.status == orders.PAID else (OVERPAID, ORDER_OVERPAID)
+
+
+def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> Binding:
+    """Which order the transfer settles, from its description and the orders that exist."""
+    settings = deps.settings
+    codes = find_codes(transaction.description, settings.order_code_pattern)
+    at = ledger.timestamp(now)
+    if transaction.amount == 0:
+        return Binding(bindings.UNMATCHED, None, tuple(codes), at)
+    existing = [
+        o.key for o in orders.existing_orders(deps.dynamodb, settings.orders_table_name, codes)
+    ]
+    if len(existing) > 1:
+        return Binding(bindings.NEEDS_REVIEW, None, tuple(existing), at)
+    if existing:
+        return Binding(bindings.ORDER, existing[0], (), at)
+    return Binding(bindings.UNMATCHED, None, tuple(codes), at)
 
 
 def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outcome:
@@ -98,51 +138,73 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     if entry is None:
         raise MissingTransaction(f"transaction {transaction_id} is not in the ledger")
     if entry.status == ledger.PROCESSED:
-        return Outcome(transaction_id, ALREADY_PROCESSED, order_code=None)
+        return Outcome(transaction_id, ALREADY_PROCESSED)
 
     transaction = entry.transaction
     order: orders.Order | None = None
     applied = False
+    vouched = confirmation.NOT_REQUIRED
+    reason = ""
     events: list[PaymentEvent] = []
-    candidates: list[str] = []
     if transaction.amount < 0:
-        outcome = MONEY_OUT
+        outcome, order_code = MONEY_OUT, None
     else:
-        candidates = find_codes(transaction.description, settings.order_code_pattern)
-        found = orders.find_order(deps.dynamodb, settings.orders_table_name, candidates)
-        if found is None or transaction.amount == 0:
-            outcome = UNMATCHED
+        if entry.binding:
+            binding = Binding.from_item(entry.binding)
         else:
-            result = orders.apply_payment(
-                deps.dynamodb,
-                settings.orders_table_name,
-                found,
-                transaction_id=transaction.id,
-                amount=transaction.amount,
-                tolerance=settings.amount_tolerance,
-                now=now,
-            )
-            order, applied = result.order, result.applied
-            outcome, detail_type = _ORDER_OUTCOMES[order.status]
-            events.append(
-                PaymentEvent(
-                    detail_type,
-                    {**_common(transaction, entry.source, order.key), **_order_detail(order)},
+            try:
+                binding = bindings.bind(
+                    deps.dynamodb,
+                    settings.ledger_table_name,
+                    transaction.id,
+                    decide(transaction, deps, now=now),
                 )
-            )
-    order_code = order.key if order else None
-    if outcome == UNMATCHED:
-        events.append(
-            PaymentEvent(
-                PAYMENT_UNMATCHED,
-                {**_common(transaction, entry.source, None), "candidates": candidates},
-            )
-        )
+            except bindings.AlreadyDone:
+                return Outcome(transaction_id, ALREADY_PROCESSED)
+        order_code = binding.order_code
+        if binding.decision == bindings.NEEDS_REVIEW:
+            outcome = NEEDS_REVIEW
+            detail = {"candidates": list(binding.candidates)}
+            events.append(PaymentEvent(PAYMENT_NEEDS_REVIEW, _common_with(entry, None, detail)))
+        elif binding.decision != bindings.ORDER or order_code is None:
+            outcome = UNMATCHED
+            detail = {"candidates": list(binding.candidates)}
+            events.append(PaymentEvent(PAYMENT_UNMATCHED, _common_with(entry, None, detail)))
+        else:
+            order = orders.get_order(deps.dynamodb, settings.orders_table_name, order_code)
+            if order is None:
+                raise orders.OrderError(f"order {order_code}, bound to this transfer, is gone")
+            if transaction.id not in order.applied and confirmation.required(
+                entry.source, settings.confirm_payments
+            ):
+                if deps.casso is None:
+                    raise confirmation.ConfirmationUnavailable("no Casso API client configured")
+                verdict = confirmation.confirm(transaction, deps.casso)
+                vouched = confirmation.CONFIRMED if verdict.confirmed else confirmation.REFUSED
+                reason = verdict.reason
+            if reason:
+                outcome, bound, order_code, order = UNCONFIRMED, order_code, None, None
+                detail = {"bound_order": bound, "reason": reason}
+                events.append(PaymentEvent(PAYMENT_UNCONFIRMED, _common_with(entry, None, detail)))
+            else:
+                result = orders.apply_payment(
+                    deps.dynamodb,
+                    settings.orders_table_name,
+                    order,
+                    transaction_id=transaction.id,
+                    amount=transaction.amount,
+                    tolerance=settings.amount_tolerance,
+                    now=now,
+                )
+                order, applied = result.order, result.applied
+                outcome, detail_type = _payment_outcome(result.payment)
+                detail = _order_detail(order, result.payment)
+                events.append(PaymentEvent(detail_type, _common_with(entry, order.key, detail)))
     events.insert(
         0,
         PaymentEvent(
             TRANSACTION_RECEIVED,
-            {**_common(transaction, entry.source, order_code), "outcome": outcome},
+            _common_with(entry, order_code, {"outcome": outcome, "confirmation": vouched}),
         ),
     )
     publish(deps.events, settings.event_bus_name, events)
@@ -161,4 +223,12 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         order,
         applied,
         tuple(e.detail_type for e in events),
+        vouched,
+        reason,
     )
+
+
+def _common_with(
+    entry: ledger.LedgerEntry, order_code: str | None, detail: dict[str, Any]
+) -> dict[str, Any]:
+    return {**_common(entry.transaction, entry.source, order_code), **detail}

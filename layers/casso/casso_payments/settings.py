@@ -74,6 +74,15 @@ class ReceiverSettings:
         )
 
 
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class ProcessorSettings:
     ledger_table_name: str
@@ -83,6 +92,13 @@ class ProcessorSettings:
     order_code_pattern: str
     # VND either side of the expected amount that still counts as paid exactly.
     amount_tolerance: int = 0
+    # Which transactions Casso's API must vouch for before they change an order
+    # (`confirmation`): v1 | all | none.
+    confirm_payments: str = "v1"
+    casso_api_key_secret_id: str = ""
+    casso_api_base_url: str = "https://oauth.casso.vn/v2"
+    # For the back-off of a record waiting on Casso (its message's visibility).
+    transaction_queue_url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -101,6 +117,11 @@ class ProcessorSettings:
             event_bus_name=_required(env, "EVENT_BUS_NAME"),
             order_code_pattern=pattern,
             amount_tolerance=_int(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
+            confirm_payments=_choice(env, "CONFIRM_PAYMENTS", "v1", ("v1", "all", "none")),
+            casso_api_key_secret_id=env.get("CASSO_API_KEY_SECRET_ID", "").strip(),
+            casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
+            or "https://oauth.casso.vn/v2",
+            transaction_queue_url=env.get("TRANSACTION_QUEUE_URL", "").strip(),
         )
 
 

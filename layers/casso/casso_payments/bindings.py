@@ -1,0 +1,212 @@
+"""Which order a transaction settles, decided once and kept on its ledger item.
+
+The processor decides at a transaction's first attempt and writes the decision (`binding`)
+on the ledger item *before* it changes any order; every retry reads it back and never
+matches again, so an order created later can't draw a transfer already applied elsewhere
+(design invariant 7). An operator's `ops settle` writes a binding too, onto the order a
+person chose, and reopens the transaction: the processor then applies it by the same path.
+
+Item attribute `binding` (a map): decision (order | unmatched | needs_review), order_code,
+candidates (existing orders a description named), bound_at, bound_by (processor | ops), note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from casso_payments.ledger import (
+    PROCESSED,
+    RECEIVED,
+    from_dynamodb,
+    timestamp,
+    to_dynamodb,
+    transaction_key,
+)
+
+ORDER: Final = "order"
+UNMATCHED: Final = "unmatched"
+NEEDS_REVIEW: Final = "needs_review"
+# Outcomes a person may settle onto an order, or mark handled without one.
+SETTLEABLE: Final = ("needs_review", "unmatched")
+HANDLEABLE: Final = ("needs_review", "unmatched", "unconfirmed")
+HANDLED: Final = "handled"
+
+
+@dataclass(frozen=True)
+class Binding:
+    decision: str
+    order_code: str | None = None
+    candidates: tuple[str, ...] = ()
+    bound_at: str = ""
+    bound_by: str = "processor"
+    note: str = ""
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "order_code": self.order_code,
+            "candidates": list(self.candidates),
+            "bound_at": self.bound_at,
+            "bound_by": self.bound_by,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_item(cls, value: dict[str, Any]) -> Binding:
+        return cls(
+            decision=str(value["decision"]),
+            order_code=value.get("order_code"),
+            candidates=tuple(value.get("candidates") or ()),
+            bound_at=str(value.get("bound_at", "")),
+            bound_by=str(value.get("bound_by", "processor")),
+            note=str(value.get("note", "")),
+        )
+
+
+class AlreadyDone(RuntimeError):
+    """The transaction was processed while we were deciding; nothing is left to do."""
+
+
+def bind(dynamodb: Any, table: str, transaction_id: int, binding: Binding) -> Binding:
+    """Record `binding` unless the item has one already; returns the binding that holds.
+
+    Conditional on the item being RECEIVED with no binding: of two first attempts racing,
+    the first write wins and the other adopts it."""
+    try:
+        dynamodb.update_item(
+            TableName=table,
+            Key=transaction_key(transaction_id),
+            UpdateExpression="SET binding = :binding",
+            ConditionExpression="attribute_not_exists(binding) AND #status = :received",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_dynamodb(
+                {":binding": binding.to_item(), ":received": RECEIVED}
+            ),
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        old = from_dynamodb(error.response.get("Item") or {})
+        if old.get("binding"):
+            return Binding.from_item(old["binding"])
+        raise AlreadyDone(f"transaction {transaction_id} is no longer RECEIVED") from None
+    return binding
+
+
+class CannotSettle(ValueError):
+    """An operator's settle or handled request doesn't fit the transaction's state."""
+
+
+def _stored(dynamodb: Any, table: str, transaction_id: int) -> dict[str, Any]:
+    item = dynamodb.get_item(
+        TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
+    ).get("Item")
+    if not item or from_dynamodb(item).get("kind") != "transaction":
+        raise CannotSettle(f"transaction {transaction_id} is not in the ledger")
+    return from_dynamodb(item)
+
+
+def settle_onto(
+    dynamodb: Any,
+    table: str,
+    transaction_id: int,
+    order_code: str,
+    *,
+    now: datetime,
+    by: str,
+    note: str = "",
+) -> int:
+    """Bind a needs_review or unmatched transaction to the order a person chose and reopen it
+    for the processor; returns the replay number its queue message must carry."""
+    binding = Binding(ORDER, order_code, (), timestamp(now), f"ops:{by}", note)
+    try:
+        item = dynamodb.update_item(
+            TableName=table,
+            Key=transaction_key(transaction_id),
+            UpdateExpression=(
+                "SET binding = :binding, #status = :received, pending = :received, "
+                "replayed_at = :at, settled_from = outcome ADD replays :one"
+            ),
+            ConditionExpression=(
+                "kind = :transaction AND #status = :processed AND outcome IN (:review, :unmatched)"
+                " AND amount > :zero AND (attribute_not_exists(binding)"
+                " OR binding.decision <> :order)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_dynamodb(
+                {
+                    ":binding": binding.to_item(),
+                    ":received": RECEIVED,
+                    ":processed": PROCESSED,
+                    ":at": timestamp(now),
+                    ":one": 1,
+                    ":transaction": "transaction",
+                    ":review": NEEDS_REVIEW,
+                    ":unmatched": UNMATCHED,
+                    ":zero": 0,
+                    ":order": ORDER,
+                }
+            ),
+            ReturnValues="UPDATED_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        stored = _stored(dynamodb, table, transaction_id)
+        bound = (stored.get("binding") or {}).get("order_code")
+        raise CannotSettle(
+            f"transaction {transaction_id} can't be settled: it is {stored.get('status')}"
+            f" with outcome {stored.get('outcome')!r}"
+            + (f", already bound to order {bound}" if bound else "")
+            + f" (only {' or '.join(SETTLEABLE)} transactions of money in can be)"
+        ) from None
+    return int(from_dynamodb(item)["replays"])
+
+
+def mark_handled(
+    dynamodb: Any, table: str, transaction_id: int, *, now: datetime, by: str, note: str
+) -> str:
+    """Close a needs_review, unmatched or unconfirmed transaction without an order; returns
+    the outcome it had (kept as `handled_from`)."""
+    try:
+        item = dynamodb.update_item(
+            TableName=table,
+            Key=transaction_key(transaction_id),
+            UpdateExpression=(
+                "SET handled_from = outcome, outcome = :handled, handled_at = :at, "
+                "handled_by = :by, handled_note = :note"
+            ),
+            ConditionExpression=(
+                "kind = :transaction AND #status = :processed AND outcome IN (:a, :b, :c)"
+            ),
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues=to_dynamodb(
+                {
+                    ":handled": HANDLED,
+                    ":at": timestamp(now),
+                    ":by": f"ops:{by}",
+                    ":note": note,
+                    ":transaction": "transaction",
+                    ":processed": PROCESSED,
+                    ":a": HANDLEABLE[0],
+                    ":b": HANDLEABLE[1],
+                    ":c": HANDLEABLE[2],
+                }
+            ),
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            raise
+        stored = _stored(dynamodb, table, transaction_id)
+        raise CannotSettle(
+            f"transaction {transaction_id} can't be marked handled: it is"
+            f" {stored.get('status')} with outcome {stored.get('outcome')!r}"
+            f" (only {', '.join(HANDLEABLE)} ones can be)"
+        ) from None
+    return str(from_dynamodb(item)["handled_from"])

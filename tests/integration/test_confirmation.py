@@ -1,0 +1,179 @@
+"""ConfirmPayments: a transaction that arrived only with the v1 token changes an order only
+once Casso's API vouches for it; Casso's silence delays it, never settles it unconfirmed.
+The real receiver and processor handlers, a moto server and the Casso simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from casso_payments.ledger import get_entry
+from casso_payments.orders import get_order
+from local.casso_simulator import CassoSimulator, webhook_request
+from local.invoke import LocalContext
+from local.lambda_events import rest_proxy_event
+from local.poller import poll_once, queue_depth
+from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
+from tests.helpers import published_events
+from tests.integration.conftest import Pipeline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def casso():
+    with CassoSimulator(api_key=LOCAL_CASSO_API_KEY, minute=0.002) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def confirming(pipeline, casso, load_function) -> Callable[..., Pipeline]:
+    """The pipeline with the processor confirming against the simulator (`mode`)."""
+
+    def make(mode: str = "v1") -> Pipeline:
+        processor = load_function(
+            "ProcessorFunction", CONFIRM_PAYMENTS=mode, CASSO_API_BASE_URL=casso.api_url
+        )
+        return Pipeline(pipeline.stack, pipeline.receiver, processor, pipeline.queue_arn)
+
+    return make
+
+
+def outcome(stack, transaction_id: int) -> str | None:
+    return get_entry(stack.dynamodb, stack.table, transaction_id).outcome
+
+
+def transaction_lookups(casso: CassoSimulator) -> list[str]:
+    return [path for method, path in casso.api_calls if path.startswith("/v2/transactions/")]
+
+
+def deliver_v2(pipeline: Pipeline, record: dict[str, Any]) -> int:
+    headers, body = webhook_request(
+        record,
+        generation="v2",
+        checksum_key=LOCAL_CREDENTIALS["checksum_key"],
+        timestamp_ms=1_800_000_000_000,
+    )
+    event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
+    return pipeline.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
+
+
+def test_a_v1_transfer_casso_vouches_for_is_settled(confirming, casso, server_stack):
+    pipeline = confirming()
+    record = casso.add_transaction(200_500, "DH35 thanh toan", deliver=False)
+    assert pipeline.deliver(record) == 200
+    pipeline.run_processor()
+    assert outcome(server_stack, record["id"]) == "paid"
+    assert transaction_lookups(casso) == [f"/v2/transactions/{record['id']}"]
+    kinds = [t for t, _ in published_events(server_stack.sqs, server_stack.events_tap_url)]
+    assert kinds == ["Transaction Received", "Order Paid"]
+
+
+@pytest.mark.parametrize(
+    ("forge", "reason"),
+    [
+        (lambda real: {**real, "id": 987_654}, "not found at Casso"),
+        (lambda real: {**real, "amount": 200_500}, "amount"),
+        (lambda real: {**real, "description": "DH35"}, "description"),
+        (lambda real: {**real, "bankSubAccId": "99999999"}, "account_number"),
+    ],
+    ids=["unknown-id", "amount", "description", "account"],
+)
+def test_a_forged_v1_delivery_with_the_right_token_changes_no_order(
+    confirming, casso, server_stack, forge, reason
+):
+    pipeline = confirming()
+    # A real 1,000 VND transfer naming DH35, and a delivery that differs from it.
+    real = casso.add_transaction(1_000, "DH35 an trua", deliver=False)
+    forged = forge(real)
+    assert pipeline.deliver(forged) == 200
+    pipeline.run_processor()
+    assert outcome(server_stack, forged["id"]) == "unconfirmed"
+    dh35 = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    assert (dh35.status, dh35.payments) == ("PENDING", {})
+    published = published_events(server_stack.sqs, server_stack.events_tap_url)
+    assert [t for t, _ in published] == ["Transaction Received", "Payment Unconfirmed"]
+    detail = published[1][1]
+    assert (detail["bound_order"], detail["order_code"]) == ("DH35", None)
+    assert reason in detail["reason"]
+
+
+def test_casso_unreachable_delays_the_payment_and_never_settles_it_unconfirmed(
+    confirming, casso, server_stack
+):
+    pipeline = confirming()
+    record = casso.add_transaction(200_500, "DH35", deliver=False)
+    assert pipeline.deliver(record) == 200
+    casso.outage(503)
+    first = pipeline.poll()
+    assert (first.received, first.deleted, len(first.failed)) == (1, 0, 1)
+    entry = get_entry(server_stack.dynamodb, server_stack.table, record["id"])
+    assert (entry.status, entry.outcome) == ("RECEIVED", None)
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {}
+    kinds = [t for t, _ in published_events(server_stack.sqs, server_stack.events_tap_url)]
+    assert kinds == []
+    casso.recover()
+    pipeline.run_processor()
+    assert outcome(server_stack, record["id"]) == "paid"
+
+
+def test_the_api_key_missing_delays_the_payment_too(confirming, casso, server_stack):
+    server_stack.secretsmanager.put_secret_value(
+        SecretId=server_stack.local.ref("CassoApiKeySecret"), SecretString=json.dumps({})
+    )
+    pipeline = confirming()
+    record = casso.add_transaction(200_500, "DH35", deliver=False)
+    assert pipeline.deliver(record) == 200
+    assert len(pipeline.poll().failed) == 1
+    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {}
+
+
+def test_v2_deliveries_are_confirmed_only_when_asked(confirming, casso, server_stack):
+    record = casso.add_transaction(100_000, "DH36 lan 1", deliver=False)
+    assert deliver_v2(confirming("v1"), record) == 200
+    confirming("v1").run_processor()
+    assert outcome(server_stack, record["id"]) == "partially_paid"
+    assert transaction_lookups(casso) == []
+    other = casso.add_transaction(100_000, "DH36 lan 2", deliver=False)
+    assert deliver_v2(confirming("all"), {**other, "amount": 200_000}) == 200
+    confirming("all").run_processor()
+    assert outcome(server_stack, other["id"]) == "unconfirmed"
+    assert transaction_lookups(casso) == [f"/v2/transactions/{other['id']}"]
+
+
+def test_none_settles_v1_deliveries_without_asking_casso(confirming, casso, server_stack):
+    pipeline = confirming("none")
+    assert pipeline.deliver({"id": 555, "amount": 200_500, "description": "DH35"}) == 200
+    pipeline.run_processor()
+    assert outcome(server_stack, 555) == "paid"
+    assert casso.api_calls == []
+
+
+def test_a_payment_waiting_for_casso_backs_off_on_its_message_visibility(
+    confirming, casso, server_stack
+):
+    pipeline = confirming()
+    asked: list[dict[str, Any]] = []
+    sqs = pipeline.processor._client("sqs")  # the handler's own, made on first use
+    sqs.meta.events.register(
+        "before-parameter-build.sqs.ChangeMessageVisibility",
+        lambda params, **_: asked.append(params),
+    )
+    record = casso.add_transaction(200_500, "DH35", deliver=False)
+    assert pipeline.deliver(record) == 200
+    casso.outage(503)
+    # As Lambda's event source mapping: a failed record's message is left as the handler set it.
+    result = poll_once(
+        server_stack.sqs, server_stack.queue_url, pipeline.queue_arn, pipeline.process
+    )
+    assert len(result.failed) == 1
+    # First receive: the shortest back-off, on this very message.
+    assert [(p["QueueUrl"], p["VisibilityTimeout"]) for p in asked] == [
+        (server_stack.queue_url, 60)
+    ]
+    assert queue_depth(server_stack.sqs, server_stack.queue_url) == 1
+    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
