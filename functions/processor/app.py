@@ -37,6 +37,7 @@ OUTCOME_METRICS = {
     processing.OVERPAID: "OrdersOverpaid",
     processing.UNMATCHED: "PaymentsUnmatched",
     processing.MONEY_OUT: "MoneyOut",
+    processing.OTHER_ACCOUNT: "OtherAccountTransactions",
     processing.ALREADY_PROCESSED: "AlreadyProcessed",
 }
 

@@ -24,6 +24,10 @@ EXPECTED_ALARMS = {
     "ReconcilerFailedAlarm",
     "ReconcilerNotSucceedingAlarm",
     "WebhookRepairedAlarm",
+    "ReconcilerFailedRunsAlarm",
+    "StuckTransactionsParkedAlarm",
+    "UnreadableRecordsAlarm",
+    "WebhookProbablyPausedAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

@@ -29,13 +29,14 @@ from casso_payments.payment_events import (
     PaymentEvent,
     publish,
 )
-from casso_payments.settings import ProcessorSettings
+from casso_payments.settings import ProcessorSettings, accepts_account
 
 PAID: Final = "paid"
 PARTIALLY_PAID: Final = "partially_paid"
 OVERPAID: Final = "overpaid"
 UNMATCHED: Final = "unmatched"
 MONEY_OUT: Final = "money_out"
+OTHER_ACCOUNT: Final = "other_account"  # not one of AccountNumbers: recorded, never settles
 ALREADY_PROCESSED: Final = "already_processed"
 
 _ORDER_OUTCOMES = {
@@ -105,7 +106,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     applied = False
     events: list[PaymentEvent] = []
     candidates: list[str] = []
-    if transaction.amount < 0:
+    if not accepts_account(settings.account_numbers, transaction.account_number):
+        outcome = OTHER_ACCOUNT
+    elif transaction.amount < 0:
         outcome = MONEY_OUT
     else:
         candidates = find_codes(transaction.description, settings.order_code_pattern)

@@ -39,6 +39,22 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maxim
     return value
 
 
+def _accounts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated bank account numbers; empty means every linked account."""
+    accounts = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    for account in accounts:
+        if not account.isascii() or not account.isalnum():
+            raise SettingsError(
+                f"{name} must be bank account numbers separated by commas, got {account!r}"
+            )
+    return accounts
+
+
+def accepts_account(accounts: tuple[str, ...], account_number: str | None) -> bool:
+    """Whether a transaction to this account is this stack's business (AccountNumbers)."""
+    return not accounts or (account_number or "").strip() in accounts
+
+
 @dataclass(frozen=True)
 class ReceiverSettings:
     ledger_table_name: str
@@ -83,6 +99,8 @@ class ProcessorSettings:
     order_code_pattern: str
     # VND either side of the expected amount that still counts as paid exactly.
     amount_tolerance: int = 0
+    # Only transfers to these accounts settle orders (empty: every account).
+    account_numbers: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -101,6 +119,7 @@ class ProcessorSettings:
             event_bus_name=_required(env, "EVENT_BUS_NAME"),
             order_code_pattern=pattern,
             amount_tolerance=_int(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
+            account_numbers=_accounts(env, "ACCOUNT_NUMBERS"),
         )
 
 
@@ -128,6 +147,17 @@ class ReconcilerSettings:
     stuck_after_minutes: int = 15
     sync_before_backfill: bool = False
     dry_run: bool = False
+    # Backfill considers only these accounts (empty: every account).
+    account_numbers: tuple[str, ...] = ()
+    # Bounds the pages one run reads: LookbackDays x this / the page size.
+    max_transactions_per_day: int = 10_000
+    # A stuck entry is re-queued at most this many times, then left for a person.
+    max_sweeps: int = 3
+    max_requeued_per_run: int = 100
+    # Backfilled transactions and no webhook delivery for this long: probably PAUSED.
+    webhook_silence_minutes: int = 60
+    # Seconds kept back from the invocation's timeout to report the run.
+    reserve_seconds: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReconcilerSettings:
@@ -150,4 +180,14 @@ class ReconcilerSettings:
             ),
             sync_before_backfill=_bool(env, "SYNC_BEFORE_BACKFILL", False),
             dry_run=_bool(env, "DRY_RUN", False),
+            account_numbers=_accounts(env, "ACCOUNT_NUMBERS"),
+            max_transactions_per_day=_int(
+                env, "MAX_TRANSACTIONS_PER_DAY", 10_000, minimum=1, maximum=10**7
+            ),
+            max_sweeps=_int(env, "MAX_SWEEPS", 3, minimum=1, maximum=100),
+            max_requeued_per_run=_int(env, "MAX_REQUEUED_PER_RUN", 100, minimum=1, maximum=10_000),
+            webhook_silence_minutes=_int(
+                env, "WEBHOOK_SILENCE_MINUTES", 60, minimum=0, maximum=7 * 24 * 60
+            ),
+            reserve_seconds=_int(env, "RESERVE_SECONDS", 10, minimum=0, maximum=300),
         )
