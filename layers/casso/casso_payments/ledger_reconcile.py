@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,25 +13,42 @@ from casso_payments.ledger import (
     RECEIVED,
     STUCK,
     from_dynamodb,
+    timestamp,
     to_dynamodb,
     transaction_key,
 )
 
 
-def count_sweep(dynamodb: Any, table: str, transaction_id: int, *, max_sweeps: int) -> bool | None:
+def count_sweep(
+    dynamodb: Any,
+    table: str,
+    transaction_id: int,
+    *,
+    max_sweeps: int,
+    now: datetime,
+    not_since: datetime,
+) -> bool | None:
     """Count one more re-queue of a RECEIVED entry. True: counted, re-queue it; False: it was
-    re-queued `max_sweeps` times already; None: no longer RECEIVED (processed meanwhile)."""
+    re-queued `max_sweeps` times already (park it); None: leave it (processed meanwhile, or
+    re-queued after `not_since` and still within its grace period)."""
     try:
         dynamodb.update_item(
             TableName=table,
             Key=transaction_key(transaction_id),
-            UpdateExpression="ADD sweeps :one",
+            UpdateExpression="SET swept_at = :now ADD sweeps :one",
             ConditionExpression=(
                 "#status = :received AND (attribute_not_exists(sweeps) OR sweeps < :max)"
+                " AND (attribute_not_exists(swept_at) OR swept_at < :since)"
             ),
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=to_dynamodb(
-                {":one": 1, ":received": RECEIVED, ":max": max_sweeps}
+                {
+                    ":one": 1,
+                    ":received": RECEIVED,
+                    ":max": max_sweeps,
+                    ":now": timestamp(now),
+                    ":since": timestamp(not_since),
+                }
             ),
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
@@ -38,7 +56,9 @@ def count_sweep(dynamodb: Any, table: str, transaction_id: int, *, max_sweeps: i
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         old = from_dynamodb(error.response.get("Item") or {})
-        return False if old.get("status") == RECEIVED else None
+        if old.get("status") == RECEIVED and int(old.get("sweeps", 0)) >= max_sweeps:
+            return False
+        return None
     return True
 
 

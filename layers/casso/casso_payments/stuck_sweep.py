@@ -1,7 +1,9 @@
 """The reconciler's sweep: re-queue ledger entries still RECEIVED after the grace period.
 
-Bounded both ways: at most MaxRequeuedPerRun entries a run (oldest first; the rest wait for
-the next run), and at most MaxSweeps re-queues per entry. An entry that still isn't
+Bounded three ways: at most MaxRequeuedPerRun entries a run (oldest first, skipping those
+re-queued within the grace period, so a backlog moves on rather than retrying the same few),
+one re-queue per entry per grace period (its back-off), and at most MaxSweeps re-queues per
+entry. An entry that still isn't
 processed after that is parked (`pending` STUCK, out of the sweep's reach) and counted in
 StuckTransactionsParked until a person deals with it (docs/operations.md#stuck-transactions-parked):
 a poison transaction no longer cycles through the dead-letter queue forever.
@@ -30,17 +32,25 @@ def sweep(deps: ReconcilerDeps, report: SweepReport, *, now: datetime, deadline:
     table = settings.ledger_table_name
     cutoff = now - timedelta(minutes=settings.stuck_after_minutes)
     limit = settings.max_requeued_per_run
-    candidates = ledger.pending_before(deps.dynamodb, table, cutoff, limit=limit + 1)
-    report.capped = len(candidates) > limit
-    candidates = candidates[:limit]
     if settings.dry_run:
-        report.requeued = candidates  # what would be re-queued (or parked)
+        # What would be re-queued (or parked), ignoring the back-off.
+        candidates = ledger.pending_before(deps.dynamodb, table, cutoff, limit=limit + 1)
+        report.capped = len(candidates) > limit
+        report.requeued = candidates[:limit]
     else:
         try:
-            for transaction_id in candidates:
+            for transaction_id in ledger.pending_before(deps.dynamodb, table, cutoff):
+                if len(report.requeued) >= limit:
+                    report.capped = True
+                    break
                 deadline.require(ENTRY_SECONDS, f"sweeping transaction {transaction_id}")
                 counted = count_sweep(
-                    deps.dynamodb, table, transaction_id, max_sweeps=settings.max_sweeps
+                    deps.dynamodb,
+                    table,
+                    transaction_id,
+                    max_sweeps=settings.max_sweeps,
+                    now=now,
+                    not_since=cutoff,
                 )
                 if counted:
                     report.requeued.append(transaction_id)
