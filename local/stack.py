@@ -207,6 +207,7 @@ class LocalStack:
         tap: bool = True,
         parameters: Mapping[str, str] | None = None,
         state_dir: Path = STATE_DIR,
+        casso_disable_after_minutes: float | None = None,
     ) -> None:
         self.ports = ports
         self.credentials = credentials
@@ -232,6 +233,11 @@ class LocalStack:
             **(parameters or {}),
         }
         self.state_dir = state_dir
+        self.casso_disable_after_minutes = casso_disable_after_minutes
+        # Set: the webhook endpoint answers this status instead of invoking the receiver (as
+        # API Gateway does when the function is throttled or broken), so Casso retries and
+        # eventually pauses the webhook.
+        self.webhook_outage: int | None = None
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
         self.stats = Stats()
         self._stop = threading.Event()
@@ -263,12 +269,17 @@ class LocalStack:
         )
         # A queue copying every published event, so the demo and `show` can list them.
         self.events_tap_url = tap_events(self.clients, self.resources) if self.tap else ""
+        rules = (
+            {"disable_after_minutes": self.casso_disable_after_minutes}
+            if self.casso_disable_after_minutes is not None
+            else {}
+        )
         self.casso = CassoSimulator(
-            api_key=self.credentials.api_key, port=self.ports.casso, minute=self.minute
+            api_key=self.credentials.api_key, port=self.ports.casso, minute=self.minute, **rules
         ).start()
         stage = self.parameters["Stage"]
         self.front = HttpFront(
-            lambda event: self.receivers.invoke(event),
+            self._receive,
             port=self.ports.api,
             stage=stage,
             control=self._control,
@@ -481,6 +492,12 @@ class LocalStack:
             time.sleep(self.poll_interval)
         return False
 
+    def _receive(self, event: dict[str, Any]) -> dict[str, Any]:
+        status = self.webhook_outage
+        if status is not None:
+            return {"statusCode": status, "body": '{"message": "Service Unavailable"}'}
+        return self.receivers.invoke(event)
+
     # /_local/ controls
     def _control(self, request: Request) -> Response:
         def answer(body: Any, status: int = 200) -> Response:
@@ -513,6 +530,15 @@ class LocalStack:
             except Exception as error:
                 return answer({"error": str(error)}, 400)
             return answer({"armed": fault})
+        if route == ("POST", "/_local/webhook/outage"):
+            status = int((request.get_json(silent=True) or {}).get("status", 503))
+            if not 500 <= status <= 599:
+                return answer({"error": f"status: a 5xx is expected, got {status}"}, 400)
+            self.webhook_outage = status
+            return answer({"webhook_outage": status})
+        if route == ("POST", "/_local/webhook/recover"):
+            self.webhook_outage = None
+            return answer({"webhook_outage": None})
         if route == ("POST", "/_local/wait"):
             timeout = float(request.args.get("timeout", 30))
             return answer({"idle": self.wait_idle(timeout)})
