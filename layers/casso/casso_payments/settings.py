@@ -61,7 +61,7 @@ class ReceiverSettings:
     transaction_queue_url: str
     webhook_secret_id: str
     max_body_bytes: int = 262_144
-    # 0 = off: Casso retries a delivery for ~12 h with its original signature timestamp.
+    # 0 = off: Casso retries a delivery for up to ~70 h with its original signature timestamp.
     max_signature_age_seconds: int = 0
     credentials_cache_seconds: int = 300
     # A redelivered transaction still unprocessed after this long is queued again: it covers
