@@ -10,6 +10,7 @@ python -m local.cli send-webhook --amount 200500 --description DH35 [--url URL] 
 python -m local.cli show [--json]           orders, ledger entries, queue depths
 python -m local.cli reconcile               run the reconciler now
 python -m local.cli processor pause|resume|fault kill-after-order-update
+python -m local.cli webhook outage|recover|status|replay   the webhook down, Casso's side of it
 python -m local.cli invoke ReceiverFunction -e events/receiver-v1-valid.json [--env-vars F]
 python -m local.cli env-json [--host H]     an --env-vars file for `sam local invoke`
 """
@@ -34,6 +35,7 @@ from casso_payments import casso_client
 from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from local.poller import queue_depth
 from local.stack import LOCAL_AWS, STATE_FILE, Credentials, LocalStack, PortInUse, Ports
+from local.webhook_controls import add_lifecycle_options, add_webhook_command
 
 # Commands that need a running stack read where it is from its state file.
 
@@ -124,7 +126,12 @@ def cmd_up(args: argparse.Namespace) -> int:
             return 1
     try:
         stack = LocalStack(
-            _ports(args), Credentials.from_env(), reconcile_every=args.reconcile_every
+            _ports(args),
+            Credentials.from_env(),
+            reconcile_every=args.reconcile_every,
+            minute=args.casso_minute,
+            casso_disable_after_minutes=args.casso_disable_after_minutes,
+            parameters=dict(args.parameter),
         )
         stack.start()
     except PortInUse as error:
@@ -515,6 +522,7 @@ def parser() -> argparse.ArgumentParser:
     up = commands.add_parser("up", help="start the stack and keep it running")
     with_ports(up)
     up.add_argument("--reconcile-every", type=float, default=30.0, help="seconds (default 30)")
+    add_lifecycle_options(up)
     up.set_defaults(run=cmd_up)
 
     demo = commands.add_parser("demo", help="start the stack, tell the story, summarise, stop")
@@ -578,6 +586,8 @@ def parser() -> argparse.ArgumentParser:
     )
     env_json.add_argument("--output", "-o", default="env.json", help="default env.json")
     env_json.set_defaults(run=cmd_env_json)
+
+    add_webhook_command(commands)
 
     wait = commands.add_parser("wait", help="until deliveries are done and the queue is empty")
     wait.add_argument(

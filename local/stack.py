@@ -35,7 +35,12 @@ import boto3
 import psutil
 from werkzeug.wrappers import Request, Response
 
-from local.casso_simulator import DELIVERY_TIMEOUT, CassoSimulator, fibonacci_minutes
+from casso_payments.casso_delivery import (
+    DELIVERY_TIMEOUT_SECONDS,
+    PAUSE_AFTER_MINUTES,
+    RETRY_DELAYS_MINUTES,
+)
+from local.casso_simulator import CassoSimulator
 from local.http_front import HttpFront
 from local.poller import poll_once, queue_depth
 from local.provision import REGION, provision, tap_events
@@ -232,6 +237,7 @@ class LocalStack:
         tap: bool = True,
         parameters: Mapping[str, str] | None = None,
         state_dir: Path = STATE_DIR,
+        casso_disable_after_minutes: float | None = None,
     ) -> None:
         self.ports = ports
         self.credentials = credentials
@@ -257,6 +263,11 @@ class LocalStack:
             **(parameters or {}),
         }
         self.state_dir = state_dir
+        self.casso_disable_after_minutes = casso_disable_after_minutes
+        # Set: the webhook endpoint answers this status instead of invoking the receiver (as
+        # API Gateway does when the function is throttled or broken), so Casso retries and
+        # eventually pauses the webhook.
+        self.webhook_outage: int | None = None
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
         self.stats = Stats()
         self._stop = threading.Event()
@@ -288,12 +299,17 @@ class LocalStack:
         )
         # A queue copying every published event, so the demo and `show` can list them.
         self.events_tap_url = tap_events(self.clients, self.resources) if self.tap else ""
+        rules = (
+            {"disable_after_minutes": self.casso_disable_after_minutes}
+            if self.casso_disable_after_minutes is not None
+            else {}
+        )
         self.casso = CassoSimulator(
-            api_key=self.credentials.api_key, port=self.ports.casso, minute=self.minute
+            api_key=self.credentials.api_key, port=self.ports.casso, minute=self.minute, **rules
         ).start()
         stage = self.parameters["Stage"]
         self.front = HttpFront(
-            lambda event: self.receivers.invoke(event),
+            self._receive,
             port=self.ports.api,
             stage=stage,
             control=self._control,
@@ -520,8 +536,9 @@ class LocalStack:
         delivery timeout), then every receive the queue allows before the dead-letter queue,
         each after the local retry delay and within the processor's timeout. Settling takes
         seconds; this bounds a wait only so that a stuck stack is reported, not waited on."""
-        delays = fibonacci_minutes()
-        casso = sum(delays) * self.minute + (len(delays) + 1) * DELIVERY_TIMEOUT
+        # Casso retries on its schedule until the webhook pauses, whichever comes first.
+        retrying = min(sum(RETRY_DELAYS_MINUTES), PAUSE_AFTER_MINUTES) * self.minute
+        casso = retrying + (len(RETRY_DELAYS_MINUTES) + 1) * DELIVERY_TIMEOUT_SECONDS
         processor_timeout = function_spec(self.template, "ProcessorFunction").timeout
         receives = int(self.parameters["MaxReceiveCount"])
         return casso + receives * (self.retry_after_seconds + processor_timeout)
@@ -536,6 +553,12 @@ class LocalStack:
                 return True
             time.sleep(self.poll_interval)
         return False
+
+    def _receive(self, event: dict[str, Any]) -> dict[str, Any]:
+        status = self.webhook_outage
+        if status is not None:
+            return {"statusCode": status, "body": '{"message": "Service Unavailable"}'}
+        return self.receivers.invoke(event)
 
     # /_local/ controls
     def _control(self, request: Request) -> Response:
@@ -569,6 +592,15 @@ class LocalStack:
             except Exception as error:
                 return answer({"error": str(error)}, 400)
             return answer({"armed": fault})
+        if route == ("POST", "/_local/webhook/outage"):
+            status = int((request.get_json(silent=True) or {}).get("status", 503))
+            if not 500 <= status <= 599:
+                return answer({"error": f"status: a 5xx is expected, got {status}"}, 400)
+            self.webhook_outage = status
+            return answer({"webhook_outage": status})
+        if route == ("POST", "/_local/webhook/recover"):
+            self.webhook_outage = None
+            return answer({"webhook_outage": None})
         if route == ("POST", "/_local/wait"):
             timeout = request.args.get("timeout")
             return answer({"idle": self.wait_idle(float(timeout) if timeout else None)})

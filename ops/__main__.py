@@ -1,4 +1,8 @@
-"""python -m ops redrive|replay|settle|handled|env-json --stack NAME: see docs/operations.md."""
+"""python -m ops COMMAND --stack NAME [...]: operator commands against a deployed stack.
+
+Each command is a small function over the stack's outputs; `docs/operations.md` says when
+to use which. `python -m ops COMMAND --help` lists a command's options.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import boto3
@@ -14,6 +19,7 @@ import boto3
 from casso_payments.bindings import CannotSettle
 from casso_payments.ledger import NotInLedger
 from local.template import load_template, sam_env_vars
+from ops.casso_setup import SetupError, describe_run, reconcile_now, set_checksum_key
 from ops.env_json import deployed_environments
 from ops.tools import (
     UnknownOrder,
@@ -26,101 +32,164 @@ from ops.tools import (
     stack_outputs,
 )
 
+Outputs = dict[str, str]
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
-    parser.add_argument("command", choices=["redrive", "replay", "settle", "handled", "env-json"])
-    parser.add_argument("--stack", required=True, help="CloudFormation stack name")
-    parser.add_argument("--id", type=int, help="transaction id (replay, settle, handled)")
-    parser.add_argument("--order", help="order code to settle the transaction onto (settle)")
-    parser.add_argument("--note", default="", help="why (settle; required for handled)")
-    parser.add_argument("--by", default=getpass.getuser(), help="who decided (default: you)")
-    parser.add_argument(
-        "--output", default="env.json", help="where env-json writes (default env.json)"
-    )
-    args = parser.parse_args(argv)
-    if args.command == "env-json":
-        return write_env_json(args.stack, Path(args.output))
 
-    cloudformation, sqs = boto3.client("cloudformation"), boto3.client("sqs")
-    outputs = stack_outputs(cloudformation, args.stack)
-    if args.command == "redrive":
-        queues = queues_of(sqs, outputs)
-        local = bool(os.environ.get("AWS_ENDPOINT_URL"))  # moto has no message move task
-        moved = redrive_by_hand(sqs, queues) if local else redrive_with_message_move(sqs, queues)
-        print(f"moved {moved} messages from the dead-letter queue back to {queues.queue_url}")
-        return 0
-    if args.id is None:
-        parser.error(f"{args.command} needs --id")
-    if args.command in ("settle", "handled"):
-        return _decide(parser, args, outputs, sqs)
+class Failed(Exception):
+    """A command could not do what was asked; the message says why. `report` is what it did
+    get done, printed as a successful command's output is."""
+
+    def __init__(self, message: str, *, report: str = "") -> None:
+        super().__init__(message)
+        self.report = report
+
+
+def cmd_redrive(args: argparse.Namespace, outputs: Outputs) -> str:
+    sqs = boto3.client("sqs")
+    queues = queues_of(sqs, outputs)
+    local = bool(os.environ.get("AWS_ENDPOINT_URL"))  # moto has no message move task
+    moved = redrive_by_hand(sqs, queues) if local else redrive_with_message_move(sqs, queues)
+    return f"moved {moved} messages from the dead-letter queue back to {queues.queue_url}"
+
+
+def cmd_replay(args: argparse.Namespace, outputs: Outputs) -> str:
     try:
         message = replay(
             boto3.client("dynamodb"),
-            sqs,
+            boto3.client("sqs"),
             table=outputs["LedgerTableName"],
             queue_url=outputs["TransactionQueueUrl"],
             transaction_id=args.id,
         )
     except NotInLedger as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    print(f"transaction {message.transaction_id} queued again (replay {message.replay})")
-    return 0
+        raise Failed(str(error)) from None
+    return f"transaction {message.transaction_id} queued again (replay {message.replay})"
 
 
-def write_env_json(stack: str, output: Path) -> int:
-    """The deployed functions' environments as a `sam local invoke --env-vars` file."""
-    environments = deployed_environments(
-        boto3.client("cloudformation"), boto3.client("lambda"), stack
+def cmd_settle(args: argparse.Namespace, outputs: Outputs) -> str:
+    try:
+        message = settle(
+            boto3.client("dynamodb"),
+            boto3.client("sqs"),
+            table=outputs["LedgerTableName"],
+            orders_table=outputs["OrdersTableName"],
+            queue_url=outputs["TransactionQueueUrl"],
+            transaction_id=args.id,
+            order_code=args.order,
+            by=args.by,
+            note=args.note,
+        )
+    except (CannotSettle, UnknownOrder) as error:
+        raise Failed(str(error)) from None
+    return (
+        f"transaction {args.id} bound to order {args.order} and queued"
+        f" (replay {message.replay}); the processor applies it"
     )
-    try:
-        env_vars = sam_env_vars(load_template(), environments)
-    except KeyError as error:
-        print(f"error: stack {stack} does not match template.yaml: {error}", file=sys.stderr)
-        return 1
-    output.write_text(json.dumps(env_vars, indent=2) + "\n")
-    print(f"wrote {output}: sam local invoke <Function> -e events/<file> --env-vars {output}")
-    return 0
 
 
-def _decide(
-    parser: argparse.ArgumentParser, args: argparse.Namespace, outputs: dict[str, str], sqs: object
-) -> int:
-    dynamodb = boto3.client("dynamodb")
+def cmd_handled(args: argparse.Namespace, outputs: Outputs) -> str:
     try:
-        if args.command == "settle":
-            if not args.order:
-                parser.error("settle needs --order")
-            message = settle(
-                dynamodb,
-                sqs,
-                table=outputs["LedgerTableName"],
-                orders_table=outputs["OrdersTableName"],
-                queue_url=outputs["TransactionQueueUrl"],
-                transaction_id=args.id,
-                order_code=args.order,
-                by=args.by,
-                note=args.note,
-            )
-            print(
-                f"transaction {args.id} bound to order {args.order} and queued"
-                f" (replay {message.replay}); the processor applies it"
-            )
-            return 0
-        if not args.note.strip():
-            parser.error("handled needs --note (what was done instead)")
         was = handled(
-            dynamodb,
+            boto3.client("dynamodb"),
             table=outputs["LedgerTableName"],
             transaction_id=args.id,
             by=args.by,
             note=args.note,
         )
     except (CannotSettle, UnknownOrder) as error:
-        print(f"error: {error}", file=sys.stderr)
+        raise Failed(str(error)) from None
+    return f"transaction {args.id} ({was}) marked handled without an order"
+
+
+def cmd_set_checksum_key(args: argparse.Namespace, outputs: Outputs) -> str:
+    key = args.key
+    if key is None:
+        # Kept out of the shell's history and the process list unless given on purpose.
+        key = getpass.getpass("Casso checksum key: ") if sys.stdin.isatty() else sys.stdin.read()
+    try:
+        change = set_checksum_key(boto3.client("secretsmanager"), outputs["WebhookSecretArn"], key)
+    except SetupError as error:
+        raise Failed(str(error)) from None
+    lines = [f"checksum_key set in {change.secret_id}; the other fields are unchanged"]
+    if change.previous_kept:
+        lines.append(
+            "the old key is kept as checksum_key_previous: empty it once Casso's retries end"
+        )
+    return "\n".join(lines)
+
+
+def cmd_reconcile(args: argparse.Namespace, outputs: Outputs) -> str:
+    result = reconcile_now(boto3.client("lambda"), outputs["ReconcilerFunctionName"])
+    if result.error:
+        raise Failed(f"the run failed: {result.error}")
+    summary = "\n".join(describe_run(result.summary))
+    if not result.ok:
+        raise Failed(summary, report=summary)
+    return summary
+
+
+def cmd_env_json(args: argparse.Namespace, outputs: Outputs) -> str:
+    """The deployed functions' environments as a `sam local invoke --env-vars` file."""
+    environments = deployed_environments(
+        boto3.client("cloudformation"), boto3.client("lambda"), args.stack
+    )
+    try:
+        env_vars = sam_env_vars(load_template(), environments)
+    except KeyError as error:
+        raise Failed(f"stack {args.stack} does not match template.yaml: {error}") from None
+    Path(args.output).write_text(json.dumps(env_vars, indent=2) + "\n")
+    return f"wrote {args.output}: sam local invoke FUNCTION -e EVENT --env-vars {args.output}"
+
+
+Command = Callable[[argparse.Namespace, Outputs], str]
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run: Command, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help)
+        sub.add_argument("--stack", required=True, help="CloudFormation stack name")
+        sub.set_defaults(run=run)
+        return sub
+
+    def with_id(sub: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        sub.add_argument("--id", type=int, required=True, help="Casso transaction id")
+        return sub
+
+    def decided(sub: argparse.ArgumentParser, note: str, *, required: bool = False) -> None:
+        sub.add_argument("--note", default="", required=required, help=note)
+        sub.add_argument("--by", default=getpass.getuser(), help="who decided (default: you)")
+
+    command("redrive", cmd_redrive, "move the dead-letter queue back to the queue")
+    with_id(command("replay", cmd_replay, "process one transaction again"))
+    settle_ = with_id(command("settle", cmd_settle, "settle a transaction onto a chosen order"))
+    settle_.add_argument("--order", required=True, help="the order code to settle it onto")
+    decided(settle_, "why (recorded with the decision)")
+    handled_ = with_id(
+        command("handled", cmd_handled, "mark a transaction handled without an order")
+    )
+    decided(handled_, "what was done instead", required=True)
+    key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
+    key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
+    command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")
+    env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
+    env_json.add_argument("--output", default="env.json", help="default env.json")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
+    try:
+        print(args.run(args, outputs))
+    except Failed as error:
+        if error.report:
+            print(error.report)
+        else:
+            print(f"error: {error}", file=sys.stderr)
         return 1
-    print(f"transaction {args.id} ({was}) marked handled without an order")
     return 0
 
 

@@ -42,6 +42,7 @@ OUTCOME_METRICS = {
     processing.NEEDS_REVIEW: "PaymentsNeedReview",
     processing.UNCONFIRMED: "PaymentsUnconfirmed",
     processing.MONEY_OUT: "MoneyOut",
+    processing.OTHER_ACCOUNT: "OtherAccountTransactions",
     processing.ALREADY_PROCESSED: "AlreadyProcessed",
 }
 

@@ -1,8 +1,14 @@
 """ReconcilerFunction: on a schedule, keep Casso's webhook right and backfill what was missed.
 
-Thin by design: `reconcile.run` does the steps; this reads the secrets, reports the run as
-metrics and one structured log line, and fails the invocation when any step failed (so the
-schedule's retry policy and dead-letter queue, and the alarms, see it).
+Thin by design: `reconcile.run` does the steps; this gives the run its deadline (the
+invocation's remaining time, less RESERVE_SECONDS to report), reports the run as metrics and
+one structured log line, and fails the invocation when any step failed.
+
+EventBridge Scheduler invokes this function asynchronously: the schedule's retry policy and
+dead-letter queue cover only failures to start an invocation. A failed run (the error raised
+here) is handled by the function's own asynchronous-invocation settings in template.yaml
+(one retry, events no older than one schedule period, then the failed-runs queue, which has
+an alarm), and counted in ReconcileFailures (ReconcilerFailedAlarm).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casso_payments.reconcile import build_deps, run
+from casso_payments.run_budget import Deadline
 from casso_payments.settings import ReconcilerSettings
 
 logger = Logger()
@@ -44,7 +51,8 @@ deps = build_deps(
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = run(deps, now=datetime.now(UTC))
+    deadline = Deadline.from_context(context, reserve_seconds=settings.reserve_seconds)
+    report = run(deps, now=datetime.now(UTC), deadline=deadline)
     for name, value in report.metrics().items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     summary = report.summary()
@@ -56,5 +64,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             if isinstance(step, dict) and step.get("ok") is False
         ]
         raise ReconcileFailed("; ".join(failed))
+    if report.skipped:
+        logger.warning("reconcile run skipped", extra=summary)
+        return summary
     logger.info("reconcile run", extra=summary)
     return summary

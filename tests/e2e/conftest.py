@@ -69,7 +69,9 @@ class RunningStack:
         return json.loads(self.cli("show", "--json").stdout)
 
 
-def start_stack(state_dir: Path, ports: dict[str, int] | None = None) -> RunningStack:
+def start_stack(
+    state_dir: Path, ports: dict[str, int] | None = None, extra: tuple[str, ...] = ()
+) -> RunningStack:
     ports = ports or {"api": free_port(), "casso": free_port(), "moto": free_port()}
     env = {**os.environ, "LOCAL_STACK_DIR": str(state_dir)}
     for name in ("CASSO_SECURE_TOKEN", "CASSO_CHECKSUM_KEY", "CASSO_API_KEY"):
@@ -83,6 +85,7 @@ def start_stack(state_dir: Path, ports: dict[str, int] | None = None) -> Running
             "--reconcile-every",
             "3600",
             *(f"--{name}-port={port}" for name, port in ports.items()),
+            *extra,
         ],
         cwd=ROOT,
         env=env,

@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
 from casso_payments.reconcile import SweepReport, sweep
+from casso_payments.run_budget import Deadline
 from local.casso_simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
@@ -215,7 +216,12 @@ def run_story(
             # reconciler's sweep re-queues what stays RECEIVED.
             redrive_by_hand(stack.sqs, queues)
             reconciler = stack.reconciler_deps(casso.api_url, WEBHOOK_URL)
-            sweep(reconciler, SweepReport(), now=datetime.now(UTC) + timedelta(hours=1))
+            sweep(
+                reconciler,
+                SweepReport(),
+                now=datetime.now(UTC) + timedelta(hours=1),
+                deadline=Deadline.never(),
+            )
             time.sleep(0.5)
     orders = {
         code: get_order(stack.dynamodb, stack.orders_table, code) for code in ("DH35", "DH36")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
 import sys
 import uuid
+import zipfile
 
 import boto3
 import pytest
+import requests
 
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
@@ -113,12 +116,13 @@ def test_replay_of_an_unknown_transaction_is_an_error(server_stack):
     assert "transaction 404 is not in the ledger" in result.stderr
 
 
-def ops(endpoint: str, *args: str) -> subprocess.CompletedProcess:
+def ops(endpoint: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     env = {**os.environ, "AWS_ENDPOINT_URL": endpoint}
     return subprocess.run(
         [sys.executable, "-m", "ops", *args],
         cwd=ROOT,
         env=env,
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -301,3 +305,102 @@ def test_ops_env_json_writes_sam_env_vars_from_the_deployed_functions(server_sta
     for logical_id in functions:
         declared = function_spec(template, logical_id).environment
         assert env_vars[logical_id] == {n: f"deployed-{logical_id}-{n}" for n in declared}
+
+
+# Casso-side setup: the checksum key, and a reconciler run now
+
+
+def stack_with_outputs(server_stack, **outputs: str) -> str:
+    name = f"deployed-{uuid.uuid4().hex[:6]}"
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+    }
+    server_stack.client("cloudformation").create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+    return name
+
+
+def webhook_secret(server_stack) -> dict:
+    secret_id = server_stack.local.ref("WebhookSecret")
+    return json.loads(
+        server_stack.secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
+    )
+
+
+def test_set_checksum_key_keeps_the_other_fields_and_the_old_key_as_previous(server_stack):
+    secret_id = server_stack.local.ref("WebhookSecret")
+    server_stack.secretsmanager.put_secret_value(
+        SecretId=secret_id,
+        SecretString=json.dumps({"secure_token": "tok", "checksum_key": "", "extra": "kept"}),
+    )
+    stack = stack_with_outputs(server_stack, WebhookSecretArn=secret_id)
+    first = ops(server_stack.endpoint, "set-checksum-key", "--stack", stack, "--key", "key-one")
+    assert first.returncode == 0, first.stderr
+    assert webhook_secret(server_stack) == {
+        "secure_token": "tok",
+        "checksum_key": "key-one",
+        "extra": "kept",
+        "secure_token_previous": "",
+        "checksum_key_previous": "",
+    }
+    # From standard input (not the command line), rotating: the old key stays accepted.
+    second = ops(server_stack.endpoint, "set-checksum-key", "--stack", stack, stdin="key-two\n")
+    assert second.returncode == 0, second.stderr
+    assert "kept as checksum_key_previous" in second.stdout
+    secret = webhook_secret(server_stack)
+    assert (secret["checksum_key"], secret["checksum_key_previous"]) == ("key-two", "key-one")
+    assert (secret["secure_token"], secret["extra"]) == ("tok", "kept")
+    assert "key-two" not in second.stdout + second.stderr
+
+
+def test_set_checksum_key_refuses_an_empty_key(server_stack):
+    secret_id = server_stack.local.ref("WebhookSecret")
+    stack = stack_with_outputs(server_stack, WebhookSecretArn=secret_id)
+    before = webhook_secret(server_stack)
+    result = ops(server_stack.endpoint, "set-checksum-key", "--stack", stack, "--key", "  ")
+    assert result.returncode == 1
+    assert "the checksum key must be one word" in result.stderr
+    assert webhook_secret(server_stack) == before
+
+
+def test_reconcile_invokes_the_stacks_reconciler_and_summarises_the_run(server_stack):
+    endpoint = server_stack.endpoint
+    # moto runs no code without Docker: it answers invocations from a queue of results.
+    requests.post(f"{endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10)
+    iam = server_stack.client("iam")
+    role = iam.create_role(
+        RoleName=f"reconciler-{uuid.uuid4().hex[:6]}", AssumeRolePolicyDocument="{}"
+    )["Role"]["Arn"]
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("app.py", "def lambda_handler(event, context):\n    return {}\n")
+    name = f"stack-{uuid.uuid4().hex[:6]}-reconciler"
+    server_stack.client("lambda").create_function(
+        FunctionName=name,
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    summary = {
+        "ok": True,
+        "skipped": "",
+        "webhook": {"action": "created", "webhook_id": 114, "drift": ["missing"]},
+        "backfill": {"checked": 12, "missing": [7, 8], "backfilled": 2},
+        "sweep": {"requeued": [], "parked_total": 0},
+    }
+    requests.post(
+        f"{endpoint}/moto-api/static/lambda-simple/response",
+        json={"results": [json.dumps(summary)], "region": "ap-southeast-1"},
+        timeout=10,
+    )
+    stack = stack_with_outputs(server_stack, ReconcilerFunctionName=name)
+    result = ops(endpoint, "reconcile", "--stack", stack)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "webhook: created (id 114), drift missing",
+        "backfill: 12 checked, 2 missing, 2 backfilled",
+        "sweep: 0 re-queued, 0 parked",
+    ]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -353,6 +355,9 @@ def test_handler_reports_one_summary_line_and_fails_the_invocation_on_failure(
     module = load_function(
         "ReconcilerFunction", CASSO_API_BASE_URL=casso.api_url, WEBHOOK_URL=WEBHOOK_URL
     )
+    # The stdlib logger outlives each fresh import: write where capsys reads now.
+    for log_handler in logging.getLogger(module.logger.name).handlers:
+        log_handler.stream = sys.stdout  # type: ignore[attr-defined]
     summary = module.lambda_handler({}, LocalContext("ReconcilerFunction", timeout_seconds=300))
     assert (summary["ok"], summary["webhook"]["action"]) == (True, "created")
     casso.outage(503)

@@ -26,6 +26,10 @@ EXPECTED_ALARMS = {
     "WebhookRepairedAlarm",
     "PaymentsNeedReviewAlarm",
     "PaymentsUnconfirmedAlarm",
+    "ReconcilerFailedRunsAlarm",
+    "StuckTransactionsParkedAlarm",
+    "UnreadableRecordsAlarm",
+    "WebhookProbablyPausedAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -243,3 +247,30 @@ def test_credentials_only_by_reference_and_the_token_generated(template):
 
 def test_layer_is_built_for_the_runtime(template):
     assert template["Resources"]["CassoLayer"]["Metadata"]["BuildMethod"] == "python3.13"
+
+
+def test_a_failed_reconciler_run_goes_to_a_queue_with_an_alarm():
+    resources = built()["Resources"]
+    (config,) = of_type(built(), "AWS::Lambda::EventInvokeConfig").values()
+    props = config["Properties"]
+    assert props["FunctionName"] == {"Ref": "ReconcilerFunction"}
+    assert props["MaximumRetryAttempts"] == 1
+    destination = props["DestinationConfig"]["OnFailure"]["Destination"]
+    assert destination == {"Fn::GetAtt": ["ReconcilerFailedRunsQueue", "Arn"]}
+    role = resources["ReconcilerRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    assert {
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": {"Fn::GetAtt": ["ReconcilerFailedRunsQueue", "Arn"]},
+    } in role["Statement"]
+    alarm = resources["ReconcilerFailedRunsAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReconcilerFailedRunsQueue", "QueueName"]}}
+    ]
+
+
+def test_account_numbers_reach_both_functions_that_use_them():
+    functions = of_type(built(), "AWS::Lambda::Function")
+    for function in ("ProcessorFunction", "ReconcilerFunction"):
+        variables = functions[function]["Properties"]["Environment"]["Variables"]
+        assert variables["ACCOUNT_NUMBERS"] == {"Ref": "AccountNumbers"}, function

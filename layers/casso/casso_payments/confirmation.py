@@ -106,13 +106,13 @@ def casso_lookup(
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         from casso_payments.casso_client import CassoClient
-        from casso_payments.credentials import read_api_key
+        from casso_payments.credentials import read_casso_auth
 
         if "provider" not in cached:
             cached["provider"] = SecretsProvider(boto3_client=secrets_client())
         if not api_key_secret_id:
             raise ConfirmationUnavailable("CASSO_API_KEY_SECRET_ID is not set")
-        key = read_api_key(cached["provider"], api_key_secret_id)
+        key = read_casso_auth(cached["provider"], api_key_secret_id)  # api key or OAuth2
         if cached.get("key") != key:
             # Short timeouts and few retries: a slow Casso retries the record later instead
             # of holding the batch.

@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.parameters.exceptions import (
     TransformParameterError,
 )
 
+from casso_payments.casso_auth import CassoAuth
 from casso_payments.webhook_auth import WebhookCredentials
 
 FIELDS = ("secure_token", "secure_token_previous", "checksum_key", "checksum_key_previous")
@@ -107,13 +108,16 @@ class CredentialStore:
         return parse_credentials(secret)
 
 
-def read_api_key(provider: SecretsProvider, secret_id: str, *, max_age: int = 300) -> str:
-    """The Casso API key from its secret (`{"api_key": "..."}`), which the operator fills."""
+def read_casso_auth(provider: SecretsProvider, secret_id: str, *, max_age: int = 300) -> CassoAuth:
+    """How to call Casso's API, from its secret: `{"api_key": "..."}` (sent as `Apikey`) or
+    `{"access_token": "..."}` (an OAuth2 access token, sent as `Bearer`), which the operator
+    fills in."""
     secret = _read_secret(provider, secret_id, f"Casso API key secret {secret_id}", max_age=max_age)
-    key = secret.get("api_key") if isinstance(secret, Mapping) else None
-    if not isinstance(key, str) or not key.strip():
+    auth = CassoAuth.from_secret(secret) if isinstance(secret, Mapping) else None
+    if auth is None:
         raise CredentialsError(
             f"the Casso API key is not set: put it in secret {secret_id} as "
-            '{"api_key": "<your key>"} (README, "Deploying")'
+            '{"api_key": "<your key>"} or {"access_token": "<OAuth2 access token>"} '
+            '(README, "Deploying")'
         )
-    return key.strip()
+    return auth

@@ -3,13 +3,14 @@
 Item shapes (README, "The ledger"):
 
 transaction  pk "TXN#<id>", kind "transaction", transaction_id, status RECEIVED|PROCESSED,
-             pending (present only while RECEIVED: PendingIndex is sparse), received_at,
+             pending (present only while RECEIVED: PendingIndex is sparse; STUCK once the
+             reconciler's sweep has given up on it), sweeps (times re-queued), received_at,
              source webhook-v1|webhook-v2|reconcile, the Transaction's fields, and raw:
              the item exactly as Casso sent it (JSON text).
 quarantine   pk "QUARANTINE#<sha256 of body>", kind "quarantine", status QUARANTINED,
              reason, generation, received_at, body: the whole delivery as received.
 state        pk "STATE#<name>", kind "state": the reconciler's memory (the webhook it
-             registered), never a transaction.
+             registered, the lease that lets one run work at a time), never a transaction.
 
 Every write is conditional on the key being new, so the first writer wins and a replay,
 a retry or a concurrent copy changes nothing.
@@ -32,6 +33,7 @@ RECEIVED: Final = "RECEIVED"
 PROCESSED: Final = "PROCESSED"
 QUARANTINED: Final = "QUARANTINED"
 PENDING_INDEX: Final = "PendingIndex"
+STUCK: Final = "STUCK"  # `pending` of an entry the sweep re-queued MaxSweeps times
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -211,35 +213,11 @@ def mark_processed(
 BATCH_GET_LIMIT = 100
 
 
-def missing_ids(
-    dynamodb: Any, table: str, transaction_ids: list[int], *, attempts: int = 5
+def pending_before(
+    dynamodb: Any, table: str, cutoff: datetime, *, limit: int | None = None
 ) -> list[int]:
-    """Which of these ids the ledger lacks: BatchGetItem, 100 keys a call, keys only."""
-    found: set[int] = set()
-    unique = list(dict.fromkeys(transaction_ids))
-    for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request = {
-            table: {
-                "Keys": [transaction_key(t) for t in unique[start : start + BATCH_GET_LIMIT]],
-                "ProjectionExpression": "pk",
-                "ConsistentRead": True,
-            }
-        }
-        for _ in range(attempts):
-            response = dynamodb.batch_get_item(RequestItems=request)
-            found.update(
-                int(i["pk"]["S"].removeprefix("TXN#")) for i in response["Responses"][table]
-            )
-            request = response.get("UnprocessedKeys") or {}
-            if not request:
-                break
-        else:
-            raise RuntimeError(f"DynamoDB left keys unprocessed after {attempts} attempts")
-    return [t for t in unique if t not in found]
-
-
-def pending_before(dynamodb: Any, table: str, cutoff: datetime) -> list[int]:
-    """Ids still RECEIVED that were recorded before `cutoff` (the sparse PendingIndex)."""
+    """Ids still RECEIVED that were recorded before `cutoff`, oldest first, at most `limit`
+    (the sparse PendingIndex)."""
     ids: list[int] = []
     for page in dynamodb.get_paginator("query").paginate(
         TableName=table,
@@ -250,6 +228,8 @@ def pending_before(dynamodb: Any, table: str, cutoff: datetime) -> list[int]:
         ),
     ):
         ids.extend(int(i["pk"]["S"].removeprefix("TXN#")) for i in page["Items"])
+        if limit is not None and len(ids) >= limit:
+            return ids[:limit]
     return ids
 
 
@@ -284,6 +264,7 @@ def reopen_for_replay(dynamodb: Any, table: str, transaction_id: int, *, now: da
             Key=transaction_key(transaction_id),
             UpdateExpression=(
                 "SET #status = :received, pending = :received, replayed_at = :at ADD replays :one"
+                " REMOVE sweeps"  # a replayed entry gets the sweep's full patience again
             ),
             ConditionExpression="kind = :transaction",
             ExpressionAttributeNames={"#status": "status"},

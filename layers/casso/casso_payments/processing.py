@@ -38,7 +38,7 @@ from casso_payments.payment_events import (
     PaymentEvent,
     publish,
 )
-from casso_payments.settings import ProcessorSettings
+from casso_payments.settings import ProcessorSettings, accepts_account
 
 PAID: Final = "paid"
 PARTIALLY_PAID: Final = "partially_paid"
@@ -48,6 +48,7 @@ UNMATCHED: Final = "unmatched"
 NEEDS_REVIEW: Final = "needs_review"
 UNCONFIRMED: Final = "unconfirmed"
 MONEY_OUT: Final = "money_out"
+OTHER_ACCOUNT: Final = "other_account"  # not one of AccountNumbers: recorded, never settles
 ALREADY_PROCESSED: Final = "already_processed"
 
 
@@ -146,7 +147,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     vouched = confirmation.NOT_REQUIRED
     reason = ""
     events: list[PaymentEvent] = []
-    if transaction.amount < 0:
+    if not accepts_account(settings.account_numbers, transaction.account_number):
+        outcome, order_code = OTHER_ACCOUNT, None
+    elif transaction.amount < 0:
         outcome, order_code = MONEY_OUT, None
     else:
         if entry.binding:

@@ -39,13 +39,29 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int, maxim
     return value
 
 
+def _accounts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated bank account numbers; empty means every linked account."""
+    accounts = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    for account in accounts:
+        if not account.isascii() or not account.isalnum():
+            raise SettingsError(
+                f"{name} must be bank account numbers separated by commas, got {account!r}"
+            )
+    return accounts
+
+
+def accepts_account(accounts: tuple[str, ...], account_number: str | None) -> bool:
+    """Whether a transaction to this account is this stack's business (AccountNumbers)."""
+    return not accounts or (account_number or "").strip() in accounts
+
+
 @dataclass(frozen=True)
 class ReceiverSettings:
     ledger_table_name: str
     transaction_queue_url: str
     webhook_secret_id: str
     max_body_bytes: int = 262_144
-    # 0 = off: Casso retries a delivery for ~12 h with its original signature timestamp.
+    # 0 = off: Casso retries a delivery for up to ~70 h with its original signature timestamp.
     max_signature_age_seconds: int = 0
     credentials_cache_seconds: int = 300
     # A redelivered transaction still unprocessed after this long is queued again: it covers
@@ -99,6 +115,8 @@ class ProcessorSettings:
     casso_api_base_url: str = "https://oauth.casso.vn/v2"
     # For the back-off of a record waiting on Casso (its message's visibility).
     transaction_queue_url: str = ""
+    # Only transfers to these accounts settle orders (empty: every account).
+    account_numbers: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -122,6 +140,7 @@ class ProcessorSettings:
             casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
             or "https://oauth.casso.vn/v2",
             transaction_queue_url=env.get("TRANSACTION_QUEUE_URL", "").strip(),
+            account_numbers=_accounts(env, "ACCOUNT_NUMBERS"),
         )
 
 
@@ -149,6 +168,17 @@ class ReconcilerSettings:
     stuck_after_minutes: int = 15
     sync_before_backfill: bool = False
     dry_run: bool = False
+    # Backfill considers only these accounts (empty: every account).
+    account_numbers: tuple[str, ...] = ()
+    # Bounds the pages one run reads: LookbackDays x this / the page size.
+    max_transactions_per_day: int = 10_000
+    # A stuck entry is re-queued at most this many times, then left for a person.
+    max_sweeps: int = 3
+    max_requeued_per_run: int = 100
+    # Backfilled transactions and no webhook delivery for this long: probably PAUSED.
+    webhook_silence_minutes: int = 60
+    # Seconds kept back from the invocation's timeout to report the run.
+    reserve_seconds: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReconcilerSettings:
@@ -171,4 +201,14 @@ class ReconcilerSettings:
             ),
             sync_before_backfill=_bool(env, "SYNC_BEFORE_BACKFILL", False),
             dry_run=_bool(env, "DRY_RUN", False),
+            account_numbers=_accounts(env, "ACCOUNT_NUMBERS"),
+            max_transactions_per_day=_int(
+                env, "MAX_TRANSACTIONS_PER_DAY", 10_000, minimum=1, maximum=10**7
+            ),
+            max_sweeps=_int(env, "MAX_SWEEPS", 3, minimum=1, maximum=100),
+            max_requeued_per_run=_int(env, "MAX_REQUEUED_PER_RUN", 100, minimum=1, maximum=10_000),
+            webhook_silence_minutes=_int(
+                env, "WEBHOOK_SILENCE_MINUTES", 60, minimum=0, maximum=7 * 24 * 60
+            ),
+            reserve_seconds=_int(env, "RESERVE_SECONDS", 10, minimum=0, maximum=300),
         )
