@@ -119,15 +119,16 @@ if mode == "handler":
     started = time.perf_counter()
     import app  # the import is what is measured
 
-    app.lambda_handler(event, Context())
+    answer = app.lambda_handler(event, Context())
 else:
     sys.path[:0] = [sys.argv[2]]
     started = time.perf_counter()
-    {
+    answer = {
         "floor-receiver": floor_receiver,
         "floor-processor": floor_processor,
         "floor-reconciler": floor_reconciler,
     }[mode]()
 elapsed = (time.perf_counter() - started) * 1000
 sys.stdout = sys.__stdout__
-print("BENCH_RESULT " + json.dumps({"ms": elapsed}))
+# The answer too: the parent checks it, so a handler that failed fast can't pass as cheap.
+print("BENCH_RESULT " + json.dumps({"ms": elapsed, "answer": answer}, default=str))
