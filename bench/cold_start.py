@@ -59,8 +59,9 @@ def interpreter() -> tuple[str, Path, str]:
     return sys.executable, ROOT / "layers" / "casso", "venv python + layer sources (run make build)"
 
 
-def run_child(python: str, args: list[str], env: dict[str, str]) -> tuple[float, Any]:
-    """Milliseconds from the first import to the first answer, and that answer."""
+def run_child(python: str, args: list[str], env: dict[str, str]) -> tuple[float, float, Any]:
+    """Milliseconds from the first import to the first answer (wall, then the child's CPU),
+    and that answer."""
     result = subprocess.run(
         [python, "-S", str(CHILD), *args],
         env=env,
@@ -72,7 +73,7 @@ def run_child(python: str, args: list[str], env: dict[str, str]) -> tuple[float,
     for line in result.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             measured = json.loads(line.removeprefix("BENCH_RESULT "))
-            return measured["ms"], measured["answer"]
+            return measured["ms"], measured["cpu_ms"], measured["answer"]
     raise RuntimeError(f"{args}: no result\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
 
 
@@ -206,6 +207,8 @@ def measure(
     short = FUNCTIONS[function]
     handler: list[float] = []
     floor: list[float] = []
+    handler_cpu: list[float] = []
+    floor_cpu: list[float] = []
     handler_calls: list[dict[str, int]] = []
     floor_calls: list[dict[str, int]] = []
     with local_aws() as (endpoint, stack, clients, server_calls):
@@ -213,14 +216,14 @@ def measure(
             seed_ledger(casso, clients, stack)
         env = child_env(function, endpoint, stack, casso)
 
-        def one(args: list[str]) -> tuple[float, Any, dict[str, int]]:
+        def one(args: list[str]) -> tuple[float, float, Any, dict[str, int]]:
             aws_before, casso_before = server_calls.snapshot(), len(casso.api_calls)
-            ms, answer = run_child(python, args, env)
+            ms, cpu, answer = run_child(python, args, env)
             calls = server_calls.since(aws_before)
             for method, path in casso.api_calls[casso_before:]:
                 key = f"Casso {method} {path}"
                 calls[key] = calls.get(key, 0) + 1
-            return ms, answer, calls
+            return ms, cpu, answer, calls
 
         for run in range(RUNS):
             event = prepare(function, run, stack, clients, workdir)
@@ -229,19 +232,25 @@ def measure(
                 ("floor", [f"floor-{short}", str(layer)]),
             ]
             for side, args in sides if run % 2 == 0 else sides[::-1]:
-                ms, answer, calls = one(args)
+                ms, cpu, answer, calls = one(args)
                 if side == "handler":
                     check(function, run, answer, stack, clients)
                     handler.append(ms)
+                    handler_cpu.append(cpu)
                     handler_calls.append(calls)
                 else:
                     floor.append(ms)
+                    floor_cpu.append(cpu)
                     floor_calls.append(calls)
     ratios = pair_ratios(handler, floor)
+    cpu_ratios = pair_ratios(handler_cpu, floor_cpu)
     return {
         "handler_ms": spread(handler),
         "floor_ms": spread(floor),
         "pair_ratio": spread(ratios, 3),
+        "handler_cpu_ms": spread(handler_cpu),
+        "floor_cpu_ms": spread(floor_cpu),
+        "pair_ratio_cpu": spread(cpu_ratios, 3),
         "goal_ratio": GOALS[function],
         "verdict": verdict(median(ratios), GOALS[function]),
         # The calls of the last pair; every pair is checked to make the same ones.
@@ -250,6 +259,7 @@ def measure(
             h == f for h, f in zip(handler_calls, floor_calls, strict=True)
         ),
         "_ratios": ratios,
+        "_cpu_ratios": cpu_ratios,
         "_handler": handler,
         "_floor": floor,
         "_env": env,
@@ -311,6 +321,7 @@ def main() -> dict[str, Any]:
             m = measure(function, python, layer, code, casso, Path(workdir))
             ratios, handler, floor = m.pop("_ratios"), m.pop("_handler"), m.pop("_floor")
             envs[function] = m.pop("_env")
+            cpu_ratios = m.pop("_cpu_ratios")
             results[function] = m
             rows.append(
                 [
@@ -320,6 +331,7 @@ def main() -> dict[str, Any]:
                     shown(ratios, 2, "x"),
                     f"<= {GOALS[function]:.2f}x",
                     m["verdict"],
+                    shown(cpu_ratios, 2, "x"),
                     "yes" if m["same_calls_every_run"] else "NO",
                 ]
             )
@@ -334,6 +346,7 @@ def main() -> dict[str, Any]:
                 "per-pair ratio",
                 "goal",
                 "verdict",
+                "CPU-time ratio",
                 "same calls",
             ],
             rows,
