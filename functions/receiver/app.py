@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
@@ -25,17 +26,6 @@ from casso_payments.credentials import CredentialStore
 from casso_payments.intake import Delivery, IntakeDeps, receive
 from casso_payments.payload import redact
 from casso_payments.settings import ReceiverSettings
-
-# The REST resolver without event_handler's __init__, which also loads the AppSync, Bedrock,
-# VPC Lattice, HTTP API and Function URL resolvers this function never uses (README,
-# "Benchmarks": what it buys).
-_api_gateway = cold_start.import_skipping_package_init(
-    "aws_lambda_powertools.event_handler.api_gateway"
-)
-APIGatewayRestResolver, Response = _api_gateway.APIGatewayRestResolver, _api_gateway.Response
-content_types = cold_start.import_skipping_package_init(
-    "aws_lambda_powertools.event_handler.content_types"
-)
 
 WEBHOOK_PATH = "/casso/webhook"
 
