@@ -7,6 +7,7 @@ Only the standard library is imported before the clock starts; the code and its
 dependencies come from the directories given (the built layer, as on Lambda).
 """
 
+import gc
 import json
 import os
 import sys
@@ -130,7 +131,21 @@ else:
     }[mode]()
 elapsed = (time.perf_counter() - started) * 1000
 cpu = (time.process_time() - cpu) * 1000
+
+
+def full_collection_ms() -> float:
+    began = time.perf_counter()
+    gc.collect()
+    return (time.perf_counter() - began) * 1000
+
+
+# After the clock: what a full collection costs in this warm environment, with the heap as
+# set-up left it (frozen, in the handlers), then with everything back in the old generation.
+full_gc = {"as_left": full_collection_ms()}
+gc.unfreeze()
+full_gc["unfrozen"] = full_collection_ms()
 sys.stdout = sys.__stdout__
 # The answer too: the parent checks it, so a handler that failed fast can't pass as cheap.
 # CPU time beside wall time: on a shared machine it is far less swayed by other work.
-print("BENCH_RESULT " + json.dumps({"ms": elapsed, "cpu_ms": cpu, "answer": answer}, default=str))
+result = {"ms": elapsed, "cpu_ms": cpu, "full_gc_ms": full_gc, "answer": answer}
+print("BENCH_RESULT " + json.dumps(result, default=str))

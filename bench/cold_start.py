@@ -43,6 +43,7 @@ FUNCTIONS = {
     "ReconcilerFunction": "reconciler",
 }
 CASSO_TRANSACTIONS = 20
+FULL_GC: dict[str, list[dict[str, float]]] = {}  # child mode -> full-collection costs
 
 
 def interpreter() -> tuple[str, Path, str]:
@@ -61,7 +62,7 @@ def interpreter() -> tuple[str, Path, str]:
 
 def run_child(python: str, args: list[str], env: dict[str, str]) -> tuple[float, float, Any]:
     """Milliseconds from the first import to the first answer (wall, then the child's CPU),
-    and that answer."""
+    and that answer. What a full collection cost afterwards goes to FULL_GC."""
     result = subprocess.run(
         [python, "-S", str(CHILD), *args],
         env=env,
@@ -73,6 +74,7 @@ def run_child(python: str, args: list[str], env: dict[str, str]) -> tuple[float,
     for line in result.stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             measured = json.loads(line.removeprefix("BENCH_RESULT "))
+            FULL_GC.setdefault(args[0], []).append(measured["full_gc_ms"])
             return measured["ms"], measured["cpu_ms"], measured["answer"]
     raise RuntimeError(f"{args}: no result\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
 
@@ -205,6 +207,7 @@ def measure(
     """RUNS pairs of fresh processes, handler and floor back to back (alternating which goes
     first), each against its own stack; the calls each makes are counted where they land."""
     short = FUNCTIONS[function]
+    FULL_GC.clear()
     handler: list[float] = []
     floor: list[float] = []
     handler_cpu: list[float] = []
@@ -244,7 +247,12 @@ def measure(
                     floor_calls.append(calls)
     ratios = pair_ratios(handler, floor)
     cpu_ratios = pair_ratios(handler_cpu, floor_cpu)
+    full_gc = {
+        side: {key: spread([g[key] for g in FULL_GC[mode]]) for key in ("as_left", "unfrozen")}
+        for side, mode in (("handler", "handler"), ("floor", f"floor-{short}"))
+    }
     return {
+        "full_collection_after_first_call_ms": full_gc,
         "handler_ms": spread(handler),
         "floor_ms": spread(floor),
         "pair_ratio": spread(ratios, 3),
@@ -354,6 +362,23 @@ def main() -> dict[str, Any]:
     )
     for function, m in results.items():
         print(f"  {function} calls per cold start: {calls_text(m['calls']['handler'])}")
+    print(
+        table(
+            "A full garbage collection after the first call (ms, median (min-max)): the "
+            "handlers freeze their set-up heap (gc.freeze), the floors don't",
+            ["function", "handler, heap as left", "handler, unfrozen", "floor"],
+            [
+                [
+                    function,
+                    _shown(m["full_collection_after_first_call_ms"]["handler"]["as_left"]),
+                    _shown(m["full_collection_after_first_call_ms"]["handler"]["unfrozen"]),
+                    _shown(m["full_collection_after_first_call_ms"]["floor"]["as_left"]),
+                ]
+                for function, m in results.items()
+                if function in FUNCTIONS
+            ],
+        )
+    )
     costs = import_costs(python, layer, envs["ReceiverFunction"])
     print(
         table(
@@ -366,6 +391,10 @@ def main() -> dict[str, Any]:
     results["receiver_imports_ms"] = {name: round(ms, 1) for name, ms in costs[:8]}
     save("cold_start", {"runs": RUNS, "interpreter": how, **results}, before=before)
     return results
+
+
+def _shown(s: dict[str, float]) -> str:
+    return f"{s['median']:.1f} ({s['min']:.1f}-{s['max']:.1f})"
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import io
 import json
 import os
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from bench.common import (
@@ -42,6 +43,46 @@ def event(*ids: int) -> dict[str, Any]:
     return rest_proxy_event(
         "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
     )
+
+
+class GcPauses:
+    """Garbage collections that run while a labelled invocation is in progress."""
+
+    def __init__(self) -> None:
+        self._label: str | None = None
+        self._started = 0.0
+        self.pauses: list[tuple[str, int, float]] = []  # (label, generation, ms)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        elif self._label is not None:
+            ms = (time.perf_counter() - self._started) * 1000
+            self.pauses.append((self._label, info["generation"], ms))
+
+    @contextlib.contextmanager
+    def during(self, label: str) -> Iterator[None]:
+        self._label = label
+        try:
+            yield
+        finally:
+            self._label = None
+
+    def __enter__(self) -> GcPauses:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def summary(self, label: str) -> dict[str, Any]:
+        mine = [(g, ms) for lab, g, ms in self.pauses if lab == label]
+        full = [ms for g, ms in mine if g == 2]
+        return {
+            "full_collections": len(full),
+            "longest_full_ms": round(max(full, default=0.0), 2),
+            "gc_ms": round(sum(ms for _, ms in mine), 2),
+        }
 
 
 def main() -> dict[str, Any]:
@@ -97,16 +138,20 @@ def main() -> dict[str, Any]:
         raw_ms: list[float] = []
         ledger, queue = stack.ref("LedgerTable"), stack.ref("TransactionQueue")
 
+        pauses = GcPauses()
+
         def frozen(n: int) -> None:
             gc.freeze()
             started = time.perf_counter()
-            deliver(event(10_000 + n))
+            with pauses.during("frozen"):
+                deliver(event(10_000 + n))
             handler_ms.append((time.perf_counter() - started) * 1000)
 
         def unfrozen(n: int) -> None:
             gc.unfreeze()
             started = time.perf_counter()
-            deliver(event(50_000 + n))
+            with pauses.during("unfrozen"):
+                deliver(event(50_000 + n))
             unfrozen_ms.append((time.perf_counter() - started) * 1000)
 
         def raw(n: int) -> None:
@@ -120,9 +165,18 @@ def main() -> dict[str, Any]:
             raw_ms.append((time.perf_counter() - started) * 1000)
 
         steps = [frozen, unfrozen, raw]
-        for n in range(WARM):
-            for step in steps[n % 3 :] + steps[: n % 3]:
-                step(n)
+        with pauses:
+            for n in range(WARM):
+                for step in steps[n % 3 :] + steps[: n % 3]:
+                    step(n)
+        # Full collections are rare in a warm loop; when one lands, this is what it costs.
+        forced = {"frozen": [], "unfrozen": []}
+        for n in range(10):
+            label = ("frozen", "unfrozen")[n % 2]
+            (gc.freeze if label == "frozen" else gc.unfreeze)()
+            started = time.perf_counter()
+            gc.collect(2)
+            forced[label].append((time.perf_counter() - started) * 1000)
         gc.freeze()
     ratios = pair_ratios(handler_ms, raw_ms)
     h50, r50, u50 = median(handler_ms), median(raw_ms), median(unfrozen_ms)
@@ -147,14 +201,29 @@ def main() -> dict[str, Any]:
             ],
         )
     )
+    frozen_gc, unfrozen_gc = pauses.summary("frozen"), pauses.summary("unfrozen")
     print(
         table(
-            "Receiver: what gc.freeze() after set-up buys (same deliveries, heap frozen or not)",
-            ["", "frozen ms", "unfrozen ms"],
+            "Receiver: what gc.freeze() after set-up buys (same deliveries, heap frozen or not; "
+            "collections counted inside the invocations, in this process, moto included)",
+            ["", "frozen", "unfrozen"],
             [
-                ["p50", f"{h50:.2f}", f"{u50:.2f}"],
-                ["p99", f"{h99:.2f}", f"{u99:.2f}"],
-                ["max", f"{max(handler_ms):.2f}", f"{max(unfrozen_ms):.2f}"],
+                ["latency p50 ms", f"{h50:.2f}", f"{u50:.2f}"],
+                ["latency p99 ms", f"{h99:.2f}", f"{u99:.2f}"],
+                ["latency max ms", f"{max(handler_ms):.2f}", f"{max(unfrozen_ms):.2f}"],
+                *[
+                    [name, str(frozen_gc[key]), str(unfrozen_gc[key])]
+                    for key, name in (
+                        ("full_collections", "full collections"),
+                        ("longest_full_ms", "longest full collection ms"),
+                        ("gc_ms", "all collections, ms in total"),
+                    )
+                ],
+                [
+                    "one full collection, forced, ms (median of 5)",
+                    f"{median(forced['frozen']):.1f}",
+                    f"{median(forced['unfrozen']):.1f}",
+                ],
             ],
         )
     )
@@ -164,6 +233,8 @@ def main() -> dict[str, Any]:
         "handler": {**spread(handler_ms, 2), "p99": round(h99, 2)},
         "raw": {**spread(raw_ms, 2), "p99": round(r99, 2)},
         "handler_unfrozen_heap": {**spread(unfrozen_ms, 2), "p99": round(u99, 2)},
+        "gc_inside_invocations": {"frozen": frozen_gc, "unfrozen": unfrozen_gc},
+        "full_collection_ms": {k: round(median(v), 2) for k, v in forced.items()},
         "pair_ratio": spread(ratios, 3),
         "goal_ratio": WARM_GOAL,
         "verdict": verdict(median(ratios), WARM_GOAL),
