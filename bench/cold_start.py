@@ -9,12 +9,11 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench.cold_scenarios import FUNCTIONS, check, child_env, prepare, seed_ledger
 from bench.common import (
-    FAKE_AWS,
     calls_text,
     local_aws,
     machine,
@@ -28,20 +27,14 @@ from bench.common import (
     verdict,
 )
 from local.casso_simulator import CassoSimulator
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN, V1_ITEM
+from local.sample_events import LOCAL_CASSO_API_KEY
 from local.template import ROOT, function_spec, load_template
 
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "15"))
 # The goals of issue 13: a cold start at most this many times the same calls made bare.
 GOALS = {"ReceiverFunction": 1.10, "ProcessorFunction": 1.15, "ReconcilerFunction": 1.15}
-TRACE_HEADER = "Root=1-6740a9c0-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
 CHILD = Path(__file__).resolve().parent / "cold_child.py"
 BUILD = ROOT / ".aws-sam" / "build"
-FUNCTIONS = {
-    "ReceiverFunction": "receiver",
-    "ProcessorFunction": "processor",
-    "ReconcilerFunction": "reconciler",
-}
 CASSO_TRANSACTIONS = 20
 FULL_GC: dict[str, list[dict[str, float]]] = {}  # child mode -> full-collection costs
 
@@ -79,133 +72,12 @@ def run_child(python: str, args: list[str], env: dict[str, str]) -> tuple[float,
     raise RuntimeError(f"{args}: no result\n{result.stdout[-2000:]}\n{result.stderr[-2000:]}")
 
 
-def transaction_id(function: str, run: int) -> int:
-    # A range of its own per function, so no run sees another's transactions.
-    return 10_000 * (1 + list(FUNCTIONS).index(function)) + run
-
-
-def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -> Path:
-    """The event for one cold invocation (a new transaction each time), and the state that
-    makes the handler take the same path as its floor: the processor pays an order; the
-    reconciler registers the webhook, reads one page and finds nothing missing."""
-    from casso_payments.intake import Delivery, IntakeDeps, receive
-    from casso_payments.ledger import STATE_PREFIX
-    from casso_payments.orders import create_order
-    from casso_payments.settings import ReceiverSettings
-    from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
-
-    path = workdir / f"{function}-{run}.json"
-    tid = transaction_id(function, run)
-    transaction = {**V1_ITEM, "id": tid, "description": f"DH{tid} cold start"}
-    body = json.dumps({"error": 0, "data": [transaction]})
-    if function == "ReceiverFunction":
-        event = rest_proxy_event(
-            "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
-        )
-    elif function == "ProcessorFunction":
-        spec = function_spec(load_template(), "ReceiverFunction")
-        settings = ReceiverSettings.from_env(stack.function_environment(spec.environment))
-
-        class Token:
-            def get(self, *, refresh: bool = False) -> Any:
-                from casso_payments.webhook_auth import WebhookCredentials
-
-                return WebhookCredentials(secure_tokens=(LOCAL_SECURE_TOKEN,))
-
-        receive(
-            Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, datetime.now(UTC)),
-            IntakeDeps(clients["dynamodb"], clients["sqs"], Token(), settings),
-        )
-        create_order(
-            clients["dynamodb"],
-            stack.ref("OrdersTable"),
-            f"DH{tid}",
-            transaction["amount"],
-            now=datetime.now(UTC),
-        )
-        message = json.dumps({"transaction_id": tid, "source": "webhook-v1"})
-        event = sqs_event([sqs_record(message)])
-    else:
-        # The floor registers the webhook afresh each time; so does a run with no record of it.
-        clients["dynamodb"].delete_item(
-            TableName=stack.ref("LedgerTable"), Key={"pk": {"S": f"{STATE_PREFIX}webhook"}}
-        )
-        event = {}
-    path.write_text(json.dumps(event))
-    return path
-
-
-def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> None:
-    """The handler did its job: a run that failed fast must not pass for a cheap one."""
-    from casso_payments.orders import PAID, get_order
-
-    tid = transaction_id(function, run)
-    if function == "ReceiverFunction":
-        body = json.loads(answer.get("body") or "{}")
-        ok = answer.get("statusCode") == 200 and body.get("success") is True
-    elif function == "ProcessorFunction":
-        order = get_order(clients["dynamodb"], stack.ref("OrdersTable"), f"DH{tid}")
-        ok = answer == {"batchItemFailures": []} and bool(
-            order and order.status == PAID and tid in order.payments
-        )
-    else:
-        ok = (
-            answer.get("ok") is True
-            and answer["webhook"]["action"] == "created"
-            and answer["backfill"]["missing"] == []
-        )
-    if not ok:
-        raise RuntimeError(f"{function} run {run} did not do its job; it answered {answer}")
-
-
-def seed_ledger(casso: CassoSimulator, clients: dict, stack: Any) -> None:
-    """Casso's transactions are all in the ledger and processed: the reconciler, like its
-    floor, reads them and finds nothing to backfill or sweep."""
-    from casso_payments.ledger import mark_processed, record_transaction
-    from casso_payments.payload import parse_transaction
-
-    now = datetime.now(UTC)
-    for record in casso.transactions.values():
-        transaction = parse_transaction(record)
-        table = stack.ref("LedgerTable")
-        record_transaction(clients["dynamodb"], table, transaction, source="bench", now=now)
-        mark_processed(
-            clients["dynamodb"], table, transaction.id, outcome="paid", order_code=None, now=now
-        )
-
-
-def child_env(function: str, endpoint: str, stack: Any, casso: CassoSimulator) -> dict[str, str]:
-    spec = function_spec(load_template(), function)
-    overrides = {
-        "WEBHOOK_URL": "http://127.0.0.1:9/prod/casso/webhook",
-        "CASSO_API_BASE_URL": casso.api_url,
-    }
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        **FAKE_AWS,
-        "AWS_ENDPOINT_URL": endpoint,
-        "BENCH_FUNCTION": function,
-        **stack.function_environment(spec.environment, overrides),
-    }
-    # As on Lambda (tracing active): the X-Ray SDK behaves differently elsewhere.
-    env.pop("POWERTOOLS_TRACE_DISABLED", None)
-    env.update(
-        {
-            "LAMBDA_TASK_ROOT": str(spec.code_dir),
-            "AWS_LAMBDA_FUNCTION_NAME": function,
-            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-            "_X_AMZN_TRACE_ID": TRACE_HEADER,
-            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        }
-    )
-    return env
-
-
 def measure(
     function: str, python: str, layer: Path, code: Path, casso: CassoSimulator, workdir: Path
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """RUNS pairs of fresh processes, handler and floor back to back (alternating which goes
-    first), each against its own stack; the calls each makes are counted where they land."""
+    first), against a stack of the function's own; the calls each makes are counted where
+    they land. Returns the figures, and the samples and environment they came from."""
     short = FUNCTIONS[function]
     FULL_GC.clear()
     handler: list[float] = []
@@ -228,6 +100,12 @@ def measure(
                 calls[key] = calls.get(key, 0) + 1
             return ms, cpu, answer, calls
 
+        # One unmeasured handler run first: it writes the handler's and the layer's .pyc, as
+        # pip wrote boto3's for the floor (README: what compiling costs on Lambda).
+        warm_up = prepare(function, RUNS, stack, clients, workdir)
+        check(
+            function, RUNS, one(["handler", str(code), str(layer), str(warm_up)])[2], stack, clients
+        )
         for run in range(RUNS):
             event = prepare(function, run, stack, clients, workdir)
             sides = [
@@ -251,7 +129,7 @@ def measure(
         side: {key: spread([g[key] for g in FULL_GC[mode]]) for key in ("as_left", "unfrozen")}
         for side, mode in (("handler", "handler"), ("floor", f"floor-{short}"))
     }
-    return {
+    figures = {
         "full_collection_after_first_call_ms": full_gc,
         "handler_ms": spread(handler),
         "floor_ms": spread(floor),
@@ -266,12 +144,9 @@ def measure(
         "same_calls_every_run": all(
             h == f for h, f in zip(handler_calls, floor_calls, strict=True)
         ),
-        "_ratios": ratios,
-        "_cpu_ratios": cpu_ratios,
-        "_handler": handler,
-        "_floor": floor,
-        "_env": env,
     }
+    samples = {"ratios": ratios, "cpu_ratios": cpu_ratios, "handler": handler, "floor": floor}
+    return figures, {**samples, "env": env}
 
 
 def import_costs(python: str, layer: Path, env: dict[str, str]) -> list[tuple[str, float]]:
@@ -326,10 +201,9 @@ def main() -> dict[str, Any]:
                 if (BUILD / function).is_dir() and "built" in how
                 else spec.code_dir
             )
-            m = measure(function, python, layer, code, casso, Path(workdir))
-            ratios, handler, floor = m.pop("_ratios"), m.pop("_handler"), m.pop("_floor")
-            envs[function] = m.pop("_env")
-            cpu_ratios = m.pop("_cpu_ratios")
+            m, samples = measure(function, python, layer, code, casso, Path(workdir))
+            ratios, cpu_ratios = samples["ratios"], samples["cpu_ratios"]
+            handler, floor, envs[function] = samples["handler"], samples["floor"], samples["env"]
             results[function] = m
             rows.append(
                 [
