@@ -76,7 +76,7 @@ demo: venv ## the whole pipeline on local AWS, told as a story, checked, summari
 dev: venv ## the local stack, left running (Ctrl-C stops it)
 	$(PYTHON) -m local.cli up
 
-bench: build ## benchmarks (about 6 minutes): tables printed, figures in bench/results.json
+bench: build ## benchmarks (about 10 minutes): tables printed, figures in bench/results.json
 	$(PYTHON) -m bench $(BENCH)
 
 redrive: venv ## move the dead-letter queue back to the queue: make redrive STACK=<stack name>

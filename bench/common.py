@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import statistics
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -13,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
 
 from local.provision import LocalStack, provision, tap_events
 from local.sample_events import LOCAL_SECRET_VALUES
@@ -53,33 +61,115 @@ def ratio(value: float, floor: float) -> str:
     return f"{value / floor:.2f}x" if floor else "-"
 
 
-def save(section: str, data: dict[str, Any]) -> None:
+def spread(values: list[float], digits: int = 1) -> dict[str, float]:
+    """min / median / max: one number hides how far a shared machine swung the runs."""
+    return {
+        "min": round(min(values), digits),
+        "median": round(median(values), digits),
+        "max": round(max(values), digits),
+    }
+
+
+def shown(values: list[float], digits: int = 0, unit: str = "") -> str:
+    """'median (min-max)' for a table cell."""
+    s = spread(values, digits)
+    return f"{s['median']:.{digits}f}{unit} ({s['min']:.{digits}f}-{s['max']:.{digits}f})"
+
+
+def pair_ratios(measured: list[float], floor: list[float]) -> list[float]:
+    """Run n of the subject over run n of the floor: runs taken side by side share the
+    machine's load at that moment, so their ratio is steadier than a ratio of medians."""
+    return [m / f for m, f in zip(measured, floor, strict=True)]
+
+
+def verdict(value: float, limit: float, *, at_most: bool = True) -> str:
+    met = value <= limit if at_most else value >= limit
+    return "met" if met else "NOT MET"
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures came from, and how busy it was (load average: 1, 5, 15 min)."""
+    return {"cores": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def save(section: str, data: dict[str, Any], *, before: dict[str, Any] | None = None) -> None:
+    """Write one benchmark's figures, with the machine's load before and after the run."""
+    if before is not None:
+        after = machine()
+        data = {
+            **data,
+            "machine": {
+                "cores": after["cores"],
+                "load_average_before": before["load_average"],
+                "load_average_after": after["load_average"],
+            },
+        }
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[section] = data
     RESULTS.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
 
 
-class CallCounter:
-    """Counts AWS API calls made through the given clients, by operation."""
+def machine_line(before: dict[str, Any]) -> str:
+    after = machine()
+    return (
+        f"  machine: {after['cores']} cores; load average (1/5/15 min) "
+        f"{'/'.join(map(str, before['load_average']))} before, "
+        f"{'/'.join(map(str, after['load_average']))} after"
+    )
 
-    def __init__(self, *clients: Any) -> None:
+
+class ServerCalls:
+    """Every AWS API call the moto server answers, by operation, whichever process made it
+    (a cold-start child, a reconciler run): counted where they arrive, none can hide."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
-        for client in clients:
-            client.meta.events.register("before-call", self._count)
 
-    def _count(self, model: Any, **_: Any) -> None:
-        self.calls[model.name] += 1
+    def wrap(self, app: Any) -> Any:
+        def counted(environ: dict[str, Any], start_response: Any) -> Any:
+            # The JSON protocols (DynamoDB, SQS, Secrets Manager, EventBridge) name the
+            # operation in X-Amz-Target, e.g. "DynamoDB_20120810.PutItem".
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            operation = target.rsplit(".", 1)[-1] if target else environ.get("PATH_INFO", "?")
+            with self._lock:
+                self.calls[operation] += 1
+            return app(environ, start_response)
 
-    def take(self) -> Counter[str]:
-        taken, self.calls = self.calls, Counter()
-        return taken
+        return counted
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.calls)
+
+    def since(self, before: Counter[str]) -> dict[str, int]:
+        return dict(self.snapshot() - before)
+
+
+class _CountingMotoServer(ThreadedMotoServer):
+    """moto's threaded server with its WSGI app wrapped by a ServerCalls counter."""
+
+    def __init__(self, calls: ServerCalls) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self._calls = calls
+
+    def _server_entry(self) -> None:  # as moto's, with the app wrapped
+        app = self._calls.wrap(DomainDispatcherApplication(create_backend_app))
+        self._server = make_server(
+            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
 
 
 @contextmanager
-def local_aws() -> Iterator[tuple[str, LocalStack, dict[str, Any]]]:
-    """A moto server with the stack's resources, built from template.yaml."""
+def local_aws() -> Iterator[tuple[str, LocalStack, dict[str, Any], ServerCalls]]:
+    """A moto server with the stack's resources, built from template.yaml, counting calls."""
     os.environ.update(FAKE_AWS)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    # One access-log line per request would bury the tables.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    calls = ServerCalls()
+    server = _CountingMotoServer(calls)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
@@ -92,6 +182,10 @@ def local_aws() -> Iterator[tuple[str, LocalStack, dict[str, Any]]]:
     )
     tap_events(clients, stack)
     try:
-        yield endpoint, stack, clients
+        yield endpoint, stack, clients, calls
     finally:
         server.stop()
+
+
+def calls_text(calls: dict[str, int]) -> str:
+    return ", ".join(f"{n} {op}" for op, n in sorted(calls.items())) or "none"

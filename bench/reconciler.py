@@ -13,7 +13,17 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bench.common import local_aws, ratio, save, table
+from bench.common import (
+    calls_text,
+    local_aws,
+    machine,
+    machine_line,
+    ratio,
+    save,
+    shown,
+    spread,
+    table,
+)
 from casso_payments.ledger import timestamp, transaction_item
 from casso_payments.payload import parse_transaction
 from casso_payments.settings import ReconcilerSettings
@@ -24,6 +34,7 @@ from local.template import ROOT, function_spec, load_template
 # (transactions, missing): 2% missing at both sizes, and 10,000 with as few missing as 1,000
 # has, which shows what the memory follows.
 RUNS = ((1_000, 20), (10_000, 200), (10_000, 20))
+REPEATS = int(os.environ.get("BENCH_RECONCILE_REPEATS", "3"))
 PAGE = 100
 
 
@@ -50,9 +61,23 @@ def seed(casso: CassoSimulator, dynamodb: Any, table_name: str, n: int, lost: in
     return missing
 
 
+def floor(n: int, missing: int) -> tuple[dict[str, int], int]:
+    """The least a run can do: AWS calls by operation, and Casso calls."""
+    aws = {
+        "GetSecretValue": 2,  # the API key and the webhook's secure token
+        "GetItem": 1,  # the webhook's STATE item
+        "PutItem": missing + 1,  # each backfill, plus the webhook's state (new here)
+        "BatchGetItem": math.ceil(n / 100),  # which of each page's ids the ledger has
+        "Query": 1,  # the sweep: PendingIndex, one page
+        "SendMessageBatch": math.ceil(missing / 10),
+    }
+    # the pages, plus the webhook's delete-by-URL and create
+    return {op: count for op, count in aws.items() if count}, math.ceil(n / PAGE) + 2
+
+
 def measure(n: int, lost: int) -> dict[str, Any]:
     with (
-        local_aws() as (endpoint, stack, clients),
+        local_aws() as (endpoint, stack, clients, server_calls),
         CassoSimulator(api_key=LOCAL_CASSO_API_KEY) as casso,
     ):
         spec = function_spec(load_template(), "ReconcilerFunction")
@@ -65,7 +90,7 @@ def measure(n: int, lost: int) -> dict[str, Any]:
         )
         settings = ReconcilerSettings.from_env(environment)
         missing = seed(casso, clients["dynamodb"], settings.ledger_table_name, n, lost)
-        casso_before = len(casso.api_calls)
+        casso_before, aws_before = len(casso.api_calls), server_calls.snapshot()
         child = subprocess.run(
             [sys.executable, "-m", "bench.reconcile_child"],
             env={**os.environ, **environment, "AWS_ENDPOINT_URL": endpoint},
@@ -76,6 +101,7 @@ def measure(n: int, lost: int) -> dict[str, Any]:
             check=False,
         )
         casso_calls = len(casso.api_calls) - casso_before
+        aws = server_calls.since(aws_before)
     lines = [x for x in child.stdout.splitlines() if x.startswith("BENCH_RESULT ")]
     if not lines:
         raise RuntimeError(
@@ -86,72 +112,103 @@ def measure(n: int, lost: int) -> dict[str, Any]:
         raise RuntimeError(
             f"the run did not find the {len(missing)} missing transactions: {result}"
         )
-    aws, wall, peak = result["aws"], result["wall_s"], result["peak_bytes"]
-    pages = math.ceil(n / PAGE)
-    backfills = len(missing)
+    aws_floor, casso_floor = floor(n, len(missing))
     return {
         "transactions": n,
-        "missing": backfills,
+        "missing": len(missing),
+        "aws_calls": aws,
+        "aws_floor": aws_floor,
         "casso_calls": casso_calls,
-        "casso_floor": pages + 2,  # the pages, plus the webhook's delete-by-URL and create
-        "lookups": aws.get("BatchGetItem", 0),
-        "lookups_floor": math.ceil(n / 100),
-        "writes": aws.get("PutItem", 0),
-        "writes_floor": backfills + 1,  # one per backfill, plus the webhook state
-        "sends": aws.get("SendMessageBatch", 0),
-        "sends_floor": math.ceil(backfills / 10),
-        "wall_s": round(wall, 2),
-        "peak_mib": round(peak / 2**20, 2),
+        "casso_floor": casso_floor,
+        "wall_s": result["wall_s"],
+        "cpu_s": result["cpu_s"],
+        "peak_mib": result["peak_bytes"] / 2**20,
     }
 
 
 def main() -> list[dict[str, Any]]:
-    measured = [measure(n, lost) for n, lost in RUNS]
+    before = machine()
+    # Repeated, interleaved by size, so each size sees the machine's load at several moments.
+    runs = [measure(n, lost) for _ in range(REPEATS) for n, lost in RUNS]
+    summary = []
+    for n, lost in RUNS:
+        same = [r for r in runs if (r["transactions"], r["missing"]) == (n, lost)]
+        first = same[0]
+        at_floor = all(
+            (r["aws_calls"], r["casso_calls"]) == (r["aws_floor"], r["casso_floor"]) for r in same
+        )
+        summary.append(
+            {
+                "transactions": n,
+                "missing": lost,
+                "repeats": len(same),
+                "wall_s": spread([r["wall_s"] for r in same], 2),
+                "cpu_s": spread([r["cpu_s"] for r in same], 2),
+                "peak_mib": spread([r["peak_mib"] for r in same], 2),
+                "aws_calls": first["aws_calls"],
+                "aws_floor": first["aws_floor"],
+                "casso_calls": first["casso_calls"],
+                "casso_floor": first["casso_floor"],
+                "calls_at_floor_every_run": at_floor,
+            }
+        )
+    rows = []
+    for m in summary:
+        same = [
+            r
+            for r in runs
+            if (r["transactions"], r["missing"]) == (m["transactions"], m["missing"])
+        ]
+        rows.append(
+            [
+                m["transactions"],
+                m["missing"],
+                shown([r["cpu_s"] for r in same], 2),
+                shown([r["wall_s"] for r in same], 2),
+                m["casso_calls"],
+                m["casso_floor"],
+                "met" if m["calls_at_floor_every_run"] else "NOT MET",
+                shown([r["peak_mib"] for r in same], 2),
+            ]
+        )
     print(
         table(
-            "Reconciler at scale: one run over N transactions, some missing from the ledger",
+            f"Reconciler at scale: one run over N transactions, some missing from the ledger; "
+            f"{REPEATS} runs each, median (min-max)",
             [
                 "N",
                 "missing",
+                "reconciler CPU s",
+                "wall s",
                 "Casso calls",
                 "floor",
-                "BatchGetItem",
-                "floor",
-                "PutItem",
-                "floor",
-                "SendMessageBatch",
-                "floor",
-                "wall s",
+                "AWS calls = floor (goal)",
                 "peak MiB (reconciler heap)",
             ],
-            [
-                [
-                    m["transactions"],
-                    m["missing"],
-                    m["casso_calls"],
-                    m["casso_floor"],
-                    m["lookups"],
-                    m["lookups_floor"],
-                    m["writes"],
-                    m["writes_floor"],
-                    m["sends"],
-                    m["sends_floor"],
-                    m["wall_s"],
-                    m["peak_mib"],
-                ]
-                for m in measured
-            ],
+            rows,
         )
     )
-    small, large, large_few = measured
+    for m in summary:
+        print(
+            f"  N={m['transactions']:,}, {m['missing']} missing: AWS calls "
+            f"{calls_text(m['aws_calls'])}; floor {calls_text(m['aws_floor'])}"
+        )
+    small, large, large_few = summary
     print(
         f"  peak memory, N=10,000 vs N=1,000 with the same 20 missing: "
-        f"{ratio(large_few['peak_mib'], small['peak_mib'])}; it follows the missing transactions "
-        f"(held until every page is read), not N: {ratio(large['peak_mib'], small['peak_mib'])} "
+        f"{ratio(large_few['peak_mib']['median'], small['peak_mib']['median'])}; it follows the "
+        "missing transactions (held until every page is read), not N: "
+        f"{ratio(large['peak_mib']['median'], small['peak_mib']['median'])} "
         "with ten times as many missing"
     )
-    save("reconciler", {"runs": measured})
-    return measured
+    print(
+        f"  N=10,000 vs N=1,000 (20 missing each): wall "
+        f"{ratio(large_few['wall_s']['median'], small['wall_s']['median'])}, reconciler CPU "
+        f"{ratio(large_few['cpu_s']['median'], small['cpu_s']['median'])}"
+    )
+    print(machine_line(before))
+    save("reconciler", {"runs": summary}, before=before)
+    return summary
 
 
 if __name__ == "__main__":

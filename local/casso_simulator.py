@@ -16,6 +16,7 @@ with its delivery "lost", to exercise reconciliation; an API outage can be switc
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import threading
 import time
@@ -73,6 +74,9 @@ class CassoSimulator:
         self._ids = itertools.count(FIRST_TRANSACTION_ID)
         self._webhook_ids = itertools.count(101)
         self.transactions: dict[int, dict[str, Any]] = {}
+        # (when, id) of every transaction, kept sorted as they are added: a page of
+        # GET /v2/transactions is two bisections and a slice, whatever its number.
+        self._by_when: list[tuple[str, int]] = []
         self.webhooks: dict[int, SimulatedWebhook] = {}
         self.deliveries: list[Delivery] = []
         self.api_calls: list[tuple[str, str]] = []
@@ -161,6 +165,7 @@ class CassoSimulator:
                 "corresponsiveBankName": "VietinBank" if amount > 0 else "",
             }
             self.transactions[transaction_id] = record
+            bisect.insort(self._by_when, (record["when"], transaction_id))
             if deliver:
                 for webhook in self.webhooks.values():
                     if generation and webhook.generation != generation:
@@ -255,14 +260,18 @@ class CassoSimulator:
                 return envelope(None, 400, f"bad parameter: {error}", 400)
             descending = request.args.get("sort", "ASC").upper() == "DESC"
             with self._lock:
-                selected = [
-                    r
-                    for r in self.transactions.values()
-                    if start <= date.fromisoformat(r["when"][:10]) <= end
-                ]
-            selected.sort(key=lambda r: (r["when"], r["id"]), reverse=descending)
-            total_pages = max(1, -(-len(selected) // size))
-            records = selected[(page - 1) * size : page * size]
+                # "when" is "YYYY-MM-DD HH:MM:SS": the dates bound it as strings ("\x7f" sorts
+                # after any time of the end date).
+                first = bisect.bisect_left(self._by_when, (start.isoformat(),))
+                last = bisect.bisect_left(self._by_when, (f"{end.isoformat()}\x7f",))
+                total = max(0, last - first)
+                skip, take = (page - 1) * size, min(size, max(0, total - (page - 1) * size))
+                if descending:
+                    keys = self._by_when[last - skip - take : last - skip][::-1]
+                else:
+                    keys = self._by_when[first + skip : first + skip + take]
+                records = [self.transactions[transaction_id] for _, transaction_id in keys]
+            total_pages = max(1, -(-total // size))
             return envelope(
                 {
                     "page": page,
@@ -270,7 +279,7 @@ class CassoSimulator:
                     "nextPage": page + 1 if page < total_pages else None,
                     "prevPage": page - 1 if page > 1 else None,
                     "totalPages": total_pages,
-                    "totalRecords": len(selected),
+                    "totalRecords": total,
                     "records": records,
                 }
             )

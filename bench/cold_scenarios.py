@@ -1,0 +1,145 @@
+"""What a cold-start pair runs against: for each function, the event and the state that make
+the handler take the same path as its floor, the check that it did its job, and the
+Lambda-like environment of its child processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.common import FAKE_AWS
+from local.casso_simulator import CassoSimulator
+from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.template import function_spec, load_template
+
+FUNCTIONS = {
+    "ReceiverFunction": "receiver",
+    "ProcessorFunction": "processor",
+    "ReconcilerFunction": "reconciler",
+}
+TRACE_HEADER = "Root=1-6740a9c0-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
+
+
+def transaction_id(function: str, run: int) -> int:
+    # A range of its own per function, so no run sees another's transactions.
+    return 10_000 * (1 + list(FUNCTIONS).index(function)) + run
+
+
+def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -> Path:
+    """The event for one cold invocation (a new transaction each time), and the state that
+    makes the handler take the same path as its floor: the processor pays an order; the
+    reconciler registers the webhook, reads one page and finds nothing missing."""
+    from casso_payments.intake import Delivery, IntakeDeps, receive
+    from casso_payments.ledger import STATE_PREFIX
+    from casso_payments.orders import create_order
+    from casso_payments.settings import ReceiverSettings
+    from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
+
+    path = workdir / f"{function}-{run}.json"
+    tid = transaction_id(function, run)
+    transaction = {**V1_ITEM, "id": tid, "description": f"DH{tid} cold start"}
+    body = json.dumps({"error": 0, "data": [transaction]})
+    if function == "ReceiverFunction":
+        event = rest_proxy_event(
+            "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+        )
+    elif function == "ProcessorFunction":
+        spec = function_spec(load_template(), "ReceiverFunction")
+        settings = ReceiverSettings.from_env(stack.function_environment(spec.environment))
+
+        class Token:
+            def get(self, *, refresh: bool = False) -> Any:
+                from casso_payments.webhook_auth import WebhookCredentials
+
+                return WebhookCredentials(secure_tokens=(LOCAL_SECURE_TOKEN,))
+
+        receive(
+            Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, datetime.now(UTC)),
+            IntakeDeps(clients["dynamodb"], clients["sqs"], Token(), settings),
+        )
+        create_order(
+            clients["dynamodb"],
+            stack.ref("OrdersTable"),
+            f"DH{tid}",
+            transaction["amount"],
+            now=datetime.now(UTC),
+        )
+        message = json.dumps({"transaction_id": tid, "source": "webhook-v1"})
+        event = sqs_event([sqs_record(message)])
+    else:
+        # The floor registers the webhook afresh each time; so does a run with no record of it.
+        clients["dynamodb"].delete_item(
+            TableName=stack.ref("LedgerTable"), Key={"pk": {"S": f"{STATE_PREFIX}webhook"}}
+        )
+        event = {}
+    path.write_text(json.dumps(event))
+    return path
+
+
+def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> None:
+    """The handler did its job: a run that failed fast must not pass for a cheap one."""
+    from casso_payments.orders import PAID, get_order
+
+    tid = transaction_id(function, run)
+    if function == "ReceiverFunction":
+        body = json.loads(answer.get("body") or "{}")
+        ok = answer.get("statusCode") == 200 and body.get("success") is True
+    elif function == "ProcessorFunction":
+        order = get_order(clients["dynamodb"], stack.ref("OrdersTable"), f"DH{tid}")
+        ok = answer == {"batchItemFailures": []} and bool(
+            order and order.status == PAID and tid in order.payments
+        )
+    else:
+        ok = (
+            answer.get("ok") is True
+            and answer["webhook"]["action"] == "created"
+            and answer["backfill"]["missing"] == []
+        )
+    if not ok:
+        raise RuntimeError(f"{function} run {run} did not do its job; it answered {answer}")
+
+
+def seed_ledger(casso: CassoSimulator, clients: dict, stack: Any) -> None:
+    """Casso's transactions are all in the ledger and processed: the reconciler, like its
+    floor, reads them and finds nothing to backfill or sweep."""
+    from casso_payments.ledger import mark_processed, record_transaction
+    from casso_payments.payload import parse_transaction
+
+    now = datetime.now(UTC)
+    for record in casso.transactions.values():
+        transaction = parse_transaction(record)
+        table = stack.ref("LedgerTable")
+        record_transaction(clients["dynamodb"], table, transaction, source="bench", now=now)
+        mark_processed(
+            clients["dynamodb"], table, transaction.id, outcome="paid", order_code=None, now=now
+        )
+
+
+def child_env(function: str, endpoint: str, stack: Any, casso: CassoSimulator) -> dict[str, str]:
+    spec = function_spec(load_template(), function)
+    overrides = {
+        "WEBHOOK_URL": "http://127.0.0.1:9/prod/casso/webhook",
+        "CASSO_API_BASE_URL": casso.api_url,
+    }
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        **FAKE_AWS,
+        "AWS_ENDPOINT_URL": endpoint,
+        "BENCH_FUNCTION": function,
+        **stack.function_environment(spec.environment, overrides),
+    }
+    # As on Lambda (tracing active): the X-Ray SDK behaves differently elsewhere.
+    env.pop("POWERTOOLS_TRACE_DISABLED", None)
+    env.update(
+        {
+            "LAMBDA_TASK_ROOT": str(spec.code_dir),
+            "AWS_LAMBDA_FUNCTION_NAME": function,
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+            "_X_AMZN_TRACE_ID": TRACE_HEADER,
+            "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        }
+    )
+    return env
