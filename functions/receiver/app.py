@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,6 +51,7 @@ deps = IntakeDeps(
         max_age=settings.credentials_cache_seconds,
     ),
     settings=settings,
+    executor=ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="intake"),
 )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cache
@@ -58,6 +59,8 @@ class IntakeDeps:
     sqs: Any
     credentials: CredentialSource
     settings: ReceiverSettings
+    # Runs a delivery's puts and sends concurrently; None: threads of its own per delivery.
+    executor: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -180,7 +183,11 @@ def _record(
     staged = recording.stage(parsed, source=source, received_at=delivery.received_at)
     requeue_before = delivery.received_at - timedelta(seconds=settings.requeue_after_seconds)
     written = recording.write(
-        deps.dynamodb, settings.ledger_table_name, staged, requeue_before=requeue_before
+        deps.dynamodb,
+        settings.ledger_table_name,
+        staged,
+        requeue_before=requeue_before,
+        executor=deps.executor,
     )
     failure = written.failure
     problems = quarantine.reason(staged.problems)
@@ -199,7 +206,11 @@ def _record(
             failure = error
     # Whatever was written gets queued, even when a later write failed.
     queued = recording.enqueue_all(
-        deps.sqs, settings.transaction_queue_url, [*written.new, *written.requeue], source
+        deps.sqs,
+        settings.transaction_queue_url,
+        [*written.new, *written.requeue],
+        source,
+        deps.executor,
     )
     failure = failure or queued
     if failure is not None:

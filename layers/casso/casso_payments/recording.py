@@ -12,7 +12,7 @@ even when another write failed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final, TypeVar
@@ -64,9 +64,13 @@ def stage(parsed: ParsedDelivery, *, source: str, received_at: datetime) -> Stag
     return Staged(tuple(items), tuple(problems))
 
 
-def concurrently(work: Callable[[In], Out], inputs: Sequence[In]) -> list[Out | Exception]:
-    """work(x) for each input, WRITE_CONCURRENCY at a time, in input order; an AWS error is
-    returned in its place (any other exception is a bug and propagates)."""
+def concurrently(
+    work: Callable[[In], Out], inputs: Sequence[In], executor: Executor | None = None
+) -> list[Out | Exception]:
+    """work(x) for each input on `executor` (or on WRITE_CONCURRENCY threads of its own), in
+    input order; an AWS error is returned in its place (any other exception is a bug and
+    propagates). The receiver passes one executor, made once: starting 32 threads for every
+    delivery costs more than the writes on a busy host."""
 
     def attempt(value: In) -> Out | Exception:
         try:
@@ -76,11 +80,20 @@ def concurrently(work: Callable[[In], Out], inputs: Sequence[In]) -> list[Out | 
 
     if len(inputs) <= 1:
         return [attempt(value) for value in inputs]
+    if executor is not None:
+        return list(executor.map(attempt, inputs))
     with ThreadPoolExecutor(max_workers=min(WRITE_CONCURRENCY, len(inputs))) as pool:
         return list(pool.map(attempt, inputs))
 
 
-def write(dynamodb: Any, table: str, staged: Staged, *, requeue_before: datetime) -> Written:
+def write(
+    dynamodb: Any,
+    table: str,
+    staged: Staged,
+    *,
+    requeue_before: datetime,
+    executor: Executor | None = None,
+) -> Written:
     """Put every staged item (each id once: a repeat within the delivery is a duplicate)."""
     first: dict[int, dict[str, Any]] = {}
     for transaction_id, item in staged.items:
@@ -88,7 +101,11 @@ def write(dynamodb: Any, table: str, staged: Staged, *, requeue_before: datetime
     results = dict(
         zip(
             first,
-            concurrently(lambda item: ledger.record_item(dynamodb, table, item), [*first.values()]),
+            concurrently(
+                lambda item: ledger.record_item(dynamodb, table, item),
+                [*first.values()],
+                executor,
+            ),
             strict=True,
         )
     )
@@ -119,7 +136,13 @@ def write(dynamodb: Any, table: str, staged: Staged, *, requeue_before: datetime
     return Written(tuple(new), tuple(duplicates), tuple(requeue), failure)
 
 
-def enqueue_all(sqs: Any, queue_url: str, ids: Sequence[int], source: str) -> Exception | None:
+def enqueue_all(
+    sqs: Any,
+    queue_url: str,
+    ids: Sequence[int],
+    source: str,
+    executor: Executor | None = None,
+) -> Exception | None:
     """Queue each id once, batches of ten sent concurrently; the first failure, if any (the
     other batches are still sent)."""
     messages = [TransactionMessage(i, source) for i in dict.fromkeys(ids)]
@@ -127,5 +150,5 @@ def enqueue_all(sqs: Any, queue_url: str, ids: Sequence[int], source: str) -> Ex
         messages[start : start + SQS_BATCH_LIMIT]
         for start in range(0, len(messages), SQS_BATCH_LIMIT)
     ]
-    results = concurrently(lambda batch: enqueue(sqs, queue_url, batch), batches)
+    results = concurrently(lambda batch: enqueue(sqs, queue_url, batch), batches, executor)
     return next((r for r in results if isinstance(r, Exception)), None)
