@@ -380,6 +380,15 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
     assert access["DestinationArn"] == {"Fn::GetAtt": ["WebhookAccessLogGroup", "Arn"]}
     assert json.loads(access["Format"])["status"] == "$context.status"
     assert not {"header", "body", "authorization"} & set(access["Format"].lower().split('"'))
+    # API Gateway refuses an access log until the account names its CloudWatch role: the
+    # stage (through its API) waits for that.
+    assert stage["Properties"]["RestApiId"] == {"Ref": "WebhookApi"}
+    assert template["Resources"]["WebhookApi"]["DependsOn"] == "ApiGatewayAccount"
+    account = template["Resources"]["ApiGatewayAccount"]
+    assert account["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+    assert account["DeletionPolicy"] == "Retain"
     (metric_filter,) = of_type(template, "AWS::Logs::MetricFilter").values()
     assert metric_filter["Properties"]["FilterPattern"] == '{ $.status = "429" }'
     (transformation,) = metric_filter["Properties"]["MetricTransformations"]
