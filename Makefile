@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv lock lint format validate unit integration pytest build test demo dev bench redrive replay events clean
+.PHONY: help venv lock lint format validate unit integration pytest receiver-py313 build test demo dev bench redrive replay events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,27 @@ integration: venv ## integration tests (a moto server on localhost)
 pytest: venv ## every test in one run: unit, integration, end-to-end (and deployed, when AWS_SAM_STACK_NAME is set)
 	$(PYTHON) -m pytest tests -q
 
+# The receiver's tests once more on python3.13, the Lambda runtime's version: recursion
+# limits and the json module's C code differ from 3.11's, and hostile bodies probe exactly
+# those. A venv of its own with the same locked, hash-checked requirements.
+VENV313 ?= .venv-py313
+STAMP313 := $(VENV313)/.installed
+RECEIVER_TESTS := tests/unit/test_intake.py tests/unit/test_intake_hostile.py \
+	tests/unit/test_webhook_auth.py tests/unit/test_payload.py \
+	tests/unit/test_receiver_handler.py tests/unit/test_receiver_fuzz.py
+
+$(STAMP313): $(STAMP) requirements-dev.txt
+	@py313="$$(scripts/find-python 3.13 exact)" || { \
+	  echo "error: the receiver's tests also run on python3.13 (the Lambda runtime) and none was found." >&2; \
+	  echo "       Install it (e.g. 'pyenv install 3.13', 'apt install python3.13', python.org) and re-run." >&2; exit 1; }; \
+	echo "creating $(VENV313) with $$py313"; \
+	"$$py313" -m venv --clear $(VENV313)
+	@$(BIN)/uv pip install --quiet --require-hashes --python $(VENV313)/bin/python -r requirements-dev.txt
+	@touch $@
+
+receiver-py313: $(STAMP313) ## the receiver's tests on python3.13 too (about a minute)
+	$(VENV313)/bin/python -m pytest -q -p no:cacheprovider $(RECEIVER_TESTS)
+
 build: venv ## sam build (needs python3.13, the Lambda runtime's version)
 	@py313="$$(scripts/find-python 3.13 exact)" || { \
 	  echo "error: sam build needs python3.13 (the functions' Lambda runtime) and none was found." >&2; \
@@ -68,7 +89,7 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version)
 	PATH="$$(dirname "$$py313"):$$PATH" $(BIN)/sam build --template template.yaml
 
 # The tests run last so their summary line closes the output.
-test: lint validate build pytest ## everything CI runs
+test: lint validate build receiver-py313 pytest ## everything CI runs
 
 demo: venv ## the whole pipeline on local AWS, told as a story, checked, summarised
 	$(PYTHON) -m local.cli demo
@@ -91,4 +112,4 @@ events: venv ## regenerate events/ (sample API Gateway events)
 	$(PYTHON) -m local.sample_events
 
 clean: ## remove the virtual environment, build output and every cache the project makes
-	rm -rf $(VENV) .aws-sam .pytest_cache .ruff_cache .hypothesis .local-stack
+	rm -rf $(VENV) $(VENV313) .aws-sam .pytest_cache .ruff_cache .hypothesis .local-stack

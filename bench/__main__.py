@@ -6,12 +6,13 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import cold_start, end_to_end, receiver, reconciler
+from bench import cold_start, end_to_end, receiver, receiver_batch, reconciler
 from bench.common import RESULTS
 
 SUITES = {
     "cold_start": cold_start.main,
     "receiver": receiver.main,
+    "receiver_batch": receiver_batch.main,
     "reconciler": reconciler.main,
     "end_to_end": end_to_end.main,
 }

@@ -12,11 +12,14 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
 
+from casso_payments import quarantine
 from casso_payments.bindings import CannotSettle
+from casso_payments.intake import release
 from casso_payments.ledger import NotInLedger
 from local.template import load_template, sam_env_vars
 from ops.casso_setup import SetupError, describe_run, reconcile_now, set_checksum_key
@@ -33,6 +36,10 @@ from ops.tools import (
 )
 
 Outputs = dict[str, str]
+
+
+class Usage(Exception):
+    """The command was asked wrongly: answered like argparse's own errors (exit 2)."""
 
 
 class Failed(Exception):
@@ -141,6 +148,40 @@ def cmd_env_json(args: argparse.Namespace, outputs: Outputs) -> str:
     return f"wrote {args.output}: sam local invoke FUNCTION -e EVENT --env-vars {args.output}"
 
 
+def cmd_quarantine(args: argparse.Namespace, outputs: Outputs) -> str:
+    """List the quarantined deliveries; release one through the intake; discard one."""
+    dynamodb, table = boto3.client("dynamodb"), outputs["LedgerTableName"]
+    if args.action == "list":
+        kept = quarantine.list_quarantined(dynamodb, table)
+        lines = [
+            f"{d.key}  {d.received_at}  {d.generation}  {d.body_bytes} bytes  {d.reason}"
+            for d in kept
+        ]
+        return "\n".join([*lines, f"{len(kept)} quarantined deliveries"])
+    if not args.key:
+        raise Usage(f"quarantine {args.action} needs --key (see `quarantine list`)")
+    try:
+        if args.action == "discard":
+            quarantine.discard(dynamodb, table, args.key)
+            return f"quarantined delivery {args.key} discarded"
+        released = release(
+            dynamodb,
+            boto3.client("sqs"),
+            table=table,
+            queue_url=outputs["TransactionQueueUrl"],
+            key=args.key,
+            now=datetime.now(UTC),
+        )
+    except quarantine.NotQuarantined as error:
+        raise Failed(str(error)) from None
+    if released.problems:
+        raise Failed(f"still not understood, kept: {released.problems}")
+    return (
+        f"quarantined delivery {args.key} released: new {list(released.new)}, "
+        f"already recorded {list(released.duplicates)}"
+    )
+
+
 Command = Callable[[argparse.Namespace, Outputs], str]
 
 
@@ -174,16 +215,22 @@ def parser() -> argparse.ArgumentParser:
     key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
     key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
     command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")
+    kept = command("quarantine", cmd_quarantine, "list, release or discard quarantined deliveries")
+    kept.add_argument("action", choices=["list", "release", "discard"])
+    kept.add_argument("--key", help="the quarantined delivery (release, discard): from the list")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
     outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
     try:
         print(args.run(args, outputs))
+    except Usage as error:
+        cli.error(str(error))
     except Failed as error:
         if error.report:
             print(error.report)

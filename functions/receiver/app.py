@@ -10,6 +10,8 @@ from __future__ import annotations
 from casso_payments import cold_start  # isort: skip
 
 import base64
+import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,13 +23,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.config import Config
 
 from casso_payments.credentials import CredentialStore
 from casso_payments.intake import Delivery, IntakeDeps, receive
 from casso_payments.payload import redact
+from casso_payments.recording import WRITE_CONCURRENCY
 from casso_payments.settings import ReceiverSettings
 
 WEBHOOK_PATH = "/casso/webhook"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 logger = Logger()
 # Patch only what this function calls through: patching everything X-Ray knows imports
@@ -36,24 +41,27 @@ tracer = Tracer(patch_modules=("boto3",))
 metrics = Metrics()
 app = APIGatewayRestResolver()
 
-# Built once per execution environment and reused by every invocation.
+# Built once per execution environment and reused by every invocation. A large delivery's
+# writes and sends run WRITE_CONCURRENCY at a time: one pooled connection each.
 settings = ReceiverSettings.from_env()
+pool = Config(max_pool_connections=WRITE_CONCURRENCY)
 deps = IntakeDeps(
-    dynamodb=boto3.client("dynamodb"),
-    sqs=boto3.client("sqs"),
+    dynamodb=boto3.client("dynamodb", config=pool),
+    sqs=boto3.client("sqs", config=pool),
     credentials=CredentialStore(
         SecretsProvider(boto3_client=boto3.client("secretsmanager")),
         settings.webhook_secret_id,
         max_age=settings.credentials_cache_seconds,
     ),
     settings=settings,
+    executor=ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY, thread_name_prefix="intake"),
 )
 
 
 def body_text(event: APIGatewayProxyEvent) -> str:
     """The body as text. One that claims base64 but isn't (or isn't UTF-8) stays as received:
     it won't parse, so an authenticated one is quarantined whole rather than failing."""
-    raw = event.body or ""
+    raw = valid_text(event.body or "")
     if not event.is_base64_encoded:
         return raw
     try:
@@ -61,6 +69,16 @@ def body_text(event: APIGatewayProxyEvent) -> str:
     # binascii.Error and UnicodeDecodeError are ValueErrors, and so is a non-ASCII str.
     except ValueError:
         return raw
+
+
+def valid_text(text: str) -> str:
+    """`text` with any lone surrogate (a JSON event can carry "\\ud800") replaced: such text
+    can't be encoded, measured, hashed or stored, and must still be quarantined whole."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return LONE_SURROGATE.sub("\ufffd", text)
+    return text
 
 
 @app.post(WEBHOOK_PATH)

@@ -125,7 +125,8 @@ def test_unconfigured_secret_answers_500_and_writes_nothing(stack):
     stack.secretsmanager.put_secret_value(
         SecretId="casso-local-WebhookSecret", SecretString=json.dumps({"secure_token": ""})
     )
-    delivery = Delivery({"secure-token": ""}, "{}", datetime(2026, 11, 21, tzinfo=UTC))
+    # A token is presented (an empty one is refused before the secret is read).
+    delivery = Delivery({"secure-token": "any-token"}, "{}", datetime(2026, 11, 21, tzinfo=UTC))
     answer = receive(delivery, stack.intake_deps())
     assert (answer.status, answer.outcome) == (500, "misconfigured")
     assert stack.dynamodb.scan(TableName=stack.table)["Count"] == 0

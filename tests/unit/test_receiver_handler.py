@@ -159,3 +159,19 @@ def test_base64_encoded_json_body_is_decoded(handler, stack):
     event["isBase64Encoded"] = True
     assert handler(event)["statusCode"] == 200
     assert transaction_ids(ledger_items(stack.dynamodb, stack.table)) == [1]
+
+
+@pytest.mark.parametrize("encoded", [False, True])
+def test_body_with_a_lone_surrogate_is_quarantined_not_a_500(handler, stack, encoded):
+    # A JSON event can carry "\ud800" in its body string; no UTF-8 form, so it is kept with
+    # the replacement character rather than failing to be measured, hashed or stored.
+    from local.lambda_events import rest_proxy_event
+    from local.sample_events import LOCAL_SECURE_TOKEN
+
+    event = rest_proxy_event(
+        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body="ab\ud800"
+    )
+    event["isBase64Encoded"] = encoded
+    assert handler(event)["statusCode"] == 200
+    (item,) = ledger_items(stack.dynamodb, stack.table)
+    assert (item["kind"], item["body"]) == ("quarantine", "ab\ufffd")

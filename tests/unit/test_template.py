@@ -3,6 +3,8 @@ SAM transform: generated roles, API policy, event source mappings and all)."""
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import json
 import re
 from functools import cache
@@ -30,6 +32,11 @@ EXPECTED_ALARMS = {
     "StuckTransactionsParkedAlarm",
     "UnreadableRecordsAlarm",
     "WebhookProbablyPausedAlarm",
+    "WebhookClientErrorsAlarm",
+    "WebhookThrottledAlarm",
+    "ReceiverThrottlesAlarm",
+    "ProcessorThrottlesAlarm",
+    "ReconcilerThrottlesAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -274,3 +281,163 @@ def test_account_numbers_reach_both_functions_that_use_them():
     for function in ("ProcessorFunction", "ReconcilerFunction"):
         variables = functions[function]["Properties"]["Environment"]["Variables"]
         assert variables["ACCOUNT_NUMBERS"] == {"Ref": "AccountNumbers"}, function
+
+
+def unpublishable_alarm_actions(template: dict) -> list[str]:
+    """Every alarm action CloudWatch could not deliver: a target that isn't a topic of this
+    template, or a topic encrypted with a key whose policy doesn't let cloudwatch.amazonaws.com
+    Decrypt and GenerateDataKey* (an AWS managed key such as alias/aws/sns never does)."""
+    resources = template["Resources"]
+    problems = []
+    for name, alarm in of_type(template, "AWS::CloudWatch::Alarm").items():
+        props = alarm["Properties"]
+        for kind in ("AlarmActions", "OKActions", "InsufficientDataActions"):
+            for action in props.get(kind, []):
+                topic = resources.get(action.get("Ref", "") if isinstance(action, dict) else "")
+                if topic is None or topic["Type"] != "AWS::SNS::Topic":
+                    problems.append(f"{name}.{kind}: {action} is not a topic of this stack")
+                    continue
+                key = topic["Properties"].get("KmsMasterKeyId")
+                if key is not None and not cloudwatch_may_use(resources, key):
+                    problems.append(f"{name}.{kind}: CloudWatch cannot use the topic's key {key}")
+    return problems
+
+
+def cloudwatch_may_use(resources: dict, key: object) -> bool:
+    ref = (key.get("Ref") or key.get("Fn::GetAtt", [""])[0]) if isinstance(key, dict) else None
+    spec = resources.get(ref or "")
+    if spec is None or spec["Type"] != "AWS::KMS::Key":
+        return False  # an alias or ARN of a key this stack doesn't define: e.g. alias/aws/sns
+    needed = {"kms:Decrypt", "kms:GenerateDataKey"}
+    granted: set[str] = set()
+    for statement in spec["Properties"]["KeyPolicy"]["Statement"]:
+        services = as_list(statement.get("Principal", {}).get("Service", []))
+        if statement["Effect"] != "Allow" or "cloudwatch.amazonaws.com" not in services:
+            continue
+        source = statement.get("Condition", {}).get("StringEquals", {}).get("aws:SourceAccount")
+        assert source == {"Ref": "AWS::AccountId"}, "scope CloudWatch's grant to this account"
+        granted |= {
+            a for a in needed if any(fnmatch.fnmatch(a, p) for p in as_list(statement["Action"]))
+        }
+    return granted == needed
+
+
+def test_every_alarm_action_is_a_topic_cloudwatch_can_publish_to():
+    template = built()
+    assert len(of_type(template, "AWS::CloudWatch::Alarm")) == len(EXPECTED_ALARMS)
+    assert unpublishable_alarm_actions(template) == []
+    key = template["Resources"]["AlarmTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    admin = key["KeyPolicy"]["Statement"][0]
+    assert admin["Principal"] == {
+        "AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}
+    }
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["alias/aws/sns", {"Ref": "NoSuchKey"}, "arn:aws:kms:ap-southeast-1:111122223333:key/x"],
+)
+def test_the_publishable_check_fails_for_a_key_cloudwatch_cannot_use(key):
+    template = copy.deepcopy(built())
+    template["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] = key
+    assert len(unpublishable_alarm_actions(template)) == 2 * len(EXPECTED_ALARMS)
+
+
+def test_the_publishable_check_fails_when_cloudwatch_loses_a_key_permission():
+    template = copy.deepcopy(built())
+    statements_ = template["Resources"]["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
+    statements_[1]["Action"] = ["kms:Decrypt"]
+    assert unpublishable_alarm_actions(template)
+
+
+def test_powertools_event_logging_and_dev_mode_are_pinned_off(template):
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert (variables["POWERTOOLS_LOGGER_LOG_EVENT"], variables["POWERTOOLS_DEV"]) == (
+        "false",
+        "false",
+    )
+    for function in ("ReceiverFunction", "ProcessorFunction", "ReconcilerFunction"):
+        environment = function_spec(template, function).environment
+        assert environment.get("POWERTOOLS_LOGGER_LOG_EVENT", "false") == "false"
+        assert environment.get("POWERTOOLS_DEV", "false") == "false"
+
+
+def test_reconciler_writes_only_transaction_and_state_keys():
+    write_actions = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    writes = [
+        s
+        for role, s in statements(built())
+        if role == "ReconcilerRole" and set(as_list(s["Action"])) & write_actions
+    ]
+    (statement,) = writes  # every write in one statement, under the condition
+    assert set(as_list(statement["Action"])) == write_actions
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TXN#*", "STATE#*"]}
+    }
+
+
+DATA_BEARING = (
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
+    "AWS::Logs::LogGroup",
+    "AWS::KMS::Key",
+)
+
+
+def test_every_data_bearing_resource_has_a_deliberate_deletion_policy():
+    template = built()
+    found = [n for n, r in template["Resources"].items() if r["Type"] in DATA_BEARING]
+    assert len(found) >= 13
+    for name in found:
+        spec = template["Resources"][name]
+        assert spec.get("DeletionPolicy") in ("Retain", "Delete"), name
+        assert spec.get("UpdateReplacePolicy") == spec["DeletionPolicy"], name
+    for name in ("LedgerTable", "OrdersTable", "WebhookSecret", "CassoApiKeySecret"):
+        assert template["Resources"][name]["DeletionPolicy"] == "Retain", name
+
+
+def test_every_queue_keeps_messages_fourteen_days():
+    for name, queue in of_type(built(), "AWS::SQS::Queue").items():
+        assert queue["Properties"]["MessageRetentionPeriod"] == 1_209_600, name
+    (schedule,) = of_type(built(), "AWS::Scheduler::Schedule").values()
+    assert schedule["Properties"]["Target"]["DeadLetterConfig"] == {
+        "Arn": {"Fn::GetAtt": ["ReconcilerScheduleDeadLetterQueue", "Arn"]}
+    }
+
+
+def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
+    template = built()
+    (stage,) = of_type(template, "AWS::ApiGateway::Stage").values()
+    access = stage["Properties"]["AccessLogSetting"]
+    assert access["DestinationArn"] == {"Fn::GetAtt": ["WebhookAccessLogGroup", "Arn"]}
+    assert json.loads(access["Format"])["status"] == "$context.status"
+    assert not {"header", "body", "authorization"} & set(access["Format"].lower().split('"'))
+    # API Gateway refuses an access log until the account names its CloudWatch role: the
+    # stage (through its API) waits for that.
+    assert stage["Properties"]["RestApiId"] == {"Ref": "WebhookApi"}
+    assert template["Resources"]["WebhookApi"]["DependsOn"] == "ApiGatewayAccount"
+    account = template["Resources"]["ApiGatewayAccount"]
+    assert account["Properties"]["CloudWatchRoleArn"] == {
+        "Fn::GetAtt": ["ApiGatewayCloudWatchRole", "Arn"]
+    }
+    assert account["DeletionPolicy"] == "Retain"
+    (metric_filter,) = of_type(template, "AWS::Logs::MetricFilter").values()
+    assert metric_filter["Properties"]["FilterPattern"] == '{ $.status = "429" }'
+    (transformation,) = metric_filter["Properties"]["MetricTransformations"]
+    alarm = template["Resources"]["WebhookThrottledAlarm"]["Properties"]
+    throttled = alarm["Metrics"][0]["MetricStat"]["Metric"]
+    assert (throttled["Namespace"], throttled["MetricName"]) == (
+        transformation["MetricNamespace"],
+        transformation["MetricName"],
+    )
+
+
+@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler"])
+def test_each_function_has_a_throttles_alarm(function):
+    props = built()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
+    assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")
+    assert props["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": f"{function}Function"}}
+    ]

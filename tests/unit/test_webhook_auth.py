@@ -33,7 +33,9 @@ VIETNAMESE = {
 
 
 def check(headers: dict, body: object, credentials: WebhookCredentials, **kwargs: int):
-    return authenticate(headers, body, credentials, now_ms=kwargs.pop("now_ms", NOW), **kwargs)
+    return authenticate(
+        headers, lambda: body, credentials, now_ms=kwargs.pop("now_ms", NOW), **kwargs
+    )
 
 
 def test_official_vector_verifies():

@@ -4,7 +4,8 @@ Plain data in (`Delivery`), plain data out (`Answer`); AWS clients and the crede
 come in through `IntakeDeps`. The answers follow the design's invariants:
 
     200 {"success": true}   accepted, duplicate, empty, or quarantined (understood or kept)
-    401                     missing or wrong credentials: nothing written
+    401                     missing, malformed or wrong credentials: nothing written (with
+                            no well-formed credential, refused before the body is touched)
     413                     body over MAX_BODY_BYTES: nothing written
     500                     no usable webhook credentials configured (Casso retries)
     503                     an AWS failure before everything was durable (Casso retries)
@@ -13,17 +14,16 @@ come in through `IntakeDeps`. The answers follow the design's invariants:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, Protocol
 
-from botocore.exceptions import BotoCoreError, ClientError
-
-from casso_payments import ledger
+from casso_payments import quarantine, recording
 from casso_payments.credentials import CredentialsError, CredentialsUnavailable
 from casso_payments.payload import ParsedDelivery, parse_delivery
-from casso_payments.queue import EnqueueError, TransactionMessage, enqueue
 from casso_payments.settings import ReceiverSettings
 from casso_payments.test_calls import is_test_call, record_test_call
 from casso_payments.webhook_auth import (
@@ -37,9 +37,10 @@ from casso_payments.webhook_auth import (
     WebhookCredentials,
     authenticate,
     header,
+    refuse_unpresented,
 )
 
-AWS_ERRORS = (ClientError, BotoCoreError, EnqueueError, CredentialsUnavailable)
+AWS_ERRORS = (*recording.AWS_ERRORS, CredentialsUnavailable)
 
 
 class CredentialSource(Protocol):
@@ -59,6 +60,8 @@ class IntakeDeps:
     sqs: Any
     credentials: CredentialSource
     settings: ReceiverSettings
+    # Runs a delivery's puts and sends concurrently; None: threads of its own per delivery.
+    executor: Executor | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def presented_generation(headers: Mapping[str, str]) -> str:
     return UNKNOWN
 
 
-def _authenticate(delivery: Delivery, body: Any, deps: IntakeDeps) -> AuthResult:
+def _authenticate(delivery: Delivery, body: Callable[[], Any], deps: IntakeDeps) -> AuthResult:
     now_ms = int(delivery.received_at.timestamp() * 1000)
     max_age = deps.settings.max_signature_age_seconds
     credentials = deps.credentials.get()
@@ -123,23 +126,41 @@ def _authenticate(delivery: Delivery, body: Any, deps: IntakeDeps) -> AuthResult
     return result
 
 
-def _parse(text: str) -> tuple[Any, str]:
+def parse_json(text: str) -> tuple[Any, str]:
+    """(value, "") or (NOT_JSON, the problem). A 4,301-digit integer is a ValueError and
+    deep nesting a RecursionError: both are bad input, not bugs."""
     try:
         return json.loads(text), ""
-    except (json.JSONDecodeError, RecursionError) as error:
+    except (ValueError, RecursionError) as error:
         return NOT_JSON, f"body: not valid JSON ({error})"
 
 
+def understand(value: Any, json_problem: str) -> ParsedDelivery:
+    """What an authenticated body holds; whatever fails is a problem (to quarantine)."""
+    if json_problem:
+        return ParsedDelivery("unknown", problems=(json_problem,))
+    try:
+        return parse_delivery(value)
+    except (ValueError, RecursionError) as error:
+        return ParsedDelivery("unknown", problems=(f"body: could not be read ({error})",))
+
+
 def receive(delivery: Delivery, deps: IntakeDeps) -> Answer:
+    # Headers first: a stranger presenting no well-formed credential costs no parse, no
+    # HMAC and no secret read.
+    refused = refuse_unpresented(delivery.headers)
+    if refused is not None:
+        return Answer(401, "unauthorized", refused.generation, reason=refused.reason)
     generation = presented_generation(delivery.headers)
     size = len(delivery.body.encode())
     if size > deps.settings.max_body_bytes:
         reason = f"body is {size} bytes, over the {deps.settings.max_body_bytes}-byte limit"
         return Answer(413, "too_large", generation, reason=reason)
 
-    body, json_problem = _parse(delivery.body)
+    # Parsed at most once, and only if a signature needs it or the delivery is admitted.
+    parsed_json = cache(lambda: parse_json(delivery.body))
     try:
-        auth = _authenticate(delivery, body, deps)
+        auth = _authenticate(delivery, lambda: parsed_json()[0], deps)
     except CredentialsError as error:
         return Answer(
             500,
@@ -154,13 +175,7 @@ def receive(delivery: Delivery, deps: IntakeDeps) -> Answer:
         )
     if not auth.ok:
         return Answer(401, "unauthorized", auth.generation, reason=auth.reason)
-
-    parsed = (
-        ParsedDelivery("unknown", problems=(json_problem,))
-        if json_problem
-        else parse_delivery(body)
-    )
-    return _record(delivery, parsed, auth.generation, deps)
+    return _record(delivery, understand(*parsed_json()), auth.generation, deps)
 
 
 def _record(
@@ -168,78 +183,70 @@ def _record(
 ) -> Answer:
     settings = deps.settings
     source = f"webhook-{generation}"
+    # Casso's Test Call is kept as a test, never as a transaction (test_calls.py).
+    test_calls = [t for t in parsed.transactions if is_test_call(t)]
+    if test_calls:
+        real = tuple(t for t in parsed.transactions if not is_test_call(t))
+        parsed = replace(parsed, transactions=real)
+    staged = recording.stage(parsed, source=source, received_at=delivery.received_at)
     requeue_before = delivery.received_at - timedelta(seconds=settings.requeue_after_seconds)
-    new: list[int] = []
-    duplicates: list[int] = []
-    requeue: list[int] = []
-    failure: Exception | None = None
-    quarantined = False
-    test_calls = 0
+    written = recording.write(
+        deps.dynamodb,
+        settings.ledger_table_name,
+        staged,
+        requeue_before=requeue_before,
+        executor=deps.executor,
+    )
+    failure = written.failure
     try:
-        for transaction in parsed.transactions:
-            if is_test_call(transaction):
-                test_calls += 1
-                record_test_call(
-                    deps.dynamodb,
-                    settings.ledger_table_name,
-                    transaction,
-                    source=source,
-                    now=delivery.received_at,
-                )
-                continue
-            result = ledger.record_transaction(
+        for transaction in test_calls:
+            record_test_call(
                 deps.dynamodb,
                 settings.ledger_table_name,
                 transaction,
                 source=source,
                 now=delivery.received_at,
             )
-            if result.new:
-                new.append(transaction.id)
-                continue
-            duplicates.append(transaction.id)
-            existing = result.existing
-            # Still unprocessed a while after it was first recorded: its queue message may
-            # never have been sent (we answered 5xx then). Queue it again; processing is
-            # idempotent, so a spare message costs nothing but a read.
-            if (
-                existing is not None
-                and existing.status == ledger.RECEIVED
-                and ledger.parse_timestamp(existing.received_at) <= requeue_before
-            ):
-                requeue.append(transaction.id)
-        if parsed.problems:
-            quarantined = ledger.quarantine_delivery(
+    except AWS_ERRORS as error:
+        failure = failure or error
+    problems = quarantine.reason(staged.problems)
+    quarantined = False
+    if staged.problems and failure is None:
+        try:
+            quarantined = quarantine.quarantine_delivery(
                 deps.dynamodb,
                 settings.ledger_table_name,
                 body=delivery.body,
-                reason="; ".join(parsed.problems),
+                reason=problems,
                 generation=generation,
                 now=delivery.received_at,
             )
-    except AWS_ERRORS as error:
-        failure = error
+        except AWS_ERRORS as error:
+            failure = error
     # Whatever was written gets queued, even when a later write failed.
-    try:
-        messages = [TransactionMessage(tid, source) for tid in [*new, *requeue]]
-        enqueue(deps.sqs, settings.transaction_queue_url, messages)
-    except AWS_ERRORS as error:
-        failure = failure or error
+    queued = recording.enqueue_all(
+        deps.sqs,
+        settings.transaction_queue_url,
+        [*written.new, *written.requeue],
+        source,
+        deps.executor,
+    )
+    failure = failure or queued
     if failure is not None:
         return Answer(
             503,
             "unavailable",
             generation,
-            tuple(new),
-            tuple(duplicates),
+            written.new,
+            written.duplicates,
             reason="temporarily unavailable",
             error=repr(failure),
         )
-    if parsed.problems:
+    if staged.problems:
         outcome = "quarantined"
-    elif new:
+    elif written.new:
         outcome = "accepted"
-    elif duplicates:
+    elif written.duplicates:
         outcome = "duplicate"
     elif test_calls:
         outcome = "test_call"
@@ -249,10 +256,41 @@ def _record(
         200,
         outcome,
         generation,
-        tuple(new),
-        tuple(duplicates),
-        tuple(requeue),
+        written.new,
+        written.duplicates,
+        written.requeue,
         quarantined=quarantined,
-        reason="; ".join(parsed.problems),
-        test_calls=test_calls,
+        reason=problems,
+        test_calls=len(test_calls),
     )
+
+
+@dataclass(frozen=True)
+class Released:
+    """What releasing a quarantined delivery did; `problems` non-empty means nothing did."""
+
+    new: tuple[int, ...] = ()
+    duplicates: tuple[int, ...] = ()
+    problems: str = ""
+
+
+def release(
+    dynamodb: Any, sqs: Any, *, table: str, queue_url: str, key: str, now: datetime
+) -> Released:
+    """Replay a quarantined delivery through the intake (it was authenticated when it came):
+    if the code now understands all of it, record its transactions (dedupe as always),
+    queue the new ones and any still unprocessed, and delete the quarantine item. If not,
+    change nothing and say why. Safe to run again after a failure."""
+    kept = quarantine.get_quarantined(dynamodb, table, key)
+    source = f"webhook-{kept.generation}"
+    staged = recording.stage(understand(*parse_json(kept.body)), source=source, received_at=now)
+    if staged.problems:
+        return Released(problems=quarantine.reason(staged.problems))
+    written = recording.write(dynamodb, table, staged, requeue_before=now)
+    if written.failure is not None:
+        raise written.failure
+    failure = recording.enqueue_all(sqs, queue_url, [*written.new, *written.requeue], source)
+    if failure is not None:
+        raise failure
+    quarantine.discard(dynamodb, table, key)
+    return Released(written.new, written.duplicates)

@@ -6,9 +6,10 @@ transaction  pk "TXN#<id>", kind "transaction", transaction_id, status RECEIVED|
              pending (present only while RECEIVED: PendingIndex is sparse; STUCK once the
              reconciler's sweep has given up on it), sweeps (times re-queued), received_at,
              source webhook-v1|webhook-v2|reconcile, the Transaction's fields, and raw:
-             the item exactly as Casso sent it (JSON text).
-quarantine   pk "QUARANTINE#<sha256 of body>", kind "quarantine", status QUARANTINED,
-             reason, generation, received_at, body: the whole delivery as received.
+             the item exactly as Casso sent it (JSON text). When the copied fields would
+             push the item past DynamoDB's 400 KB, they are left out (`raw` has them all)
+             and `fields_omitted` lists them.
+quarantine   pk "QUARANTINE#<sha256 of body>": see `quarantine`.
 state        pk "STATE#<name>", kind "state": the reconciler's memory (the webhook it
              registered, the lease that lets one run work at a time), never a transaction.
 
@@ -18,15 +19,16 @@ a retry or a concurrent copy changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 
+from casso_payments.item_size import ITEM_BUDGET_BYTES, ItemTooLarge, item_size
 from casso_payments.payload import Transaction, parse_transaction
 
 RECEIVED: Final = "RECEIVED"
@@ -82,24 +84,41 @@ class RecordResult:
 
 
 def transaction_item(transaction: Transaction, *, source: str, received_at: str) -> dict[str, Any]:
+    """The ledger item. Raises ItemTooLarge, or ValueError / RecursionError for a `raw` that
+    can't be stored (text DynamoDB refuses; nested past the recursion limit)."""
+    # Not asdict(): it would deep-copy `raw`, recursing as deep as the sender nested it.
     fields = {
-        k: v for k, v in asdict(transaction).items() if k not in ("id", "raw") and v is not None
+        f.name: value
+        for f in dataclass_fields(transaction)
+        if f.name not in ("id", "raw") and (value := getattr(transaction, f.name)) is not None
     }
-    return {
+    base = {
+        "kind": "transaction",
+        "transaction_id": transaction.id,
+        "status": RECEIVED,
+        "pending": RECEIVED,
+        "received_at": received_at,
+        "source": source,
+        "raw": json.dumps(transaction.raw, ensure_ascii=False, sort_keys=True),
+    }
+    item = {**transaction_key(transaction.id), **to_dynamodb({**base, **fields})}
+    if item_size(item) <= ITEM_BUDGET_BYTES:
+        return item
+    # The copied fields repeat what `raw` holds (a 205 KB description would be kept twice):
+    # keep `raw` and the small fields, leave out the large ones.
+    omitted = sorted(k for k, v in fields.items() if isinstance(v, str) and len(v) > 256)
+    kept = {k: v for k, v in fields.items() if k not in omitted}
+    item = {
         **transaction_key(transaction.id),
-        **to_dynamodb(
-            {
-                "kind": "transaction",
-                "transaction_id": transaction.id,
-                "status": RECEIVED,
-                "pending": RECEIVED,
-                "received_at": received_at,
-                "source": source,
-                **fields,
-                "raw": json.dumps(transaction.raw, ensure_ascii=False, sort_keys=True),
-            }
-        ),
+        **to_dynamodb({**base, **kept, "fields_omitted": omitted}),
     }
+    size = item_size(item)
+    if size > ITEM_BUDGET_BYTES:
+        raise ItemTooLarge(
+            f"transaction {transaction.id}: {size} bytes as a ledger item, "
+            f"over the {ITEM_BUDGET_BYTES}-byte budget"
+        )
+    return item
 
 
 def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
@@ -119,10 +138,16 @@ def record_transaction(
     dynamodb: Any, table: str, transaction: Transaction, *, source: str, now: datetime
 ) -> RecordResult:
     """Write the transaction if its id is new; otherwise return what is stored."""
+    item = transaction_item(transaction, source=source, received_at=timestamp(now))
+    return record_item(dynamodb, table, item)
+
+
+def record_item(dynamodb: Any, table: str, item: dict[str, Any]) -> RecordResult:
+    """Put a built transaction item if its key is new; otherwise return what is stored."""
     try:
         dynamodb.put_item(
             TableName=table,
-            Item=transaction_item(transaction, source=source, received_at=timestamp(now)),
+            Item=item,
             ConditionExpression="attribute_not_exists(pk)",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
@@ -139,39 +164,6 @@ def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | N
         TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
     ).get("Item")
     return entry_from_item(item) if item else None
-
-
-def quarantine_key(body: str) -> dict[str, Any]:
-    return {"pk": {"S": f"QUARANTINE#{hashlib.sha256(body.encode()).hexdigest()}"}}
-
-
-def quarantine_delivery(
-    dynamodb: Any, table: str, *, body: str, reason: str, generation: str, now: datetime
-) -> bool:
-    """Keep a delivery we could not understand, whole. False if this exact body is already kept."""
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                **quarantine_key(body),
-                **to_dynamodb(
-                    {
-                        "kind": "quarantine",
-                        "status": QUARANTINED,
-                        "reason": reason,
-                        "generation": generation,
-                        "received_at": timestamp(now),
-                        "body": body,
-                    }
-                ),
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
 
 
 def mark_processed(

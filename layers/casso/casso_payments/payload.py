@@ -68,8 +68,15 @@ class PayloadError(ValueError):
     """One transaction item can't be understood; the message names the field."""
 
 
+# DynamoDB keeps numbers to 38 significant digits; a longer id or amount could not be stored.
+MAX_DIGITS = 38
+
+
 def _describe(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (RecursionError, ValueError):  # nested past the recursion limit
+        return f"{type(value).__name__} (too deeply nested to show)"
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 
@@ -88,7 +95,9 @@ def _whole_number(value: Any, path: str) -> int:
     if isinstance(value, float):
         if not value.is_integer():
             raise PayloadError(f"{path}: expected a whole number of VND, got {value}")
-        return int(value)
+        value = int(value)
+    if abs(value) >= 10**MAX_DIGITS:
+        raise PayloadError(f"{path}: expected at most {MAX_DIGITS} digits, got {len(str(value))}")
     return value
 
 

@@ -7,6 +7,11 @@ V2, as Casso documents it: sort every object's keys, recursively; serialise as c
 HMAC-SHA512 over "<t>.<json>" keyed by the checksum key; lowercase hex. Casso's own samples
 disagree on whether non-ASCII text is escaped (\\uXXXX) before signing, so both forms are
 tried for a body that has any.
+
+Order of work, so that a stranger costs nothing: `refuse_unpresented` looks only at the
+headers (no credential, or none well-formed: refused before the body is touched); then the
+token is compared; the body is parsed (lazily, through the `body` callable) only when a
+signature must be checked.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -84,18 +90,35 @@ def signature_header(body: Any, key: str, timestamp_ms: int, *, ensure_ascii: bo
     return f"t={timestamp_ms},v1={sign(body, key, timestamp_ms, ensure_ascii=ensure_ascii)}"
 
 
+_MALFORMED: Final = "X-Casso-Signature is malformed (expected t=<ms>,v1=<hex>)"
+# ASCII digits only, and few of them: str.isdigit() admits "²" and int() refuses it, and
+# 15 digits of milliseconds reach past the year 30000 while staying a cheap int().
+_SIGNATURE_SHAPE: Final = re.compile(r"\s*t=([0-9]{1,15})\s*,\s*v1=([0-9a-fA-F]+)\s*", re.ASCII)
+
+
 def parse_signature_header(value: str) -> tuple[int, str] | None:
-    """`t=<ms>,v1=<hex>` -> (t, hex); None when malformed."""
-    parts: dict[str, str] = {}
-    for piece in value.split(","):
-        name, sep, part = piece.strip().partition("=")
-        if not sep:
-            return None
-        parts[name.strip()] = part.strip()
-    timestamp, signature = parts.get("t", ""), parts.get("v1", "")
-    if not timestamp.isdigit() or not signature:
+    """`t=<1-15 ASCII digits>,v1=<hex>` -> (t, lowercase hex); None when malformed."""
+    match = _SIGNATURE_SHAPE.fullmatch(value)
+    if match is None:
         return None
-    return int(timestamp), signature.lower()
+    return int(match.group(1)), match.group(2).lower()
+
+
+def refuse_unpresented(headers: Mapping[str, str] | None) -> AuthResult | None:
+    """The refusal for a delivery that presents no credential worth checking (no non-empty
+    Secure-Token and no well-formed X-Casso-Signature); None when there is one. Looks only
+    at the headers: no secret is read, no body parsed, no HMAC computed."""
+    token = header(headers, TOKEN_HEADER)
+    signature = header(headers, SIGNATURE_HEADER)
+    if token:
+        return None
+    if signature is not None:
+        if parse_signature_header(signature) is not None:
+            return None
+        return AuthResult(False, V2, _MALFORMED)
+    if token is not None:
+        return AuthResult(False, V1, "Secure-Token is empty")
+    return AuthResult(False, UNKNOWN, "no Secure-Token or X-Casso-Signature header")
 
 
 def _same(given: str, expected: str) -> bool:
@@ -112,9 +135,31 @@ def _verify_token(token: str, credentials: WebhookCredentials) -> AuthResult:
     return AuthResult(False, V1, "Secure-Token does not match")
 
 
+def _canonical_forms(body: Any) -> list[str] | None:
+    """The body's canonical JSON, escaped and (if different) unescaped; None when it can't be
+    serialised (nested past the recursion limit, or an int past str()'s digit limit)."""
+    try:
+        escaped = canonical_json(body, ensure_ascii=True)
+        unescaped = canonical_json(body, ensure_ascii=False)
+    except (RecursionError, ValueError):
+        return None
+    if unescaped == escaped or not _utf8(unescaped):
+        return [escaped]
+    return [escaped, unescaped]
+
+
+def _utf8(text: str) -> bool:
+    """Whether text has a UTF-8 form (a lone surrogate, "\\ud800" in the JSON, has none)."""
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _verify_signature(
     value: str,
-    body: Any,
+    body: Callable[[], Any],
     credentials: WebhookCredentials,
     now_ms: int,
     max_age_seconds: int,
@@ -123,17 +168,16 @@ def _verify_signature(
         return AuthResult(False, V2, "X-Casso-Signature sent but no checksum key is configured")
     parsed = parse_signature_header(value)
     if parsed is None:
-        return AuthResult(False, V2, "X-Casso-Signature is malformed (expected t=<ms>,v1=<hex>)")
-    if body is NOT_JSON:
-        return AuthResult(False, V2, "body is not JSON, so its signature cannot be checked")
+        return AuthResult(False, V2, _MALFORMED)
     timestamp, given = parsed
     if max_age_seconds and abs(now_ms - timestamp) > max_age_seconds * 1000:
         return AuthResult(False, V2, f"signature timestamp is more than {max_age_seconds}s away")
-    escaped = canonical_json(body, ensure_ascii=True)
-    forms = [escaped]
-    unescaped = canonical_json(body, ensure_ascii=False)
-    if unescaped != escaped:
-        forms.append(unescaped)
+    parsed_body = body()
+    if parsed_body is NOT_JSON:
+        return AuthResult(False, V2, "body is not JSON, so its signature cannot be checked")
+    forms = _canonical_forms(parsed_body)
+    if forms is None:
+        return AuthResult(False, V2, "body cannot be put in canonical JSON to check its signature")
     matches = [
         _same(given, _hmac_hex(key, timestamp, form))
         for key in credentials.checksum_keys
@@ -146,7 +190,7 @@ def _verify_signature(
 
 def authenticate(
     headers: Mapping[str, str] | None,
-    body: Any,
+    body: Callable[[], Any],
     credentials: WebhookCredentials,
     *,
     now_ms: int,
@@ -154,21 +198,24 @@ def authenticate(
 ) -> AuthResult:
     """Check whichever credentials the delivery presents; any one that verifies admits it.
 
-    `body` is the parsed JSON body, or NOT_JSON.
+    `body()` returns the parsed JSON body, or NOT_JSON; it is called only when a signature
+    has to be checked (a token needs no parsing), so pass something that parses once.
     """
+    refused = refuse_unpresented(headers)
+    if refused is not None:
+        return refused
     signature = header(headers, SIGNATURE_HEADER)
     token = header(headers, TOKEN_HEADER)
-    if signature is None and token is None:
-        return AuthResult(False, UNKNOWN, "no Secure-Token or X-Casso-Signature header")
     failures: list[AuthResult] = []
-    if signature is not None:
-        result = _verify_signature(signature, body, credentials, now_ms, max_age_seconds)
-        if result.ok:
-            return result
-        failures.append(result)
-    if token is not None:
+    # The token first: a constant-time compare, where a signature costs a parse and HMACs.
+    if token:
         result = _verify_token(token, credentials)
         if result.ok:
             return result
         failures.append(result)
+    if signature is not None:
+        result = _verify_signature(signature, body, credentials, now_ms, max_age_seconds)
+        if result.ok:
+            return result
+        failures.insert(0, result)
     return failures[0]

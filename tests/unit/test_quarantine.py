@@ -1,0 +1,71 @@
+"""Quarantined deliveries: a bounded reason, and release / discard through the layer."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+from botocore.exceptions import ClientError
+
+from casso_payments import quarantine
+from casso_payments.intake import release
+from local.sample_events import V1_ITEM
+from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def test_reason_keeps_the_first_twenty_problems_and_counts_the_rest():
+    problems = [f"data[{n}]: expected an object, got int {n}" for n in range(25)]
+    assert quarantine.reason(problems[:20]) == "; ".join(problems[:20])
+    assert quarantine.reason(problems[:21]).endswith(
+        "data[19]: expected an object, got int 19; and 1 more problem"
+    )
+    assert quarantine.reason(problems).endswith("; and 5 more problems")
+    long = "x" * 1000
+    assert quarantine.reason([long]) == "x" * quarantine.MAX_PROBLEM_CHARS + "..."
+
+
+def keep(stack, body: str) -> str:
+    quarantine.quarantine_delivery(
+        stack.dynamodb, stack.table, body=body, reason="old", generation="v2", now=NOW
+    )
+    return quarantine.body_digest(body)
+
+
+def released(stack, key: str):
+    return release(
+        stack.dynamodb, stack.sqs, table=stack.table, queue_url=stack.queue_url, key=key, now=NOW
+    )
+
+
+def test_a_failed_release_keeps_the_delivery_and_a_second_one_lands_once(stack):
+    key = keep(stack, json.dumps({"error": 0, "data": {**V1_ITEM, "id": 31}}))
+    heal = fail_calls(stack.sqs, "SendMessageBatch")
+    with pytest.raises(ClientError, match="injected fault"):
+        released(stack, key)
+    heal()
+    # Recorded but not queued, and still quarantined: running it again finishes the job.
+    assert [i["kind"] for i in ledger_items(stack.dynamodb, stack.table)] == [
+        "quarantine",
+        "transaction",
+    ]
+    again = released(stack, key)
+    assert (again.new, again.duplicates, again.problems) == ((), (31,), "")
+    assert transaction_ids(ledger_items(stack.dynamodb, stack.table)) == [31]
+    # The still-unprocessed duplicate is queued (with the V2 generation it came with).
+    assert drain_queue(stack.sqs, stack.queue_url) == [
+        {"transaction_id": 31, "source": "webhook-v2"}
+    ]
+    assert quarantine.list_quarantined(stack.dynamodb, stack.table) == []
+
+
+def test_listing_shows_each_delivery_without_its_body(stack):
+    first = keep(stack, "not json")
+    (listed,) = quarantine.list_quarantined(stack.dynamodb, stack.table)
+    assert (listed.key, listed.generation, listed.body_bytes, listed.body) == (first, "v2", 8, "")
+    assert quarantine.get_quarantined(stack.dynamodb, stack.table, first).body == "not json"
+    quarantine.discard(stack.dynamodb, stack.table, first)
+    with pytest.raises(quarantine.NotQuarantined):
+        quarantine.discard(stack.dynamodb, stack.table, first)
