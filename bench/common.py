@@ -118,6 +118,23 @@ def machine_line(before: dict[str, Any]) -> str:
     )
 
 
+class CallCounter:
+    """Counts AWS API calls made through the given clients, by operation (for benchmarks
+    whose AWS answers are faked in botocore, where no server sees the calls)."""
+
+    def __init__(self, *clients: Any) -> None:
+        self.calls: Counter[str] = Counter()
+        for client in clients:
+            client.meta.events.register("before-call", self._count)
+
+    def _count(self, model: Any, **_: Any) -> None:
+        self.calls[model.name] += 1
+
+    def take(self) -> Counter[str]:
+        taken, self.calls = self.calls, Counter()
+        return taken
+
+
 class ServerCalls:
     """Every AWS API call the moto server answers, by operation, whichever process made it
     (a cold-start child, a reconciler run): counted where they arrive, none can hide."""
