@@ -100,7 +100,7 @@ class FunctionProcess:
     environment: dict[str, str]
     log_path: Path
     # Seconds the context reports as remaining (default: the template's timeout). The local
-    # stack runs the clock faster; see LocalStack.
+    # stack runs the clock faster; see LocalPipeline.
     context_timeout: int | None = None
 
     def __post_init__(self) -> None:
