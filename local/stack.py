@@ -40,7 +40,7 @@ from local.moto_process import MotoProcess
 from local.poller import queue_depth
 from local.provision import provision, tap_events
 from local.runtime import FunctionPool, FunctionProcess, warm_all
-from local.stack_client import clear_state, write_state
+from local.stack_client import clear_state, describe, write_state
 from local.template import api_path, function_ids, function_spec, load_template, parameter_defaults
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
@@ -173,14 +173,7 @@ class LocalPipeline:
             )
         # Lambda scales the receiver out under load: a few execution environments, one log.
         receiver = self.functions["ReceiverFunction"]
-        self.receivers = FunctionPool(
-            lambda n: (
-                receiver
-                if n == 0
-                else FunctionProcess(receiver.logical_id, receiver.environment, receiver.log_path)
-            ),
-            self.receiver_concurrency,
-        )
+        self.receivers = FunctionPool([receiver, *receiver.copies(self.receiver_concurrency - 1)])
         # The V2 webhook a business sets up in Casso's UI with its checksum key. Its URL
         # differs by a query string, so the reconciler (which owns the plain URL and deletes
         # every copy of it when it re-creates the webhook) leaves it alone.
@@ -192,25 +185,11 @@ class LocalPipeline:
         )
         # Like Lambda's concurrent batches: each poller has an execution environment of its own.
         processor = self.functions["ProcessorFunction"]
-        self._extra_processors = [
-            FunctionProcess(
-                processor.logical_id,
-                processor.environment,
-                processor.log_path,
-                processor.context_timeout,
-            )
-            for _ in range(1, self.processor_concurrency)
-        ]
+        self._extra_processors = processor.copies(self.processor_concurrency - 1)
         processors = [processor, *self._extra_processors]
         # Ready means warm: every execution environment imported before the first delivery,
         # so Casso's 5 s per delivery is not spent on cold starts on a busy machine.
-        warm_all(
-            [
-                *self.receivers.members,
-                *processors,
-                self.functions["ReconcilerFunction"],
-            ]
-        )
+        warm_all([*self.receivers.members, *processors, self.functions["ReconcilerFunction"]])
         self.front.start()
         source = sqs_source(self.template, "ProcessorFunction")
         self._threads = [
@@ -230,12 +209,9 @@ class LocalPipeline:
                 )
                 for n, processor in enumerate(processors)
             ),
-            *(
-                [Schedule(self.reconcile, self.reconcile_every, self._stop)]
-                if runs_on_schedule(self.template, "ReconcilerFunction")
-                else []
-            ),
         ]
+        if runs_on_schedule(self.template, "ReconcilerFunction"):
+            self._threads.append(Schedule(self.reconcile, self.reconcile_every, self._stop))
         for thread in self._threads:
             thread.start()
         write_state(self.state_dir, self.describe())
@@ -271,50 +247,7 @@ class LocalPipeline:
 
     # What the CLI and tests need to find
     def describe(self) -> dict[str, Any]:
-        refs = self.resources.resolver.refs
-        return {
-            "pid": os.getpid(),
-            "stack_name": self.stack_name,
-            "ports": {"api": self.front.port, "casso": self.casso.port, "moto": self.moto.port},
-            "urls": {
-                "api": self.front.base_url,
-                "webhook": self.webhook_url,
-                "casso_api": self.casso.api_url,
-                "casso": self.casso.base_url,
-                "moto": self.moto_url,
-            },
-            "credentials": {
-                "CASSO_SECURE_TOKEN": self.credentials.secure_token,
-                "CASSO_CHECKSUM_KEY": self.credentials.checksum_key,
-                "CASSO_API_KEY": self.credentials.api_key,
-            },
-            "generated_credentials": list(self.credentials.generated),
-            "resources": {
-                name: refs[name]
-                for name in (
-                    "LedgerTable",
-                    "OrdersTable",
-                    "IdempotencyTable",
-                    "TransactionQueue",
-                    "TransactionDeadLetterQueue",
-                    "PaymentsBus",
-                    "WebhookSecret",
-                    "CassoApiKeySecret",
-                )
-            },
-            "environments": {
-                logical_id: {k: v for k, v in function.environment.items() if k not in LOCAL_AWS}
-                for logical_id, function in self.functions.items()
-            },
-            "events_tap_url": self.events_tap_url,
-            # What a client of the controls waits for, at most (see the CLI).
-            "settle_seconds": self.settle_seconds(),
-            "function_timeouts": {
-                logical_id: function_spec(self.template, logical_id).timeout
-                for logical_id in self.function_ids
-            },
-            "logs": str(self.state_dir / "logs"),
-        }
+        return describe(self)
 
     def reconcile(self) -> dict[str, Any]:
         with self._reconcile_lock:
