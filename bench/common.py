@@ -23,7 +23,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from local.provision import LocalStack, provision, tap_events
+from local.provision import ProvisionedResources, provision, tap_events
 from local.sample_events import LOCAL_SECRET_VALUES
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -180,7 +180,7 @@ class _CountingMotoServer(ThreadedMotoServer):
 
 
 @contextmanager
-def local_aws() -> Iterator[tuple[str, LocalStack, dict[str, Any], ServerCalls]]:
+def local_aws() -> Iterator[tuple[str, ProvisionedResources, dict[str, Any], ServerCalls]]:
     """A moto server with the stack's resources, built from template.yaml, counting calls."""
     os.environ.update(FAKE_AWS)
     # One access-log line per request would bury the tables.

@@ -32,8 +32,9 @@ from bench.common import (
 )
 from bench.stack_probes import MotoProbe, cpu_by_component, timed_front, warm_receivers
 from local.casso_simulator import webhook_request
+from local.config import Credentials, Ports
 from local.http_front import HttpFront
-from local.stack import Credentials, LocalStack, Ports
+from local.stack import LocalPipeline
 
 DELIVERIES = 2_000
 SENDERS = 8
@@ -133,7 +134,7 @@ def main() -> dict[str, Any]:
 
     credentials = Credentials.from_env({})
     stack_options = {"reconcile_every": 3600, "processor_concurrency": 2, "tap": False}
-    with LocalStack(Ports(0, 0, 0), credentials, **stack_options) as stack:
+    with LocalPipeline(Ports(0, 0, 0), credentials, **stack_options) as stack:
         dynamodb = stack.clients["dynamodb"]
         now = datetime.now(UTC)
         for k in range(ORDERS):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from local.lambda_events import rest_proxy_event
-from local.stack import LocalStack
+from local.stack import LocalPipeline
 
 # Seldom enough that the probe adds little to the moto server it measures (4 calls/s).
 PROBE_EVERY = 0.5
@@ -28,7 +28,7 @@ def cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def components(stack: LocalStack) -> dict[str, list[int | None]]:
+def components(stack: LocalPipeline) -> dict[str, list[int | None]]:
     """The processes of the local stack, by role (the bench's own process runs the HTTP
     front, the senders, the queue pollers and the Casso simulator as threads)."""
 
@@ -45,7 +45,7 @@ def components(stack: LocalStack) -> dict[str, list[int | None]]:
     }
 
 
-def cpu_by_component(stack: LocalStack) -> dict[str, float]:
+def cpu_by_component(stack: LocalPipeline) -> dict[str, float]:
     return {name: sum(map(cpu_seconds, pids)) for name, pids in components(stack).items()}
 
 
@@ -54,7 +54,7 @@ class MotoProbe:
     server every PROBE_EVERY seconds while the traffic runs: what the moto hop alone costs
     under that load."""
 
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalPipeline) -> None:
         self._dynamodb, self._sqs = stack.clients["dynamodb"], stack.clients["sqs"]
         self._table = stack.resources.ref("LedgerTable")
         # A queue of its own, so the probe's messages never reach the processor.
@@ -87,7 +87,7 @@ class MotoProbe:
         self._thread.join(30)
 
 
-def timed_front(stack: LocalStack) -> list[float]:
+def timed_front(stack: LocalPipeline) -> list[float]:
     """Time each trip from the HTTP front to a receiver process and back (pipe, handler,
     its calls to moto): the rest of an acknowledgement is the HTTP front and the sender."""
     trips: list[float] = []
@@ -104,7 +104,7 @@ def timed_front(stack: LocalStack) -> list[float]:
     return trips
 
 
-def warm_receivers(stack: LocalStack) -> None:
+def warm_receivers(stack: LocalPipeline) -> None:
     """Start every receiver process before the traffic (their cold starts are measured by
     the cold-start benchmark, not here): a GET, which the receiver answers 404 untouched."""
     event = rest_proxy_event("GET", "/casso/webhook")

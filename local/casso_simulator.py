@@ -20,23 +20,24 @@ import bisect
 import itertools
 import threading
 import time
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask
 
 from casso_payments.casso_delivery import (
     DISABLE_AFTER_MINUTES,
     PAUSE_AFTER_MINUTES,
     RETRY_DELAYS_MINUTES,
 )
-from local.casso.api import envelope, register_controls, register_webhook_api
-from local.casso.sender import Delivery, WebhookSender
+from local.casso.account_api import register_account_api, register_gate
+from local.casso.api import register_controls, register_webhook_api
+from local.casso.sender import DeliveryAttempt, WebhookSender
 from local.casso.webhooks import Event, SimulatedWebhook
 from local.casso.wire import v2_data, webhook_request
 from local.loopback import LoopbackServer, require_loopback
 
-__all__ = ["CassoSimulator", "Delivery", "SimulatedWebhook", "v2_data", "webhook_request"]
+__all__ = ["CassoSimulator", "DeliveryAttempt", "SimulatedWebhook", "v2_data", "webhook_request"]
 
 VIETNAM = timezone(timedelta(hours=7))
 # The simulator's transaction ids start here, far above the sample events' (0 to a few
@@ -78,7 +79,7 @@ class CassoSimulator:
         # GET /v2/transactions is two bisections and a slice, whatever its number.
         self._by_when: list[tuple[str, int]] = []
         self.webhooks: dict[int, SimulatedWebhook] = {}
-        self.deliveries: list[Delivery] = []
+        self.deliveries: list[DeliveryAttempt] = []
         self.api_calls: list[tuple[str, str]] = []
         self.sync_requests: list[str] = []
         self._balance = opening_balance
@@ -231,92 +232,9 @@ class CassoSimulator:
     # REST API
     def _make_app(self) -> Flask:
         app = Flask("casso-simulator")
-
-        @app.before_request
-        def check() -> Response | None:
-            with self._lock:
-                self.api_calls.append((request.method, request.path))
-                if self._outage is not None:
-                    status, remaining = self._outage
-                    if remaining is not None:
-                        self._outage = (status, remaining - 1) if remaining > 1 else None
-                    return Response("upstream unavailable", status=status, mimetype="text/plain")
-            scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-            valid = self.access_tokens if scheme == "Bearer" else {self.api_key}
-            if scheme not in ("Apikey", "Bearer") or key not in valid:
-                return envelope(None, 401, "Unauthorized Access", 401)
-            return None
-
+        register_gate(app, self)
         register_webhook_api(app, self)
-
-        @app.get("/v2/transactions")
-        def transactions() -> Response:
-            try:
-                start = date.fromisoformat(request.args.get("fromDate", "2000-01-01"))
-                end = date.fromisoformat(request.args.get("toDate", "9999-12-31"))
-                page = max(1, int(request.args.get("page", 1)))
-                size = min(max(1, int(request.args.get("pageSize", 20))), 1000)
-            except ValueError as error:
-                return envelope(None, 400, f"bad parameter: {error}", 400)
-            descending = request.args.get("sort", "ASC").upper() == "DESC"
-            with self._lock:
-                # "when" is "YYYY-MM-DD HH:MM:SS": the dates bound it as strings ("\x7f" sorts
-                # after any time of the end date).
-                first = bisect.bisect_left(self._by_when, (start.isoformat(),))
-                last = bisect.bisect_left(self._by_when, (f"{end.isoformat()}\x7f",))
-                total = max(0, last - first)
-                skip, take = (page - 1) * size, min(size, max(0, total - (page - 1) * size))
-                if descending:
-                    keys = self._by_when[last - skip - take : last - skip][::-1]
-                else:
-                    keys = self._by_when[first + skip : first + skip + take]
-                records = [self.transactions[transaction_id] for _, transaction_id in keys]
-            total_pages = max(1, -(-total // size))
-            return envelope(
-                {
-                    "page": page,
-                    "pageSize": size,
-                    "nextPage": page + 1 if page < total_pages else None,
-                    "prevPage": page - 1 if page > 1 else None,
-                    "totalPages": total_pages,
-                    "totalRecords": total,
-                    "records": records,
-                }
-            )
-
-        @app.get("/v2/transactions/<int:transaction_id>")
-        def transaction(transaction_id: int) -> Response:
-            record = self.transactions.get(transaction_id)
-            return envelope(record) if record else envelope(None, 404, "Transaction not found", 404)
-
-        @app.get("/v2/userInfo")
-        def user_info() -> Response:
-            return envelope(
-                {
-                    "user": {"id": 1, "email": "owner@example.vn"},
-                    "business": {"id": 1, "name": "CONG TY TNHH DEMO"},
-                    "bankAccs": [
-                        {
-                            "id": n + 1,
-                            "bank": {"bin": "970432", "codeName": "vpbank"},
-                            "bankAccountName": "CONG TY TNHH DEMO",
-                            "bankSubAccId": account,
-                        }
-                        for n, account in enumerate(self.accounts)
-                    ],
-                }
-            )
-
-        @app.post("/v2/sync")
-        def sync() -> Response:
-            body = request.get_json(silent=True) or {}
-            account = str(body.get("bank_acc_id", ""))
-            if account not in self.accounts:
-                return envelope(None, 400, f"bank account {account!r} is not linked", 400)
-            with self._lock:
-                self.sync_requests.append(account)
-            return envelope(None)
-
+        register_account_api(app, self)
         register_controls(app, self)
         return app
 

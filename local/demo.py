@@ -18,18 +18,11 @@ from typing import Any
 import requests
 
 from local import story
+from local.config import Credentials, Ports
 from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from local.poller import drain_queue
-from local.stack import Credentials, LocalStack, Ports
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
-    lines = [headers, ["-" * w for w in widths], *rows]
-    return "\n".join(
-        ("  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True))).rstrip()
-        for line in lines
-    )
+from local.render import table
+from local.stack import LocalPipeline
 
 
 def _vnd(amount: Any) -> str:
@@ -52,7 +45,7 @@ def _step(number: int, text: str) -> None:
     print(f"{number}. {text}", flush=True)
 
 
-def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
+def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     """The story, step by step; returns what the summary shows."""
     from casso_payments.ledger import from_dynamodb
     from casso_payments.orders import create_order, get_order
@@ -149,7 +142,7 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
     }
 
 
-def _forged_webhook(stack: LocalStack) -> int:
+def _forged_webhook(stack: LocalPipeline) -> int:
     from local.casso_simulator import webhook_request
 
     record = {
@@ -176,7 +169,7 @@ def _about(event: dict[str, Any], transaction_id: int) -> bool:
     return event["detail"].get("transaction_id") == transaction_id
 
 
-def _forged_v1_webhook(stack: LocalStack) -> int:
+def _forged_v1_webhook(stack: LocalPipeline) -> int:
     """Someone who saw the v1 secure token (a proxy log, a leaked .env) forges a payment."""
     from local.casso_simulator import webhook_request
 
@@ -270,7 +263,7 @@ def run(ports: Ports, *, verbose: bool = False) -> int:
     )
     # The reconciler runs when the story says so; deliveries retry on a fast Casso clock.
     print("Starting the local stack (every function imported and warm first)...", flush=True)
-    with LocalStack(ports, Credentials.from_env(), reconcile_every=3600, minute=0.05) as stack:
+    with LocalPipeline(ports, Credentials.from_env(), reconcile_every=3600, minute=0.05) as stack:
         print(f"Ready after {time.monotonic() - started:.1f} s.\n", flush=True)
         try:
             seen = tell(stack, check)

@@ -31,10 +31,13 @@ def poll_once(
     handler: Callable[[dict[str, Any]], dict[str, Any] | None],
     *,
     batch_size: int = 10,
+    report_failures: bool = True,
     retry_visibility_seconds: int | None = None,
 ) -> PollResult:
-    """One receive-invoke-delete cycle. `retry_visibility_seconds` shortens the wait before a
-    failed message is seen again (locally there is no point waiting the full timeout)."""
+    """One receive-invoke-delete cycle. `report_failures`: the mapping's
+    ReportBatchItemFailures (without it, Lambda ignores `batchItemFailures` and deletes the
+    whole batch when the handler returns). `retry_visibility_seconds` shortens the wait before
+    a failed message is seen again (locally there is no point waiting the full timeout)."""
     messages = sqs.receive_message(
         QueueUrl=queue_url,
         MaxNumberOfMessages=batch_size,
@@ -56,7 +59,8 @@ def poll_once(
     error = ""
     try:
         response = handler(sqs_event(records)) or {}
-        failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
+        reported = response.get("batchItemFailures", []) if report_failures else []
+        failed = {f["itemIdentifier"] for f in reported}
     except Exception as exc:  # the whole invocation failed: Lambda retries every message
         failed = {m["MessageId"] for m in messages}
         error = f"{type(exc).__name__}: {exc}"

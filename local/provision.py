@@ -39,7 +39,7 @@ QUEUE_ATTRIBUTES = (
 
 
 @dataclass
-class LocalStack:
+class ProvisionedResources:
     """Physical names of the provisioned resources, and a resolver for template values."""
 
     stack_name: str
@@ -83,7 +83,7 @@ def provision(
     parameters: Mapping[str, str] | None = None,
     secret_values: Mapping[str, Mapping[str, str]] | None = None,
     template: Mapping[str, Any] | None = None,
-) -> LocalStack:
+) -> ProvisionedResources:
     """Create every table, queue and secret of the template.
 
     `clients` holds boto3 clients named dynamodb, sqs, secretsmanager, events. `secret_values`
@@ -155,7 +155,7 @@ def provision(
         )["ARN"]
         resolver.refs[logical_id] = arn
 
-    return LocalStack(stack_name=stack_name, resolver=resolver)
+    return ProvisionedResources(stack_name=stack_name, resolver=resolver)
 
 
 def _attribute(value: Any) -> str:
@@ -165,7 +165,7 @@ def _attribute(value: Any) -> str:
 
 
 def tap_events(
-    clients: Mapping[str, Any], stack: LocalStack, bus_logical_id: str = "PaymentsBus"
+    clients: Mapping[str, Any], stack: ProvisionedResources, bus_logical_id: str = "PaymentsBus"
 ) -> str:
     """A local-only rule copying every event on the bus to a queue, to see what was published.
 

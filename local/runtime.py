@@ -14,7 +14,6 @@ import queue
 import sys
 import threading
 import traceback
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -100,7 +99,7 @@ class FunctionProcess:
     environment: dict[str, str]
     log_path: Path
     # Seconds the context reports as remaining (default: the template's timeout). The local
-    # stack runs the clock faster; see LocalStack.
+    # stack runs the clock faster; see LocalPipeline.
     context_timeout: int | None = None
 
     def __post_init__(self) -> None:
@@ -168,6 +167,13 @@ class FunctionProcess:
             raise InvocationError(answer["error"])
         return answer["result"]
 
+    def copies(self, count: int) -> list[FunctionProcess]:
+        """`count` more execution environments of this function: same environment, one log."""
+        return [
+            FunctionProcess(self.logical_id, self.environment, self.log_path, self.context_timeout)
+            for _ in range(max(0, count))
+        ]
+
     def arm(self, fault: str) -> None:
         self._exchange({"arm": fault})
 
@@ -182,9 +188,9 @@ class FunctionPool:
     """Several execution environments of one function, as Lambda scales out under load: each
     invocation takes an idle one (a new one cold-starts only when all are busy)."""
 
-    def __init__(self, make: Callable[[int], FunctionProcess], size: int) -> None:
+    def __init__(self, members: list[FunctionProcess]) -> None:
         self._idle: queue.Queue[FunctionProcess] = queue.Queue()
-        self.members = [make(n) for n in range(size)]
+        self.members = list(members)
         for member in self.members:
             self._idle.put(member)
 

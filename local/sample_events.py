@@ -14,7 +14,7 @@ from typing import Any
 
 from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
 from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
-from local.template import ROOT
+from local.template import ROOT, api_path, load_template
 
 EVENTS = ROOT / "events"
 # Casso's own signed V2 sample, copied verbatim from Casso's verify-signature repository.
@@ -36,7 +36,8 @@ LOCAL_SECRET_VALUES = {
     "WebhookSecret": LOCAL_CREDENTIALS,
     "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},
 }
-WEBHOOK_PATH = "/casso/webhook"
+# Where Casso posts: the receiver's API event in the template.
+WEBHOOK_PATH = api_path(load_template(), "ReceiverFunction")
 
 V1_ITEM = {
     "id": 1,
@@ -91,8 +92,6 @@ UNMATCHED_ITEM = {
     "description": "CHUYEN TIEN AN TRUA",
     "tid": "FT24300445566",
 }
-# Orders the local story starts with: code, expected VND.
-LOCAL_ORDERS = (("DH35", 200500), ("DH36", 300000), ("DH1234", 200000))
 
 
 # The sample events are made at one fixed moment, with request ids derived from their names,
@@ -166,37 +165,6 @@ def processor_events() -> dict[str, dict[str, Any]]:
         "processor-money-out": sqs_event([_message(4, "webhook-v1")]),
         "processor-poisoned-batch": sqs_event([_message(100245, "webhook-v2"), poisoned]),
     }
-
-
-# What the receiver answers each sample event, in the order `make demo` sends them.
-EXPECTED_STATUS = {
-    "receiver-v1-valid": 200,
-    "receiver-v2-valid": 200,
-    "receiver-v2-vietnamese": 200,
-    "receiver-duplicate-batch": 200,
-    "receiver-v1-second-partial": 200,
-    "receiver-v1-money-out": 200,
-    "receiver-v1-unmatched": 200,
-    "receiver-v2-tampered": 401,
-    "receiver-missing-credentials": 401,
-    "receiver-malformed": 200,
-}
-# What ProcessorFunction does with each SQS sample event, after the receiver events above:
-# the outcome per transaction id, and the records it reports failed.
-EXPECTED_PROCESSING = {
-    "processor-matched": ({1: "paid"}, []),
-    "processor-partial-pair": ({2: "partially_paid", 3: "partially_paid"}, []),
-    "processor-unmatched": ({5: "unmatched"}, []),
-    "processor-money-out": ({4: "money_out"}, []),
-    "processor-poisoned-batch": ({100245: "overpaid"}, ["msg-poisoned"]),
-}
-
-# Where the local story leaves the orders: status and VND paid.
-EXPECTED_ORDERS = {
-    "DH35": ("PAID", 200500),
-    "DH36": ("PARTIALLY_PAID", 220000),
-    "DH1234": ("OVERPAID", 250000),
-}
 
 
 def load_event(name: str) -> dict[str, Any]:

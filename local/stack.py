@@ -16,211 +16,40 @@ While running, `.local-stack/stack.json` tells the CLI where everything is.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import secrets
-import socket
-import string
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
-import psutil
-from werkzeug.wrappers import Request, Response
 
 from casso_payments.casso_delivery import (
     DELIVERY_TIMEOUT_SECONDS,
     PAUSE_AFTER_MINUTES,
     RETRY_DELAYS_MINUTES,
 )
+from local import control
 from local.casso_simulator import CassoSimulator
+from local.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
+from local.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
 from local.http_front import HttpFront
-from local.poller import poll_once, queue_depth
-from local.provision import REGION, provision, tap_events
+from local.moto_process import MotoProcess
+from local.poller import queue_depth
+from local.provision import provision, tap_events
 from local.runtime import FunctionPool, FunctionProcess, warm_all
-from local.template import ROOT, function_spec, load_template, parameter_defaults, sqs_batch_size
+from local.stack_client import clear_state, describe, write_state
+from local.template import api_path, function_ids, function_spec, load_template, parameter_defaults
 
-# Where a running stack says where it is (and keeps its functions' logs). LOCAL_STACK_DIR
-# lets two stacks (say, yours and the end-to-end tests') run side by side.
-STATE_DIR = Path(os.environ.get("LOCAL_STACK_DIR") or ROOT / ".local-stack")
-STATE_FILE = STATE_DIR / "stack.json"
-FUNCTIONS = ("ReceiverFunction", "ProcessorFunction", "ReconcilerFunction")
-WEBHOOK_PATH = "/casso/webhook"
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
-LOCAL_AWS = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_DEFAULT_REGION": REGION,
-    "POWERTOOLS_TRACE_DISABLED": "1",
-}
 
 
-class PortInUse(RuntimeError):
-    pass
+class LocalPipeline:
+    """The local stack, composed: moto, the Casso simulator, the HTTP front and the functions'
+    event sources, started in order and stopped in reverse."""
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class MotoProcess:
-    """Local AWS: a moto server in a process of its own (so it has a core of its own)."""
-
-    def __init__(self, port: int, log: Path) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._log = log
-        self._process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30.0) -> MotoProcess:
-        with self._log.open("w") as log:
-            # moto.server with DynamoDB's per-item write serialisation (local/moto_server.py).
-            command = [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1"]
-            self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
-                [*command, "-p", str(self.port)],
-                cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the moto server exited at start: see {self._log}")
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return self
-            time.sleep(0.05)
-        raise RuntimeError(f"the moto server did not start within {timeout:g} s: see {self._log}")
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-
-
-@dataclass(frozen=True)
-class Ports:
-    """Loopback ports; each can be set with its LOCAL_*_PORT variable or a CLI flag."""
-
-    api: int = 3000
-    casso: int = 4000
-    moto: int = 5000
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **given: int | None) -> Ports:
-        env = os.environ if env is None else env
-        defaults = cls()
-        values = {}
-        for name in ("api", "casso", "moto"):
-            chosen = given.get(name)
-            if chosen is None:
-                chosen = int(env.get(f"LOCAL_{name.upper()}_PORT", getattr(defaults, name)))
-            values[name] = chosen
-        return cls(**values)
-
-    def check_free(self) -> None:
-        for name, port in asdict(self).items():
-            if port and not port_is_free(port):
-                raise PortInUse(
-                    f"port {port} ({name}) is in use on 127.0.0.1{holder(port)}: stop what "
-                    f"uses it, or choose another with --{name}-port or LOCAL_{name.upper()}_PORT"
-                )
-
-
-def port_is_free(port: int) -> bool:
-    """Whether a server could listen on `port` now. SO_REUSEADDR, as every server here sets
-    it: a port whose last connections are in TIME_WAIT (a stack just stopped) is free."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def holder(port: int) -> str:
-    """ " (held by pid N: command)" when the OS tells who listens on `port`; "" otherwise."""
-    try:
-        for connection in psutil.net_connections(kind="tcp"):
-            if connection.status == psutil.CONN_LISTEN and connection.laddr.port == port:
-                if connection.pid is None:
-                    return ""
-                command = " ".join(psutil.Process(connection.pid).cmdline())[:80]
-                return f" (held by pid {connection.pid}: {command})"
-    except (psutil.Error, OSError):  # not allowed to look, on some systems
-        return ""
-    return ""
-
-
-def _generate(length: int = 40) -> str:
-    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
-
-
-def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; blank lines and # comments skipped; quotes around values removed."""
-    if not path.is_file():
-        return {}
-    values = {}
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip("'\"")
-    return values
-
-
-@dataclass(frozen=True)
-class Credentials:
-    secure_token: str
-    checksum_key: str
-    api_key: str
-    generated: tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, dotenv: Path = ROOT / ".env"
-    ) -> Credentials:
-        """CASSO_SECURE_TOKEN, CASSO_CHECKSUM_KEY, CASSO_API_KEY from the environment or
-        `.env` when set; generated otherwise."""
-        merged = {**read_dotenv(dotenv), **(os.environ if env is None else env)}
-        values, generated = {}, []
-        for field_name, variable in (
-            ("secure_token", "CASSO_SECURE_TOKEN"),
-            ("checksum_key", "CASSO_CHECKSUM_KEY"),
-            ("api_key", "CASSO_API_KEY"),
-        ):
-            values[field_name] = merged.get(variable, "").strip() or _generate()
-            if not merged.get(variable, "").strip():
-                generated.append(variable)
-        return cls(**values, generated=tuple(generated))
-
-
-@dataclass
-class Stats:
-    batches: int = 0
-    processed: int = 0
-    failed_records: int = 0
-    crashes: int = 0
-    reconciles: int = 0
-    last_reconcile: dict[str, Any] | None = None
-    errors: list[str] = field(default_factory=list)
-
-
-class LocalStack:
     def __init__(
         self,
         ports: Ports,
@@ -271,13 +100,14 @@ class LocalStack:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
         self.stats = Stats()
         self._stop = threading.Event()
-        self._processor_paused = threading.Event()
+        self.processor_paused = threading.Event()
         self._reconcile_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.functions: dict[str, FunctionProcess] = {}
+        self.function_ids = function_ids(self.template)
 
     # Lifecycle
-    def start(self) -> LocalStack:
+    def start(self) -> LocalPipeline:
         self.ports.check_free()
         os.environ.update(LOCAL_AWS)
         (self.state_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -312,10 +142,10 @@ class LocalStack:
             self._receive,
             port=self.ports.api,
             stage=stage,
-            control=self._control,
+            control=lambda request: control.dispatch(self, request),
             serialize=False,
         )
-        self.webhook_url = self.front.url(WEBHOOK_PATH)
+        self.webhook_url = self.front.url(api_path(self.template, "ReceiverFunction"))
         overrides = {
             "ReconcilerFunction": {
                 "WEBHOOK_URL": self.webhook_url,
@@ -324,7 +154,7 @@ class LocalStack:
             # v1 payments are confirmed with the simulator's API, as with Casso's.
             "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
         }
-        for logical_id in FUNCTIONS:
+        for logical_id in self.function_ids:
             spec = function_spec(self.template, logical_id)
             environment = {
                 **self.resources.function_environment(spec.environment, overrides.get(logical_id)),
@@ -343,14 +173,7 @@ class LocalStack:
             )
         # Lambda scales the receiver out under load: a few execution environments, one log.
         receiver = self.functions["ReceiverFunction"]
-        self.receivers = FunctionPool(
-            lambda n: (
-                receiver
-                if n == 0
-                else FunctionProcess(receiver.logical_id, receiver.environment, receiver.log_path)
-            ),
-            self.receiver_concurrency,
-        )
+        self.receivers = FunctionPool([receiver, *receiver.copies(self.receiver_concurrency - 1)])
         # The V2 webhook a business sets up in Casso's UI with its checksum key. Its URL
         # differs by a query string, so the reconciler (which owns the plain URL and deletes
         # every copy of it when it re-creates the webhook) leaves it alone.
@@ -362,38 +185,36 @@ class LocalStack:
         )
         # Like Lambda's concurrent batches: each poller has an execution environment of its own.
         processor = self.functions["ProcessorFunction"]
-        self._extra_processors = [
-            FunctionProcess(
-                processor.logical_id,
-                processor.environment,
-                processor.log_path,
-                processor.context_timeout,
-            )
-            for _ in range(1, self.processor_concurrency)
-        ]
+        self._extra_processors = processor.copies(self.processor_concurrency - 1)
         processors = [processor, *self._extra_processors]
         # Ready means warm: every execution environment imported before the first delivery,
         # so Casso's 5 s per delivery is not spent on cold starts on a busy machine.
-        warm_all(
-            [
-                *self.receivers.members,
-                *processors,
-                self.functions["ReconcilerFunction"],
-            ]
-        )
+        warm_all([*self.receivers.members, *processors, self.functions["ReconcilerFunction"]])
         self.front.start()
+        source = sqs_source(self.template, "ProcessorFunction")
         self._threads = [
             *(
-                threading.Thread(
-                    target=self._poll_loop, args=(p,), daemon=True, name=f"sqs-poller-{n}"
+                QueuePoller(
+                    f"sqs-poller-{n}",
+                    self.clients["sqs"],
+                    source,
+                    self.resources.ref(source.queue),
+                    self.resources.resolver.attributes[(source.queue, "Arn")],
+                    processor.invoke,
+                    stats=self.stats,
+                    stop=self._stop,
+                    paused=self.processor_paused,
+                    interval=self.poll_interval,
+                    retry_after_seconds=self.retry_after_seconds,
                 )
-                for n, p in enumerate(processors)
+                for n, processor in enumerate(processors)
             ),
-            threading.Thread(target=self._schedule_loop, daemon=True, name="scheduler"),
         ]
+        if runs_on_schedule(self.template, "ReconcilerFunction"):
+            self._threads.append(Schedule(self.reconcile, self.reconcile_every, self._stop))
         for thread in self._threads:
             thread.start()
-        self._write_state()
+        write_state(self.state_dir, self.describe())
         return self
 
     def stop(self) -> None:
@@ -416,11 +237,9 @@ class LocalStack:
                     stopper.stop()
                 except Exception as error:  # keep stopping the rest
                     self.stats.errors.append(f"stopping {type(stopper).__name__}: {error}")
-        state = self.state_dir / "stack.json"
-        if state.exists() and json.loads(state.read_text()).get("pid") == os.getpid():
-            state.unlink()
+        clear_state(self.state_dir, os.getpid())
 
-    def __enter__(self) -> LocalStack:
+    def __enter__(self) -> LocalPipeline:
         return self.start()
 
     def __exit__(self, *_: object) -> None:
@@ -428,90 +247,7 @@ class LocalStack:
 
     # What the CLI and tests need to find
     def describe(self) -> dict[str, Any]:
-        refs = self.resources.resolver.refs
-        return {
-            "pid": os.getpid(),
-            "stack_name": self.stack_name,
-            "ports": {"api": self.front.port, "casso": self.casso.port, "moto": self.moto.port},
-            "urls": {
-                "api": self.front.base_url,
-                "webhook": self.webhook_url,
-                "casso_api": self.casso.api_url,
-                "casso": self.casso.base_url,
-                "moto": self.moto_url,
-            },
-            "credentials": {
-                "CASSO_SECURE_TOKEN": self.credentials.secure_token,
-                "CASSO_CHECKSUM_KEY": self.credentials.checksum_key,
-                "CASSO_API_KEY": self.credentials.api_key,
-            },
-            "generated_credentials": list(self.credentials.generated),
-            "resources": {
-                name: refs[name]
-                for name in (
-                    "LedgerTable",
-                    "OrdersTable",
-                    "IdempotencyTable",
-                    "TransactionQueue",
-                    "TransactionDeadLetterQueue",
-                    "PaymentsBus",
-                    "WebhookSecret",
-                    "CassoApiKeySecret",
-                )
-            },
-            "environments": {
-                logical_id: {k: v for k, v in function.environment.items() if k not in LOCAL_AWS}
-                for logical_id, function in self.functions.items()
-            },
-            "events_tap_url": self.events_tap_url,
-            # What a client of the controls waits for, at most (see the CLI).
-            "settle_seconds": self.settle_seconds(),
-            "function_timeouts": {
-                logical_id: function_spec(self.template, logical_id).timeout
-                for logical_id in FUNCTIONS
-            },
-            "logs": str(self.state_dir / "logs"),
-        }
-
-    def _write_state(self) -> None:
-        path = self.state_dir / "stack.json"
-        path.write_text(json.dumps(self.describe(), indent=2))
-        path.chmod(0o600)  # it holds the local credentials
-
-    # The processor's poller and the reconciler's schedule
-    def _poll_loop(self, processor: FunctionProcess) -> None:
-        queue_url = self.resources.ref("TransactionQueue")
-        queue_arn = self.resources.resolver.attributes[("TransactionQueue", "Arn")]
-        batch_size = sqs_batch_size(self.template, "ProcessorFunction")
-        while not self._stop.is_set():
-            if self._processor_paused.is_set():
-                self._stop.wait(self.poll_interval)
-                continue
-            try:
-                result = poll_once(
-                    self.clients["sqs"],
-                    queue_url,
-                    queue_arn,
-                    processor.invoke,
-                    batch_size=batch_size,
-                    retry_visibility_seconds=self.retry_after_seconds,
-                )
-            except Exception as error:  # moto going away at shutdown, mostly
-                self.stats.errors.append(f"poller: {error}")
-                self._stop.wait(self.poll_interval)
-                continue
-            if not result.received:
-                self._stop.wait(self.poll_interval)
-                continue
-            self.stats.batches += 1
-            self.stats.processed += result.deleted
-            self.stats.failed_records += len(result.failed)
-            if "crashed" in result.error:
-                self.stats.crashes += 1
-
-    def _schedule_loop(self) -> None:
-        while not self._stop.wait(self.reconcile_every):
-            self.reconcile()
+        return describe(self)
 
     def reconcile(self) -> dict[str, Any]:
         with self._reconcile_lock:
@@ -559,49 +295,3 @@ class LocalStack:
         if status is not None:
             return {"statusCode": status, "body": '{"message": "Service Unavailable"}'}
         return self.receivers.invoke(event)
-
-    # /_local/ controls
-    def _control(self, request: Request) -> Response:
-        def answer(body: Any, status: int = 200) -> Response:
-            return Response(
-                json.dumps(body, default=str), status=status, mimetype="application/json"
-            )
-
-        route = (request.method, request.path)
-        if route == ("GET", "/_local/status"):
-            return answer(
-                {
-                    **self.describe(),
-                    "stats": asdict(self.stats),
-                    "queues": self.queue_depths(),
-                    "answers": self.front.answers,
-                }
-            )
-        if route == ("POST", "/_local/reconcile"):
-            return answer(self.reconcile())
-        if route == ("POST", "/_local/processor/pause"):
-            self._processor_paused.set()
-            return answer({"paused": True})
-        if route == ("POST", "/_local/processor/resume"):
-            self._processor_paused.clear()
-            return answer({"paused": False})
-        if route == ("POST", "/_local/processor/fault"):
-            fault = (request.get_json(silent=True) or {}).get("fault", "")
-            try:
-                self.functions["ProcessorFunction"].arm(fault)
-            except Exception as error:
-                return answer({"error": str(error)}, 400)
-            return answer({"armed": fault})
-        if route == ("POST", "/_local/webhook/outage"):
-            status = int((request.get_json(silent=True) or {}).get("status", 503))
-            if not 500 <= status <= 599:
-                return answer({"error": f"status: a 5xx is expected, got {status}"}, 400)
-            self.webhook_outage = status
-            return answer({"webhook_outage": status})
-        if route == ("POST", "/_local/webhook/recover"):
-            self.webhook_outage = None
-            return answer({"webhook_outage": None})
-        if route == ("POST", "/_local/wait"):
-            timeout = request.args.get("timeout")
-            return answer({"idle": self.wait_idle(float(timeout) if timeout else None)})
-        return answer({"error": f"no control {request.method} {request.path}"}, 404)

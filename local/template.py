@@ -133,13 +133,25 @@ def function_spec(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
     )
 
 
-def sqs_batch_size(template: Mapping[str, Any], logical_id: str) -> int:
-    """The batch size of the function's SQS event source (SAM's default is 10)."""
+def function_ids(template: Mapping[str, Any]) -> tuple[str, ...]:
+    """The template's functions, in the template's order."""
+    return tuple(resources(template, "AWS::Serverless::Function"))
+
+
+def events_of(
+    template: Mapping[str, Any], logical_id: str, event_type: str
+) -> list[dict[str, Any]]:
+    """The properties of the function's event sources of one type (SQS, Api, ScheduleV2)."""
     events = template["Resources"][logical_id]["Properties"].get("Events", {})
-    for event in events.values():
-        if event["Type"] == "SQS":
-            return int(event["Properties"].get("BatchSize", 10))
-    raise KeyError(f"{logical_id} has no SQS event source")
+    return [e.get("Properties", {}) for e in events.values() if e["Type"] == event_type]
+
+
+def api_path(template: Mapping[str, Any], logical_id: str) -> str:
+    """The path of the function's one API event (the receiver's: where Casso posts)."""
+    apis = events_of(template, logical_id, "Api")
+    if len(apis) != 1:
+        raise KeyError(f"{logical_id} has {len(apis)} Api events; one is expected")
+    return str(apis[0]["Path"])
 
 
 def transform_template(

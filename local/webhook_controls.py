@@ -56,13 +56,13 @@ def _casso(state: dict[str, Any], method: str, path: str) -> Any:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
-    from local.cli import _control, running
+    from local.stack_client import call, running
 
     state = running()
     if args.action == "outage":
-        print(json.dumps(_control(state, "POST", "webhook/outage", json={"status": args.status})))
+        print(json.dumps(call(state, "POST", "webhook/outage", json={"status": args.status})))
     elif args.action == "recover":
-        print(json.dumps(_control(state, "POST", "webhook/recover")))
+        print(json.dumps(call(state, "POST", "webhook/recover")))
     elif args.action == "status":
         print(json.dumps(_casso(state, "GET", "webhooks"), indent=2))
     else:  # replay: every webhook that holds events, as Casso's UI "Replay" does

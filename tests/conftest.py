@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.stack import Stack
 
 # Fake credentials before any boto3 client exists: tests must never reach a real account.
 os.environ.update(
@@ -34,6 +38,21 @@ def template() -> dict:
     from local.template import load_template
 
     return load_template()
+
+
+@pytest.fixture
+def load_handler_of(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
+    """Loads a function's module as Lambda would, fresh: the template's handler, with the
+    environment `stack` gives the function, plus overrides. The one way tests load handlers."""
+    from local.invoke import load_module
+    from local.template import function_spec, load_template
+
+    def load(stack: Stack, function: str, **overrides: str) -> Any:
+        for name, value in stack.environment(function, **overrides).items():
+            monkeypatch.setenv(name, value)
+        return load_module(function_spec(load_template(), function))
+
+    return load
 
 
 # A failing test shows what a person needs: the assertion, plus the captured lines that say

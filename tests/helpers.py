@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from casso_payments.ledger import from_dynamodb
+from local.invoke import LocalContext
 from local.poller import drain_queue
+
+# The tests' one clock reading: a fixed moment, so dates in keys and codes are stable.
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+# A deployed stack's webhook URL, as the reconciler is given it (nothing listens there).
+WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/casso/webhook"
 
 
 def ledger_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:
@@ -44,3 +53,15 @@ def fail_calls(
 def published_events(sqs: Any, tap_url: str) -> list[tuple[str, dict[str, Any]]]:
     """(detail-type, detail) of every event the bus delivered to the local tap, in order."""
     return [(event["detail-type"], event["detail"]) for event in drain_queue(sqs, tap_url)]
+
+
+def captured_handler(module: Any, function: str, **context: Any) -> Callable[[dict], Any]:
+    """The module's handler, its logs written where pytest's capsys reads now (the stdlib
+    logger outlives each fresh import of the handler's module)."""
+
+    def call(event: dict) -> Any:
+        for log_handler in logging.getLogger(module.logger.name).handlers:
+            log_handler.stream = sys.stdout  # type: ignore[attr-defined]
+        return module.lambda_handler(event, LocalContext(function, **context))
+
+    return call

@@ -15,7 +15,7 @@ from casso_payments.intake import IntakeDeps
 from casso_payments.processing import ProcessorDeps
 from casso_payments.reconcile import ReconcilerDeps, build_deps
 from casso_payments.settings import ProcessorSettings, ReceiverSettings, ReconcilerSettings
-from local.provision import LocalStack, provision, tap_events
+from local.provision import ProvisionedResources, provision, tap_events
 from local.sample_events import LOCAL_SECRET_VALUES
 from local.template import function_spec, load_template
 
@@ -24,7 +24,7 @@ SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
 
 @dataclass
 class Stack:
-    local: LocalStack
+    local: ProvisionedResources
     clients: dict[str, Any]
     # None: in-process moto (mock_aws); otherwise a moto server's URL.
     endpoint: str | None = None

@@ -33,7 +33,7 @@ from local.casso.webhooks import (
 
 
 @dataclass
-class Delivery:
+class DeliveryAttempt:
     """One attempt, as Casso's delivery history shows it."""
 
     webhook_id: int
@@ -59,7 +59,7 @@ class WebhookSender:
         *,
         lock: threading.RLock,
         webhooks: dict[int, SimulatedWebhook],
-        deliveries: list[Delivery],
+        deliveries: list[DeliveryAttempt],
         minute: float,
         pause_after_minutes: float = PAUSE_AFTER_MINUTES,
         disable_after_minutes: float = DISABLE_AFTER_MINUTES,
@@ -189,7 +189,7 @@ class WebhookSender:
             with self._lock:
                 now = time.monotonic()
                 self._deliveries.append(
-                    Delivery(
+                    DeliveryAttempt(
                         event.webhook_id,
                         event.transaction_id,
                         event.attempts,

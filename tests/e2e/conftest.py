@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 
-from local.http_front import INTEGRATION_TIMEOUT_SECONDS
+from local.config import free_port
+from local.stack_client import call, read_state
 from local.template import ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -58,12 +51,10 @@ class RunningStack:
         return result
 
     def state(self) -> dict[str, Any]:
-        return json.loads((self.state_dir / "stack.json").read_text())
+        return read_state(self.state_dir)
 
     def status(self) -> dict[str, Any]:
-        return requests.get(
-            f"{self.state()['urls']['api']}/_local/status", timeout=INTEGRATION_TIMEOUT_SECONDS
-        ).json()
+        return call(self.state(), "GET", "status")
 
     def show(self) -> dict[str, Any]:
         return json.loads(self.cli("show", "--json").stdout)

@@ -8,7 +8,8 @@ import pytest
 import requests
 
 from local import story
-from local.stack import port_is_free
+from local.config import port_is_free
+from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
@@ -168,3 +169,15 @@ def test_env_json_for_sam_local_invoke_names_every_declared_variable_and_only_th
         # The container reaches the local AWS by the host's name, not its own loopback.
         assert variables["AWS_ENDPOINT_URL"] == f"http://host.docker.internal:{moto_port}"
         assert "127.0.0.1" not in json.dumps(variables)
+
+
+def test_the_controls_refuse_what_they_do_not_know_and_say_why(stack):
+    api = stack.state()["urls"]["api"]
+    unknown = requests.post(f"{api}/_local/nothing", timeout=INTEGRATION_TIMEOUT_SECONDS)
+    assert (unknown.status_code, unknown.json()) == (
+        404,
+        {"error": "no control POST /_local/nothing"},
+    )
+    refused = stack.cli("webhook", "outage", "--status", "200", check=False)
+    assert refused.returncode == 1
+    assert "status: a 5xx is expected, got 200" in refused.stderr

@@ -7,18 +7,18 @@ import logging
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from moto.server import ThreadedMotoServer
 
 from casso_payments.orders import create_order
-from local.invoke import LocalContext, load_module
+from local.casso_simulator import CassoSimulator
+from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
 from local.poller import PollResult, drain, poll_once
-from local.sample_events import LOCAL_SECURE_TOKEN
-from local.template import function_spec, load_template
+from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from tests.helpers import NOW
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
@@ -37,21 +37,30 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
+def casso_options() -> dict[str, Any]:
+    """What a test module's Casso simulator differs in (override the fixture to change it)."""
+    return {}
+
+
+@pytest.fixture
+def casso(casso_options: dict[str, Any]) -> Iterator[CassoSimulator]:
+    """The Casso simulator with the local API key, on a fast clock (a minute in 2 ms)."""
+    options = {"api_key": LOCAL_CASSO_API_KEY, "minute": 0.002, **casso_options}
+    with CassoSimulator(**options) as simulator:
+        yield simulator
+
+
+@pytest.fixture
 def server_stack(moto_endpoint: str) -> Stack:
     # A fresh stack per test on the shared server: names never collide.
     return Stack.create(stack_name=f"it-{uuid.uuid4().hex[:8]}", endpoint=moto_endpoint)
 
 
 @pytest.fixture
-def load_function(server_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
-    """Loads a function's module as Lambda would: the stack's environment, plus overrides."""
-
-    def load(function: str, **overrides: str) -> Any:
-        for name, value in server_stack.environment(function, **overrides).items():
-            monkeypatch.setenv(name, value)
-        return load_module(function_spec(load_template(), function))
-
-    return load
+def load_function(server_stack: Stack, load_handler_of: Callable[..., Any]) -> Callable[..., Any]:
+    """Loads a function's module as Lambda would: the server stack's environment, plus
+    overrides."""
+    return lambda function, **overrides: load_handler_of(server_stack, function, **overrides)
 
 
 @pytest.fixture
@@ -68,9 +77,6 @@ def invoke(module: Any, event: dict) -> dict:
     return module.lambda_handler(event, LocalContext("ReceiverFunction"))
 
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-
-
 @dataclass
 class Pipeline:
     stack: Stack
@@ -81,7 +87,7 @@ class Pipeline:
     def deliver(self, *items: dict) -> int:
         body = json.dumps({"error": 0, "data": list(items)}, ensure_ascii=False)
         headers = {"Secure-Token": LOCAL_SECURE_TOKEN}
-        event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
+        event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
         return self.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
 
     def process(self, event: dict, processor: Any = None) -> dict:

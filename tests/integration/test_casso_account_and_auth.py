@@ -13,21 +13,15 @@ from casso_payments.casso_auth import CassoAuth
 from casso_payments.casso_client import CassoAuthError, CassoClient
 from casso_payments.payload import parse_transaction
 from casso_payments.reconcile import run
-from local.casso_simulator import CassoSimulator
-from local.sample_events import LOCAL_CASSO_API_KEY
+from tests.helpers import WEBHOOK_URL
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
 
-WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/casso/webhook"
-
 
 @pytest.fixture
-def casso():
-    with CassoSimulator(
-        api_key=LOCAL_CASSO_API_KEY, minute=0.002, accounts=("88888888", "77777777")
-    ) as simulator:
-        yield simulator
+def casso_options() -> dict:
+    return {"accounts": ("88888888", "77777777")}
 
 
 @pytest.fixture

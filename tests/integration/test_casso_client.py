@@ -22,9 +22,8 @@ KEY = "sim-api-key"
 
 
 @pytest.fixture
-def casso():
-    with CassoSimulator(api_key=KEY, minute=0.005) as simulator:
-        yield simulator
+def casso_options() -> dict:
+    return {"api_key": KEY, "minute": 0.005}
 
 
 def client(casso, **kwargs) -> CassoClient:

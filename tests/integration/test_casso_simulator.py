@@ -15,15 +15,9 @@ from casso_payments.ledger import get_entry
 from local.casso_simulator import CassoSimulator, fibonacci_minutes
 from local.http_front import HttpFront
 from local.invoke import LocalContext
-from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN
+from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def casso():
-    with CassoSimulator(api_key="k", minute=0.002) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def test_casso_retry_schedule_is_17_fibonacci_waits_from_one_minute():
 
 
 def test_v1_delivery_lands_in_the_ledger(casso, front, server_stack):
-    casso.add_webhook(front.url("/casso/webhook"), secure_token=LOCAL_SECURE_TOKEN)
+    casso.add_webhook(front.url(WEBHOOK_PATH), secure_token=LOCAL_SECURE_TOKEN)
     record = casso.add_transaction(150_000, "DH1234 thanh toan")
     assert casso.wait_for_deliveries()
     assert [d.ok for d in casso.deliveries] == [True]
@@ -67,7 +61,7 @@ def test_v1_delivery_lands_in_the_ledger(casso, front, server_stack):
 
 def test_v2_delivery_with_vietnamese_text_is_verified(casso, front, server_stack):
     casso.add_webhook(
-        front.url("/casso/webhook"), generation="v2", checksum_key=LOCAL_CREDENTIALS["checksum_key"]
+        front.url(WEBHOOK_PATH), generation="v2", checksum_key=LOCAL_CREDENTIALS["checksum_key"]
     )
     record = casso.add_transaction(99_000, "Thanh toán đơn hàng ĐH77 - Nguyễn Thị Hồng")
     assert casso.wait_for_deliveries()
@@ -80,7 +74,7 @@ def test_v2_delivery_with_vietnamese_text_is_verified(casso, front, server_stack
 def test_wrong_token_is_retried_17_times_then_given_up_as_casso_would(front):
     # Pausing stretched out of the way, to see the whole retry schedule of one event.
     with CassoSimulator(api_key="k", minute=0.0005, pause_after_minutes=math.inf) as casso:
-        casso.add_webhook(front.url("/casso/webhook"), secure_token="not-the-token")
+        casso.add_webhook(front.url(WEBHOOK_PATH), secure_token="not-the-token")
         casso.add_transaction(1000, "x")
         assert casso.wait_for_deliveries(timeout=60)
         (status,) = casso.webhook_statuses()
@@ -123,7 +117,7 @@ def test_simulator_controls_over_http(casso):
     endpoint = Scripted()
     with HttpFront(endpoint) as http:
         session = requests.Session()
-        session.headers["Authorization"] = "Apikey k"
+        session.headers["Authorization"] = f"Apikey {casso.api_key}"
         hook = session.post(
             f"{casso.base_url}/_simulator/webhooks",
             json={"webhook": http.url("/hook"), "generation": "v2", "checksum_key": "ck"},

@@ -16,17 +16,11 @@ from local.casso_simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
 from local.poller import poll_once, queue_depth
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS
+from local.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
 from tests.helpers import published_events
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def casso():
-    with CassoSimulator(api_key=LOCAL_CASSO_API_KEY, minute=0.002) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -57,7 +51,7 @@ def deliver_v2(pipeline: Pipeline, record: dict[str, Any]) -> int:
         checksum_key=LOCAL_CREDENTIALS["checksum_key"],
         timestamp_ms=1_800_000_000_000,
     )
-    event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
+    event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
     return pipeline.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
 
 

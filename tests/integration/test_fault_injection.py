@@ -35,16 +35,14 @@ from local.casso_simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
 from local.poller import drain
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN
+from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
 from ops.tools import Queues, redrive_by_hand
-from tests.helpers import published_events
-from tests.integration.conftest import NOW
+from tests.helpers import NOW, WEBHOOK_URL, published_events
 from tests.stack import Stack
 
 pytestmark = pytest.mark.integration
 
 BEFORE, AFTER = "before", "after"
-WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/casso/webhook"
 
 
 @dataclass
@@ -200,7 +198,7 @@ def run_story(
             )
 
         for headers, body in deliveries:
-            event = rest_proxy_event("POST", "/casso/webhook", headers=headers, body=body)
+            event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
             for _ in range(5):  # Casso retries a delivery that wasn't answered 2xx
                 answer = receiver.lambda_handler(event, LocalContext("ReceiverFunction"))
                 if answer["statusCode"] == 200:
@@ -268,46 +266,40 @@ def problems(result: Result) -> list[str]:
 
 
 def test_every_call_failing_before_and_after_loses_nothing_and_applies_once(
-    moto_endpoint, hooked, monkeypatch
+    moto_endpoint, hooked, load_handler_of, casso
 ):
     def load(stack: Stack, function: str) -> Any:
-        from local.invoke import load_module
-        from local.template import function_spec, load_template
-
         overrides = {}
         if function == "ProcessorFunction":
             overrides = {"CONFIRM_PAYMENTS": "v1", "CASSO_API_BASE_URL": casso.api_url}
-        for name, value in stack.environment(function, **overrides).items():
-            monkeypatch.setenv(name, value)
-        return load_module(function_spec(load_template(), function))
+        return load_handler_of(stack, function, **overrides)
 
-    with CassoSimulator(api_key=LOCAL_CASSO_API_KEY, minute=0.002) as casso:
-        clean = run_story(moto_endpoint, casso, load, hooked, Faults())
-        assert problems(clean) == []
-        sites = clean.faults.calls
-        # Every kind of call on the path is there (the list is found, not assumed).
-        assert {s.split("(")[0] for s in sites} >= {
-            "secretsmanager.GetSecretValue",
-            "dynamodb.PutItem",
-            "dynamodb.GetItem",
-            "dynamodb.UpdateItem",
-            "sqs.SendMessageBatch",
-            "events.PutEvents",
-            "casso.GET transactions",
-        }
-        failures: dict[str, list[str]] = {}
-        copies: list[str] = []  # runs where a consumer sees an `Order Paid` copy to drop
-        injected = 0
-        for index, site in enumerate(sites):
-            for side in (BEFORE, AFTER):
-                faults = Faults(target=index, side=side)
-                result = run_story(moto_endpoint, casso, load, hooked, faults)
-                assert faults.fired == f"{site} {side}", "the call sequence changed"
-                injected += 1
-                if any(len(ids) > len(set(ids)) for ids in result.order_paid.values()):
-                    copies.append(faults.fired)
-                if found := problems(result):
-                    failures[f"call {index} {faults.fired}"] = found
+    clean = run_story(moto_endpoint, casso, load, hooked, Faults())
+    assert problems(clean) == []
+    sites = clean.faults.calls
+    # Every kind of call on the path is there (the list is found, not assumed).
+    assert {s.split("(")[0] for s in sites} >= {
+        "secretsmanager.GetSecretValue",
+        "dynamodb.PutItem",
+        "dynamodb.GetItem",
+        "dynamodb.UpdateItem",
+        "sqs.SendMessageBatch",
+        "events.PutEvents",
+        "casso.GET transactions",
+    }
+    failures: dict[str, list[str]] = {}
+    copies: list[str] = []  # runs where a consumer sees an `Order Paid` copy to drop
+    injected = 0
+    for index, site in enumerate(sites):
+        for side in (BEFORE, AFTER):
+            faults = Faults(target=index, side=side)
+            result = run_story(moto_endpoint, casso, load, hooked, faults)
+            assert faults.fired == f"{site} {side}", "the call sequence changed"
+            injected += 1
+            if any(len(ids) > len(set(ids)) for ids in result.order_paid.values()):
+                copies.append(faults.fired)
+            if found := problems(result):
+                failures[f"call {index} {faults.fired}"] = found
     print(f"\n{injected} faults injected at {len(sites)} calls: {', '.join(sites)}")
     print(f"runs with an Order Paid copy (same transaction id): {copies}")
     assert failures == {}, "\n".join(f"{k}: {v}" for k, v in failures.items())

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from local import demo
-from local.stack import Ports
+from local.config import Ports
 from local.template import ROOT
 
 pytestmark = pytest.mark.integration

@@ -17,8 +17,7 @@ import requests
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
 from local.template import ROOT
-from tests.helpers import drain_queue, published_events
-from tests.integration.conftest import NOW
+from tests.helpers import NOW, drain_queue, published_events
 
 pytestmark = pytest.mark.integration
 

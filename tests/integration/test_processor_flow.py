@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,8 +15,6 @@ from local.sample_events import V1_ITEM
 from tests.helpers import drain_queue, published_events
 
 pytestmark = pytest.mark.integration
-
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def event_kinds(server_stack) -> list[str]:

@@ -11,16 +11,17 @@ import pytest
 
 from casso_payments.intake import Delivery, receive
 from local.lambda_events import rest_proxy_event
-from local.sample_events import EXPECTED_STATUS, LOCAL_SECURE_TOKEN, V1_ITEM, load_event
+from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM, WEBHOOK_PATH, load_event
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 from tests.integration.conftest import invoke
+from tests.sample_expectations import EXPECTED_STATUS
 
 pytestmark = pytest.mark.integration
 
 
 def v1_event(*items: dict, token: str = LOCAL_SECURE_TOKEN) -> dict:
     body = json.dumps({"error": 0, "data": list(items)}, ensure_ascii=False)
-    return rest_proxy_event("POST", "/casso/webhook", headers={"Secure-Token": token}, body=body)
+    return rest_proxy_event("POST", WEBHOOK_PATH, headers={"Secure-Token": token}, body=body)
 
 
 def test_a_delivery_lands_once_in_the_ledger_and_once_on_the_queue(receiver, server_stack):

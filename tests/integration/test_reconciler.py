@@ -13,21 +13,12 @@ from casso_payments import ledger
 from casso_payments.intake import Delivery, receive
 from casso_payments.payload import parse_transaction
 from casso_payments.reconcile import run
-from local.casso_simulator import CassoSimulator
 from local.http_front import HttpFront
 from local.invoke import LocalContext
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN
-from tests.helpers import drain_queue, ledger_items, transaction_ids
+from local.sample_events import LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from tests.helpers import WEBHOOK_URL, drain_queue, ledger_items, transaction_ids
 
 pytestmark = pytest.mark.integration
-
-WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/casso/webhook"
-
-
-@pytest.fixture
-def casso():
-    with CassoSimulator(api_key=LOCAL_CASSO_API_KEY, minute=0.002) as simulator:
-        yield simulator
 
 
 @pytest.fixture
@@ -207,7 +198,7 @@ def test_lost_webhook_delivery_is_backfilled_end_to_end(reconcile, casso, server
     with HttpFront(
         lambda event: receiver.lambda_handler(event, LocalContext("ReceiverFunction"))
     ) as front:
-        url = front.url("/casso/webhook")
+        url = front.url(WEBHOOK_PATH)
         reconcile(webhook_url=url)  # registers the webhook with the simulator
         delivered = casso.add_transaction(150_000, "DH1 giao thanh cong")
         lost = casso.add_transaction(99_000, "DH2 webhook bi mat", deliver=False)

@@ -16,20 +16,11 @@ from casso_payments import run_lease
 from casso_payments.intake import Delivery, receive
 from casso_payments.reconcile import run
 from casso_payments.run_budget import Deadline, DeadlineReached
-from local.casso_simulator import CassoSimulator
 from local.invoke import LocalContext
 from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN
-from tests.helpers import drain_queue, ledger_items
+from tests.helpers import WEBHOOK_URL, drain_queue, ledger_items
 
 pytestmark = pytest.mark.integration
-
-WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/casso/webhook"
-
-
-@pytest.fixture
-def casso():
-    with CassoSimulator(api_key=LOCAL_CASSO_API_KEY, minute=0.002) as simulator:
-        yield simulator
 
 
 @pytest.fixture

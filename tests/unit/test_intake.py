@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -11,9 +11,8 @@ from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.webhook_auth import signature_header
 from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, OFFICIAL_VECTOR, V1_ITEM
-from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
+from tests.helpers import NOW, drain_queue, fail_calls, ledger_items, transaction_ids
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 V1_HEADERS = {"secure-token": LOCAL_SECURE_TOKEN}
 
 

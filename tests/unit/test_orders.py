@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from casso_payments.orders import (
@@ -18,8 +16,7 @@ from casso_payments.orders import (
     get_order,
     settle,
 )
-
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+from tests.helpers import NOW
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 
 import pytest
 
@@ -14,9 +13,7 @@ from casso_payments.orders import create_order, get_order
 from casso_payments.payment_events import PublishError
 from casso_payments.processing import MissingTransaction, process
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from tests.helpers import fail_calls, published_events
-
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+from tests.helpers import NOW, fail_calls, published_events
 
 
 def record(stack, transaction_id: int, amount: int, description: str) -> None:

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import logging
 import sys
-from datetime import UTC, datetime
 
 import pytest
 
 from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
-from local.invoke import LocalContext, load_module
-from local.sample_events import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS, load_event
-from local.template import function_spec
-from tests.helpers import published_events
-
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+from local.sample_events import load_event
+from tests.helpers import NOW, captured_handler, published_events
+from tests.sample_expectations import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS
 
 
 @pytest.fixture
-def processor(stack, template, monkeypatch):
+def processor(stack, load_handler_of):
     """The local story's starting point: orders exist, the receiver took every sample event."""
     for code, amount in LOCAL_ORDERS:
         create_order(stack.dynamodb, stack.orders_table, code, amount, now=NOW)
@@ -29,16 +24,8 @@ def processor(stack, template, monkeypatch):
     for name in EXPECTED_STATUS:
         event = load_event(name)
         receive(Delivery(event["headers"], event["body"], NOW), deps)
-    for name, value in stack.environment("ProcessorFunction").items():
-        monkeypatch.setenv(name, value)
-    module = load_module(function_spec(template, "ProcessorFunction"))
-
-    def call(event: dict) -> dict:
-        for log_handler in logging.getLogger(module.logger.name).handlers:
-            log_handler.stream = sys.stdout  # type: ignore[attr-defined]
-        return module.lambda_handler(event, LocalContext("ProcessorFunction", timeout_seconds=30))
-
-    return call
+    module = load_handler_of(stack, "ProcessorFunction")
+    return captured_handler(module, "ProcessorFunction", timeout_seconds=30)
 
 
 def test_every_sample_event_is_in_the_expectations():

@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import json
 import string
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
 from casso_payments.intake import Delivery, receive
 from casso_payments.webhook_auth import signature_header
-from local.invoke import LocalContext, load_module
+from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
 from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, V1_ITEM
-from local.template import function_spec, load_template
+from tests.helpers import NOW
 from tests.stack import Stack
 
-NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 FUZZ = settings(
     max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -119,48 +116,42 @@ random_headers = st.one_of(
 )
 
 
-@pytest.fixture
-def aws():
-    with mock_aws():
-        yield Stack.create()
-
-
 def ledger_count(stack: Stack) -> int:
     return stack.dynamodb.scan(TableName=stack.table, Select="COUNT")["Count"]
 
 
 @FUZZ
 @given(headers=random_headers, body=bodies)
-def test_without_valid_credentials_nothing_is_written_and_no_5xx(aws, headers, body):
+def test_without_valid_credentials_nothing_is_written_and_no_5xx(stack, headers, body):
     # Random header values are never the real token (it is not in the alphabet's reach).
-    answer = receive(Delivery(headers, body, NOW), aws.intake_deps())
+    answer = receive(Delivery(headers, body, NOW), stack.intake_deps())
     # Which check refused it (--hypothesis-show-statistics): the HMAC path must be reached.
     event(answer.reason.split(" (")[0][:60])
     assert answer.status in (401, 413)
-    assert ledger_count(aws) == 0
+    assert ledger_count(stack) == 0
 
 
 @FUZZ
 @given(body=bodies)
-def test_authenticated_junk_is_acknowledged_or_too_large_never_5xx(aws, body):
-    answer = receive(Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, NOW), aws.intake_deps())
+def test_authenticated_junk_is_acknowledged_or_too_large_never_5xx(stack, body):
+    answer = receive(Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, NOW), stack.intake_deps())
     assert answer.status in (200, 413), answer
     assert answer.body["success"] is (answer.status == 200)
 
 
 @FUZZ
 @given(data=payload_like)
-def test_signed_junk_is_acknowledged_never_5xx(aws, data):
+def test_signed_junk_is_acknowledged_never_5xx(stack, data):
     key = LOCAL_CREDENTIALS["checksum_key"]
     header = signature_header(data, key, 1_000, ensure_ascii=False)
     text = json.dumps(data, ensure_ascii=False)
-    answer = receive(Delivery({"X-Casso-Signature": header}, text, NOW), aws.intake_deps())
+    answer = receive(Delivery({"X-Casso-Signature": header}, text, NOW), stack.intake_deps())
     assert answer.status in (200, 413)
 
 
 @FUZZ
 @given(depth=st.integers(min_value=1, max_value=1_100), wrap=st.booleans())
-def test_signed_deep_nesting_is_acknowledged_or_refused_never_5xx(aws, depth, wrap):
+def test_signed_deep_nesting_is_acknowledged_or_refused_never_5xx(stack, depth, wrap):
     # Signed while the signer can serialise it; the receiver, deeper in its stack, may not
     # manage to: then it is a 401 (can't check), never a 500.
     value = json.loads(nested(depth))
@@ -170,15 +161,13 @@ def test_signed_deep_nesting_is_acknowledged_or_refused_never_5xx(aws, depth, wr
     except RecursionError:
         return
     text = json.dumps(data)
-    answer = receive(Delivery({"X-Casso-Signature": header}, text, NOW), aws.intake_deps())
+    answer = receive(Delivery({"X-Casso-Signature": header}, text, NOW), stack.intake_deps())
     assert answer.status in (200, 401), answer
 
 
 @pytest.fixture
-def handler(aws, monkeypatch):
-    for name, value in aws.environment("ReceiverFunction").items():
-        monkeypatch.setenv(name, value)
-    module = load_module(function_spec(load_template(), "ReceiverFunction"))
+def handler(stack, load_handler_of):
+    module = load_handler_of(stack, "ReceiverFunction")
     return lambda event: module.lambda_handler(event, LocalContext("ReceiverFunction"))
 
 

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import logging
-import sys
 
 import pytest
 
-from local.invoke import LocalContext, load_module
-from local.sample_events import EVENTS, EXPECTED_STATUS, LOCAL_CREDENTIALS, load_event
-from local.template import function_spec
-from tests.helpers import drain_queue, ledger_items, transaction_ids
+from local.sample_events import EVENTS, LOCAL_CREDENTIALS, WEBHOOK_PATH, load_event
+from tests.helpers import captured_handler, drain_queue, ledger_items, transaction_ids
+from tests.sample_expectations import EXPECTED_STATUS
 
 
 @pytest.fixture
-def handler(stack, template, monkeypatch):
-    spec = function_spec(template, "ReceiverFunction")
-    for name, value in stack.environment("ReceiverFunction").items():
-        monkeypatch.setenv(name, value)
-    module = load_module(spec)
-
-    def call(event: dict) -> dict:
-        # The stdlib logger outlives each fresh import: write where capsys reads now.
-        for log_handler in logging.getLogger(module.logger.name).handlers:
-            log_handler.stream = sys.stdout  # type: ignore[attr-defined]
-        return module.lambda_handler(event, LocalContext("ReceiverFunction"))
-
-    return call
+def handler(stack, load_handler_of):
+    return captured_handler(load_handler_of(stack, "ReceiverFunction"), "ReceiverFunction")
 
 
 def invoke(handler, name: str) -> dict:
@@ -127,7 +113,7 @@ def test_quarantine_log_line_names_the_field_but_not_its_value(handler, capsys):
     private = "NGUYEN THI HONG 0123456789 CK DH1234"
     body = json.dumps({"error": 0, "data": [{"id": 5, "amount": 1000, "description": [private]}]})
     event = rest_proxy_event(
-        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+        "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
     )
     assert handler(event)["statusCode"] == 200
     out = capsys.readouterr().out
@@ -143,7 +129,7 @@ def test_body_claiming_base64_that_is_not_is_quarantined_not_a_500(handler, stac
     from local.sample_events import LOCAL_SECURE_TOKEN
 
     event = rest_proxy_event(
-        "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+        "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
     )
     event["isBase64Encoded"] = True
     assert handler(event)["statusCode"] == 200

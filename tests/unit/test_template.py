@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from local.template import ROOT, function_spec, transform_template
+from local.template import ROOT, function_ids, function_spec, load_template, transform_template
 
 RUNBOOK = ROOT / "docs" / "operations.md"
 EXPECTED_ALARMS = {
@@ -128,7 +128,7 @@ def test_no_wildcard_action_or_resource_anywhere():
 
 def test_each_function_uses_only_its_own_role():
     template = built()
-    for function in ("ReceiverFunction", "ProcessorFunction", "ReconcilerFunction"):
+    for function in function_ids(load_template()):
         role = template["Resources"][function]["Properties"]["Role"]
         assert role == {"Fn::GetAtt": [function.replace("Function", "Role"), "Arn"]}
 

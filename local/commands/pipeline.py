@@ -1,0 +1,130 @@
+"""Commands that work with a running stack's pipeline: orders, transfers in the Casso
+simulator, signed webhooks, what the tables and queues hold, the reconciler, the processor."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+import requests
+
+from casso_payments import casso_client
+from local.http_front import INTEGRATION_TIMEOUT_SECONDS
+from local.render import print_json, show_tables, shown_state
+from local.stack_client import call, clients, running
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    from casso_payments.orders import OrderError, create_order, get_order
+
+    state = running()
+    dynamodb = clients(state)["dynamodb"]
+    table = state["resources"]["OrdersTable"]
+    if args.action == "create":
+        try:
+            order = create_order(
+                dynamodb, table, args.code, args.amount, now=datetime.now(UTC), note=args.note
+            )
+        except OrderError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"order {order.order_code} created: {order.expected_amount:,} VND, {order.status}")
+        return 0
+    order = get_order(dynamodb, table, args.code)
+    if order is None:
+        print(f"no order {args.code}", file=sys.stderr)
+        return 1
+    print_json(order.__dict__)
+    return 0
+
+
+def cmd_send(args: argparse.Namespace) -> int:
+    state = running()
+    response = requests.post(
+        f"{state['urls']['casso']}/_simulator/transactions",
+        headers={"Authorization": f"Apikey {state['credentials']['CASSO_API_KEY']}"},
+        json={
+            "amount": args.amount,
+            "description": args.description,
+            "deliver": not args.lost,
+            "generation": args.generation,
+            **({"account": args.account} if args.account else {}),
+        },
+        # The simulator's API answers as Casso's does: give it what the Casso client gives.
+        timeout=casso_client.TIMEOUTS,
+    )
+    body = response.json()
+    if body.get("error"):
+        print(f"error: {body.get('message')}", file=sys.stderr)
+        return 1
+    record = body["data"]
+    how = "its webhook was lost on purpose" if args.lost else "its webhook is on its way"
+    amount = f"{record['amount']:,} VND"
+    print(f"transaction {record['id']} created in the Casso simulator ({amount}); {how}")
+    return 0
+
+
+def cmd_send_webhook(args: argparse.Namespace) -> int:
+    """A correctly signed Casso webhook to any URL, a deployed API Gateway included."""
+    from local.casso_simulator import webhook_request
+
+    state = None if args.url and (args.token or args.checksum_key) else running()
+    url = args.url or state["urls"]["webhook"]
+    generation = "v2" if args.v2 else "v1"
+    secret = args.checksum_key if args.v2 else args.token
+    if not secret:
+        name = "CASSO_CHECKSUM_KEY" if args.v2 else "CASSO_SECURE_TOKEN"
+        secret = state["credentials"][name] if state else ""
+    now = datetime.now(UTC)
+    transaction_id = args.id or int(now.timestamp() * 1000) % 10**9
+    record = {
+        "id": transaction_id,
+        "tid": f"FT{transaction_id}",
+        "description": args.description,
+        "amount": args.amount,
+        "cusum_balance": 0,
+        "when": now.astimezone().strftime("%Y-%m-%d %H:%M:%S"),
+        "bankSubAccId": args.account,
+    }
+    headers, body = webhook_request(
+        record,
+        generation=generation,
+        secure_token=secret,
+        checksum_key=secret,
+        timestamp_ms=int(now.timestamp() * 1000),
+    )
+    response = requests.post(
+        url, data=body.encode(), headers=headers, timeout=INTEGRATION_TIMEOUT_SECONDS
+    )
+    print(f"{generation} webhook for transaction {transaction_id} -> {url}")
+    print(f"HTTP {response.status_code} {response.text}")
+    return 0 if response.status_code == 200 else 1
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    state = running()
+    shown = shown_state(clients(state), state["resources"])
+    if args.json:
+        print_json(shown)
+    else:
+        show_tables(shown)
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    state = running()
+    result = call(
+        state, "POST", "reconcile", waits=state["function_timeouts"]["ReconcilerFunction"]
+    )
+    print_json(result)
+    return 0 if result["ok"] else 1
+
+
+def cmd_processor(args: argparse.Namespace) -> int:
+    state = running()
+    if args.action == "fault":
+        print_json(call(state, "POST", "processor/fault", json={"fault": args.fault}))
+    else:
+        print_json(call(state, "POST", f"processor/{args.action}"))
+    return 0
