@@ -127,9 +127,10 @@ def child_env(function: str, endpoint: str, stack: Any, casso: CassoSimulator) -
     env = {
         "PATH": os.environ.get("PATH", ""),
         **FAKE_AWS,
-        "AWS_ENDPOINT_URL": endpoint,
         "BENCH_FUNCTION": function,
         **stack.function_environment(spec.environment, overrides),
+        # After the template's variables: it declares AWS_ENDPOINT_URL empty (for SAM).
+        "AWS_ENDPOINT_URL": endpoint,
     }
     # As on Lambda (tracing active): the X-Ray SDK behaves differently elsewhere.
     env.pop("POWERTOOLS_TRACE_DISABLED", None)
