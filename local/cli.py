@@ -203,6 +203,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_order(args: argparse.Namespace) -> int:
     from casso_payments.orders import OrderError, create_order, get_order
+    from ops.qr import payee_from, show_qr
 
     state = running()
     dynamodb = _clients(state)["dynamodb"]
@@ -210,12 +211,20 @@ def cmd_order(args: argparse.Namespace) -> int:
     if args.action == "create":
         try:
             order = create_order(
-                dynamodb, table, args.code, args.amount, now=datetime.now(UTC), note=args.note
+                dynamodb,
+                table,
+                args.code,
+                args.amount,
+                now=datetime.now(UTC),
+                note=args.note,
+                payee=payee_from(state.get("parameters", {})),
             )
         except OrderError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         print(f"order {order.order_code} created: {order.expected_amount:,} VND, {order.status}")
+        if args.qr:
+            return show_qr(order)
         return 0
     order = get_order(dynamodb, table, args.code)
     if order is None:
@@ -541,6 +550,7 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("code")
     order.add_argument("amount", type=int, nargs="?", default=0, help="expected VND (create)")
     order.add_argument("--note", default="")
+    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
     order.set_defaults(run=cmd_order)
 
     send = commands.add_parser("send", help="a new transfer in the Casso simulator")

@@ -446,6 +446,8 @@ class LocalStack:
                 "CASSO_API_KEY": self.credentials.api_key,
             },
             "generated_credentials": list(self.credentials.generated),
+            # The template parameters it runs with (local.cli reads the payee from them).
+            "parameters": dict(self.parameters),
             "resources": {
                 name: refs[name]
                 for name in (

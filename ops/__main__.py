@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -141,6 +142,43 @@ def cmd_env_json(args: argparse.Namespace, outputs: Outputs) -> str:
     return f"wrote {args.output}: sam local invoke FUNCTION -e EVENT --env-vars {args.output}"
 
 
+def cmd_order_create(args: argparse.Namespace, outputs: Outputs) -> str:
+    """Create an order (with its VietQR when the stack has a payee); --qr draws the code."""
+    from casso_payments.orders import OrderError, create_order, get_order
+    from ops.qr import payee_from, render
+
+    dynamodb, table = boto3.client("dynamodb"), outputs["OrdersTableName"]
+    payee = payee_from(outputs)
+    if args.qr and payee is None:
+        raise Failed("the stack has no payee: deploy with PayeeBankBin and PayeeAccountNumber")
+    if args.amount is not None:
+        try:
+            create_order(
+                dynamodb,
+                table,
+                args.order,
+                args.amount,
+                now=datetime.now(UTC),
+                note=args.note,
+                payee=payee,
+                pattern=outputs.get("OrderCodePattern") or None,
+            )
+        except OrderError as error:
+            raise Failed(str(error)) from None
+    order = get_order(dynamodb, table, args.order)
+    if order is None:
+        raise Failed(f"no order {args.order!r}: give --amount to create it")
+    lines = [f"order {order.key}: {order.expected_amount:,} VND, {order.status}"]
+    if order.vietqr:
+        lines.append(f"VietQR: {order.vietqr}")
+    if args.qr:
+        if not order.vietqr:
+            raise Failed(f"order {order.key} has no VietQR (created before the payee was set)")
+        svg = Path(args.dir) / f"{order.key}.svg"
+        lines += [render(order.vietqr, svg), f"wrote {svg}"]
+    return "\n".join(lines)
+
+
 Command = Callable[[argparse.Namespace, Outputs], str]
 
 
@@ -174,6 +212,12 @@ def parser() -> argparse.ArgumentParser:
     key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
     key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
     command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")
+    order = command("order", cmd_order_create, "create an order (--amount) or show one, --qr")
+    order.add_argument("--order", required=True, help="the order code, e.g. DH35")
+    order.add_argument("--amount", type=int, help="expected VND: create the order")
+    order.add_argument("--note", default="")
+    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    order.add_argument("--dir", default=".", help="where CODE.svg goes (default: here)")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

@@ -23,7 +23,7 @@ from tests.integration.conftest import NOW
 pytestmark = pytest.mark.integration
 
 
-def fake_deployed_stack(server_stack) -> str:
+def fake_deployed_stack(server_stack, **more_outputs: str) -> str:
     """A CloudFormation stack on the moto server whose outputs name the test's resources."""
     name = f"deployed-{uuid.uuid4().hex[:6]}"
     outputs = {
@@ -31,6 +31,7 @@ def fake_deployed_stack(server_stack) -> str:
         "TransactionDeadLetterQueueUrl": server_stack.dlq_url,
         "LedgerTableName": server_stack.table,
         "OrdersTableName": server_stack.orders_table,
+        **more_outputs,
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -404,3 +405,35 @@ def test_reconcile_invokes_the_stacks_reconciler_and_summarises_the_run(server_s
         "backfill: 12 checked, 2 missing, 2 backfilled",
         "sweep: 0 re-queued, 0 parked",
     ]
+
+
+def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, tmp_path):
+    from casso_payments import vietqr
+
+    stack = fake_deployed_stack(
+        server_stack,
+        PayeeBankBin="970436",
+        PayeeAccountNumber="0011001234567",
+        PayeeAccountName="CONG TY ABC ",
+        OrderCodePattern=r"DH[\s._\-:#/]{0,2}\d+",
+    )
+    args = ("order", "--stack", stack, "--order", "dh-0035", "--amount", "200500", "--qr")
+    result = ops(server_stack.endpoint, *args, "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    stored = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    assert vietqr.parse(stored.vietqr) == {
+        "bank_bin": "970436",
+        "account": "0011001234567",
+        "amount": 200_500,
+        "description": "DH35",
+    }
+    assert f"VietQR: {stored.vietqr}" in result.stdout
+    assert "\u2588" in result.stdout  # the code drawn with block characters
+    assert (tmp_path / "DH35.svg").read_text().lstrip().startswith("<?xml")
+
+    refused = ops(
+        server_stack.endpoint, "order", "--stack", stack, "--order", "INV9", "--amount", "1000"
+    )
+    assert refused.returncode == 1
+    assert "would not be matched back by the order-code pattern" in refused.stderr
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "INV9") is None

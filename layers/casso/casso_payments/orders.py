@@ -21,8 +21,9 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
+from casso_payments import vietqr
 from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
-from casso_payments.order_codes import canonical_code
+from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code, find_codes
 
 PENDING: Final = "PENDING"
 PARTIALLY_PAID: Final = "PARTIALLY_PAID"
@@ -59,6 +60,8 @@ class Order:
     updated_at: str | None = None
     note: str = ""
     applied: dict[int, AppliedPayment] = field(default_factory=dict, compare=False)
+    # The NAPAS VietQR string a checkout shows (`vietqr`), when the stack has a payee.
+    vietqr: str | None = None
 
     @property
     def key(self) -> str:
@@ -108,7 +111,45 @@ def _order(item: dict[str, Any]) -> Order:
         updated_at=values.get("updated_at"),
         note=values.get("note", ""),
         applied=_applied(values),
+        vietqr=values.get("vietqr"),
     )
+
+
+@dataclass(frozen=True)
+class Payee:
+    """The account customers pay into (template parameters PayeeBankBin, PayeeAccountNumber,
+    PayeeAccountName): set, every order gets a VietQR for it."""
+
+    bank_bin: str
+    account_number: str
+    account_name: str = ""
+
+
+def matchable(order_code: str, pattern: str) -> str:
+    """The canonical code, after checking `pattern` finds it in a description holding just
+    that code (what a VietQR sends): otherwise no transfer could ever pay the order."""
+    key = canonical_code(order_code)
+    try:
+        found = find_codes(key, pattern)
+    except ValueError as error:
+        raise OrderError(f"order_code: {error}") from None
+    if found != [key]:
+        raise OrderError(
+            f"order_code {order_code!r}: a transfer described {key!r} (what its VietQR "
+            f"sends) would not be matched back by the order-code pattern {pattern!r} (found "
+            f"{found or 'nothing'}); use a code the pattern finds, such as DH35"
+        )
+    return key
+
+
+def payment_request(order_code: str, amount: int, payee: Payee) -> str:
+    """The VietQR for paying `amount` to `payee` for `order_code`, described by the order's
+    canonical code (the form the matcher reads back)."""
+    key = canonical_code(order_code)
+    try:
+        return vietqr.payload(payee.bank_bin, payee.account_number, amount, key)
+    except vietqr.VietQRError as error:
+        raise OrderError(f"VietQR for order {key}: {error}") from None
 
 
 def create_order(
@@ -119,9 +160,13 @@ def create_order(
     *,
     now: datetime,
     note: str = "",
+    payee: Payee | None = None,
+    pattern: str | None = None,
 ) -> Order:
     """Create a PENDING order. Raises OrderError if the code is unusable, the amount isn't a
-    positive whole number of VND, or an order with the same canonical code exists."""
+    positive whole number of VND, or an order with the same canonical code exists. With a
+    `payee`, the order keeps its VietQR; with a `pattern` (the default one when there is a
+    payee), a code the pattern can't find back in a description is refused."""
     try:
         key = canonical_code(order_code)
     except ValueError as error:
@@ -134,10 +179,19 @@ def create_order(
         raise OrderError(
             f"expected_amount must be a positive whole number of VND, got {expected_amount!r}"
         )
+    if pattern is not None or payee is not None:
+        matchable(order_code, pattern or DEFAULT_PATTERN)
+    qr = payment_request(order_code, expected_amount, payee) if payee else None
     order = Order(
-        order_code, expected_amount, PENDING, timestamp(now), updated_at=timestamp(now), note=note
+        order_code,
+        expected_amount,
+        PENDING,
+        timestamp(now),
+        updated_at=timestamp(now),
+        note=note,
+        vietqr=qr,
     )
-    item = {
+    item: dict[str, Any] = {
         "pk": key,
         "order_code": order_code,
         "expected_amount": expected_amount,
@@ -148,6 +202,8 @@ def create_order(
         "payments": {},
         "note": note,
     }
+    if qr:
+        item["vietqr"] = qr
     try:
         dynamodb.put_item(
             TableName=table, Item=to_dynamodb(item), ConditionExpression="attribute_not_exists(pk)"
