@@ -24,6 +24,7 @@ from ops.casso_setup import SetupError, describe_run, reconcile_now, set_checksu
 from ops.env_json import deployed_environments
 from ops.tools import (
     UnknownOrder,
+    accept_late,
     handled,
     queues_of,
     redrive_by_hand,
@@ -100,6 +101,45 @@ def cmd_handled(args: argparse.Namespace, outputs: Outputs) -> str:
     except (CannotSettle, UnknownOrder) as error:
         raise Failed(str(error)) from None
     return f"transaction {args.id} ({was}) marked handled without an order"
+
+
+def cmd_accept_late(args: argparse.Namespace, outputs: Outputs) -> str:
+    try:
+        message = accept_late(
+            boto3.client("dynamodb"),
+            boto3.client("sqs"),
+            table=outputs["LedgerTableName"],
+            queue_url=outputs["TransactionQueueUrl"],
+            transaction_id=args.id,
+            by=args.by,
+            note=args.note,
+        )
+    except CannotSettle as error:
+        raise Failed(str(error)) from None
+    return (
+        f"late payment {args.id} accepted and queued (replay {message.replay}); the processor"
+        " applies it to its order"
+    )
+
+
+def cmd_refund_late(args: argparse.Namespace, outputs: Outputs) -> str:
+    from casso_payments import late_payments
+
+    try:
+        order = late_payments.refund(
+            boto3.client("dynamodb"),
+            outputs["LedgerTableName"],
+            args.id,
+            now=datetime.now(UTC),
+            by=args.by,
+            note=args.note,
+        )
+    except CannotSettle as error:
+        raise Failed(str(error)) from None
+    return (
+        f"late payment {args.id} (order {order}) marked refund_due: send the money back with"
+        f" the order code in the description (e.g. HOAN TIEN {order}) and it is linked"
+    )
 
 
 def cmd_set_checksum_key(args: argparse.Namespace, outputs: Outputs) -> str:
@@ -209,6 +249,10 @@ def parser() -> argparse.ArgumentParser:
         command("handled", cmd_handled, "mark a transaction handled without an order")
     )
     decided(handled_, "what was done instead", required=True)
+    accept_ = with_id(command("accept-late", cmd_accept_late, "accept a late payment"))
+    decided(accept_, "why (recorded with the decision)")
+    refund_ = with_id(command("refund-late", cmd_refund_late, "mark a late payment for refund"))
+    decided(refund_, "why (recorded with the decision)")
     key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
     key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
     command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import segno
 
-from casso_payments.orders import Order, Payee
+from casso_payments.orders import Order
+from casso_payments.payment_requests import Payee
 
 
 def payee_from(values: Mapping[str, str]) -> Payee | None:

@@ -46,6 +46,7 @@ OUTCOME_METRICS = {
     processing.UNCONFIRMED: "PaymentsUnconfirmed",
     processing.MONEY_OUT: "MoneyOut",
     processing.OTHER_ACCOUNT: "OtherAccountTransactions",
+    processing.LATE: "LatePayments",
     processing.ALREADY_PROCESSED: "AlreadyProcessed",
 }
 

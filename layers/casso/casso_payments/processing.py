@@ -22,11 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments import bindings, confirmation, ledger, orders
+from casso_payments import bindings, confirmation, ledger, order_expiry, orders
 from casso_payments.bindings import Binding
 from casso_payments.order_codes import find_codes
 from casso_payments.payload import Transaction
 from casso_payments.payment_events import (
+    LATE_PAYMENT,
+    ORDER_EXPIRED,
     ORDER_EXTRA_PAYMENT,
     ORDER_OVERPAID,
     ORDER_PAID,
@@ -48,6 +50,7 @@ UNMATCHED: Final = "unmatched"
 NEEDS_REVIEW: Final = "needs_review"
 UNCONFIRMED: Final = "unconfirmed"
 MONEY_OUT: Final = "money_out"
+LATE: Final = "late"  # for an EXPIRED order: kept on it, settles nothing
 OTHER_ACCOUNT: Final = "other_account"  # not one of AccountNumbers: recorded, never settles
 ALREADY_PROCESSED: Final = "already_processed"
 
@@ -190,19 +193,7 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
                 detail = {"bound_order": bound, "reason": reason}
                 events.append(PaymentEvent(PAYMENT_UNCONFIRMED, _common_with(entry, None, detail)))
             else:
-                result = orders.apply_payment(
-                    deps.dynamodb,
-                    settings.orders_table_name,
-                    order,
-                    transaction_id=transaction.id,
-                    amount=transaction.amount,
-                    tolerance=settings.amount_tolerance,
-                    now=now,
-                )
-                order, applied = result.order, result.applied
-                outcome, detail_type = _payment_outcome(result.payment)
-                detail = _order_detail(order, result.payment)
-                events.append(PaymentEvent(detail_type, _common_with(entry, order.key, detail)))
+                order, applied, outcome = _pay(entry, order, binding, deps, events, now=now)
     events.insert(
         0,
         PaymentEvent(
@@ -211,6 +202,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         ),
     )
     publish(deps.events, settings.event_bus_name, events)
+    if order is not None and any(e.detail_type == ORDER_EXPIRED for e in events):
+        # Its Order Expired is out: the reconciler's expiry step must not publish it again.
+        order_expiry.done(deps.dynamodb, settings.orders_table_name, order.key)
     ledger.mark_processed(
         deps.dynamodb,
         settings.ledger_table_name,
@@ -229,6 +223,56 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         vouched,
         reason,
     )
+
+
+def _pay(
+    entry: ledger.LedgerEntry,
+    order: orders.Order,
+    binding: Binding,
+    deps: ProcessorDeps,
+    events: list[PaymentEvent],
+    *,
+    now: datetime,
+) -> tuple[orders.Order, bool, str]:
+    """Apply the transfer to its order, or keep it as a late payment when the order has
+    expired (expiring it first if it is past due); appends the events; (order, applied,
+    outcome). A retry finds the transfer in `applied` or in `late` and says the same."""
+    transaction, table = entry.transaction, deps.settings.orders_table_name
+    tid = transaction.id
+    accepted = binding.accept_late  # a person accepted it late: pay the expired order
+    fresh = not accepted and tid not in order.applied and tid not in order.late
+    if fresh and order_expiry.is_due(order, now):
+        expired, by_us = order_expiry.expire(deps.dynamodb, table, order.key, now=now)
+        if expired is not None:
+            order = expired
+            if by_us:
+                detail = order_expiry.expired_event(order)
+                events.append(PaymentEvent(ORDER_EXPIRED, detail))
+    if accepted or tid in order.applied or order.status != orders.EXPIRED:
+        try:
+            result = orders.apply_payment(
+                deps.dynamodb,
+                table,
+                order,
+                transaction_id=tid,
+                amount=transaction.amount,
+                tolerance=deps.settings.amount_tolerance,
+                now=now,
+                accept_expired=accepted,
+            )
+        except orders.OrderExpired:
+            order = orders.get_order(deps.dynamodb, table, order.key) or order
+        else:
+            outcome, detail_type = _payment_outcome(result.payment)
+            detail = _order_detail(result.order, result.payment)
+            events.append(PaymentEvent(detail_type, _common_with(entry, order.key, detail)))
+            return result.order, result.applied, outcome
+    order, added = order_expiry.record_late(
+        deps.dynamodb, table, order, transaction_id=tid, amount=transaction.amount, now=now
+    )
+    detail = {**order_expiry.expired_state(order), "late_amount": transaction.amount}
+    events.append(PaymentEvent(LATE_PAYMENT, _common_with(entry, order.key, detail)))
+    return order, added, LATE
 
 
 def _common_with(
