@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from casso_payments import vietqr
 from casso_payments.order_codes import DEFAULT_PATTERN, find_codes
-from casso_payments.orders import OrderError, Payee, create_order, get_order
+from casso_payments.orders import OrderError, create_order, get_order
+from casso_payments.payment_requests import Payee
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PAYEE = Payee("970436", "0011001234567", "CONG TY ABC")

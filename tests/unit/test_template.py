@@ -30,6 +30,7 @@ EXPECTED_ALARMS = {
     "StuckTransactionsParkedAlarm",
     "UnreadableRecordsAlarm",
     "WebhookProbablyPausedAlarm",
+    "LatePaymentsAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
