@@ -47,6 +47,7 @@ OUTCOME_METRICS = {
     processing.MONEY_OUT: "MoneyOut",
     processing.OTHER_ACCOUNT: "OtherAccountTransactions",
     processing.LATE: "LatePayments",
+    processing.REFUND: "RefundsRecorded",
     processing.ALREADY_PROCESSED: "AlreadyProcessed",
 }
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments import bindings, confirmation, ledger, order_expiry, orders
+from casso_payments import bindings, confirmation, ledger, order_expiry, orders, refunds
 from casso_payments.bindings import Binding
 from casso_payments.order_codes import find_codes
 from casso_payments.payload import Transaction
@@ -36,6 +36,7 @@ from casso_payments.payment_events import (
     PAYMENT_NEEDS_REVIEW,
     PAYMENT_UNCONFIRMED,
     PAYMENT_UNMATCHED,
+    REFUND_RECORDED,
     TRANSACTION_RECEIVED,
     PaymentEvent,
     publish,
@@ -50,6 +51,7 @@ UNMATCHED: Final = "unmatched"
 NEEDS_REVIEW: Final = "needs_review"
 UNCONFIRMED: Final = "unconfirmed"
 MONEY_OUT: Final = "money_out"
+REFUND: Final = "refund"  # money out naming one existing order: recorded on it
 LATE: Final = "late"  # for an EXPIRED order: kept on it, settles nothing
 OTHER_ACCOUNT: Final = "other_account"  # not one of AccountNumbers: recorded, never settles
 ALREADY_PROCESSED: Final = "already_processed"
@@ -152,23 +154,15 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     events: list[PaymentEvent] = []
     if not accepts_account(settings.account_numbers, transaction.account_number):
         outcome, order_code = OTHER_ACCOUNT, None
-    elif transaction.amount < 0:
-        outcome, order_code = MONEY_OUT, None
     else:
-        if entry.binding:
-            binding = Binding.from_item(entry.binding)
-        else:
-            try:
-                binding = bindings.bind(
-                    deps.dynamodb,
-                    settings.ledger_table_name,
-                    transaction.id,
-                    decide(transaction, deps, now=now),
-                )
-            except bindings.AlreadyDone:
-                return Outcome(transaction_id, ALREADY_PROCESSED)
+        binding = _binding(entry, deps, now=now)
+        if binding is None:
+            return Outcome(transaction_id, ALREADY_PROCESSED)
         order_code = binding.order_code
-        if binding.decision == bindings.NEEDS_REVIEW:
+        if transaction.amount < 0:
+            # Money out: a refund when it names one existing order, otherwise just recorded.
+            outcome, order_code, order, applied = _refund(entry, binding, deps, events, now=now)
+        elif binding.decision == bindings.NEEDS_REVIEW:
             outcome = NEEDS_REVIEW
             detail = {"candidates": list(binding.candidates)}
             events.append(PaymentEvent(PAYMENT_NEEDS_REVIEW, _common_with(entry, None, detail)))
@@ -223,6 +217,50 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         vouched,
         reason,
     )
+
+
+def _binding(entry: ledger.LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Binding | None:
+    """The transaction's binding: the stored one on a retry, else decided now and stored
+    before any order changes. None: processed meanwhile, nothing left to do."""
+    if entry.binding:
+        return Binding.from_item(entry.binding)
+    try:
+        return bindings.bind(
+            deps.dynamodb,
+            deps.settings.ledger_table_name,
+            entry.transaction.id,
+            decide(entry.transaction, deps, now=now),
+        )
+    except bindings.AlreadyDone:
+        return None
+
+
+def _refund(
+    entry: ledger.LedgerEntry,
+    binding: Binding,
+    deps: ProcessorDeps,
+    events: list[PaymentEvent],
+    *,
+    now: datetime,
+) -> tuple[str, str | None, orders.Order | None, bool]:
+    """Record money out on the order it names, once; (outcome, order code, order, recorded)."""
+    if binding.decision != bindings.ORDER or binding.order_code is None:
+        return MONEY_OUT, None, None, False
+    table = deps.settings.orders_table_name
+    order = orders.get_order(deps.dynamodb, table, binding.order_code)
+    if order is None:
+        raise orders.OrderError(f"order {binding.order_code}, bound to this refund, is gone")
+    result = refunds.record_refund(
+        deps.dynamodb,
+        table,
+        order,
+        transaction_id=entry.transaction.id,
+        amount=-entry.transaction.amount,
+        now=now,
+    )
+    detail = refunds.refund_detail(result.order, result)
+    events.append(PaymentEvent(REFUND_RECORDED, _common_with(entry, order.key, detail)))
+    return REFUND, order.key, result.order, result.recorded
 
 
 def _pay(
