@@ -23,7 +23,7 @@ import os
 import signal
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,11 @@ def cmd_order(args: argparse.Namespace) -> int:
                 now=datetime.now(UTC),
                 note=args.note,
                 payee=payee_from(state.get("parameters", {})),
+                expires_at=(
+                    datetime.now(UTC) + timedelta(seconds=args.expires_in)
+                    if args.expires_in
+                    else None
+                ),
             )
         except OrderError as error:
             print(f"error: {error}", file=sys.stderr)
@@ -551,6 +556,7 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("amount", type=int, nargs="?", default=0, help="expected VND (create)")
     order.add_argument("--note", default="")
     order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    order.add_argument("--expires-in", type=float, default=0, help="seconds until it expires")
     order.set_defaults(run=cmd_order)
 
     send = commands.add_parser("send", help="a new transfer in the Casso simulator")

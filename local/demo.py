@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,15 +54,45 @@ def _step(number: int, text: str) -> None:
 
 def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
     """The story, step by step; returns what the summary shows."""
+    from casso_payments import vietqr
     from casso_payments.ledger import from_dynamodb
     from casso_payments.orders import create_order, get_order
+    from local.event_schemas import SchemaMismatch
+    from local.event_schemas import check as check_event_schema
+    from ops.qr import payee_from
 
     dynamodb, sqs = stack.clients["dynamodb"], stack.clients["sqs"]
     orders_table = stack.resources.ref("OrdersTable")
     now = datetime.now(UTC)
-    for code, amount in story.ORDERS:
-        create_order(dynamodb, orders_table, code, amount, now=now)
-    _step(1, "Orders created: " + ", ".join(f"{c} {_vnd(a)} VND" for c, a in story.ORDERS))
+    payee = payee_from(stack.parameters)  # the template's Payee* parameters
+    created = [
+        create_order(dynamodb, orders_table, code, amount, now=now, payee=payee)
+        for code, amount in story.ORDERS
+    ]
+    expiring_code, expiring_amount = story.EXPIRING_ORDER
+    expires_at = now + timedelta(seconds=story.EXPIRES_IN_SECONDS)
+    created.append(
+        create_order(
+            dynamodb,
+            orders_table,
+            expiring_code,
+            expiring_amount,
+            now=now,
+            payee=payee,
+            expires_at=expires_at,
+        )
+    )
+    _step(
+        1, "Orders created: " + ", ".join(f"{o.key} {_vnd(o.expected_amount)} VND" for o in created)
+    )
+    print(f"   {expiring_code} expires at {expires_at:%H:%M:%S} UTC. Each order's VietQR:")
+    for order in created:
+        print(f"   {order.key:<7} {order.vietqr}")
+        fields = vietqr.parse(order.vietqr or "")
+        check(
+            (fields["amount"], fields["description"]) == (order.expected_amount, order.key),
+            f"{order.key}'s VietQR to carry its amount and code",
+        )
 
     first = stack.reconcile()
     action = (first.get("summary") or {}).get("webhook", {}).get("action")
@@ -73,6 +103,9 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
         f"at {stack.webhook_url} (v1, secure token), beside the V2 webhook set up in Casso's UI",
     )
 
+    # DH38's transfer must find it expired: wait for the clock to pass its expiry.
+    while datetime.now(UTC) <= expires_at:
+        time.sleep(0.05)
     sent = []
     for transfer in story.TRANSFERS:
         record = stack.casso.add_transaction(
@@ -110,7 +143,7 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
     _step(5, f"Reconciler again: {backfilled} missed transaction backfilled from Casso's API")
     check(stack.wait_idle(), "the backfilled transaction to be processed")
 
-    orders = {code: get_order(dynamodb, orders_table, code) for code, _ in story.ORDERS}
+    orders = {code: get_order(dynamodb, orders_table, code) for code in story.EXPECTED_ORDERS}
     items = [
         from_dynamodb(i)
         for i in dynamodb.scan(TableName=stack.resources.ref("LedgerTable"))["Items"]
@@ -125,6 +158,13 @@ def tell(stack: LocalStack, check: Checks) -> dict[str, Any]:
         i for i in items if i["kind"] == "transaction" and i["transaction_id"] != FORGED_V1_ID
     ]
     tapped = drain_queue(sqs, stack.events_tap_url)
+    mismatched = []
+    for event in tapped:
+        try:
+            check_event_schema(event)
+        except SchemaMismatch as error:
+            mismatched.append(str(error))
+    check(not mismatched, f"every event to match its schema ({'; '.join(mismatched)})")
     forged_events = [e["detail-type"] for e in tapped if _about(e, FORGED_V1_ID)]
     check(
         forged_events == ["Transaction Received", "Payment Unconfirmed"],
@@ -221,13 +261,21 @@ def summarise(seen: dict[str, Any], check: Checks) -> None:
                 _vnd(order.paid_amount),
                 order.status,
                 ",".join(map(str, sorted(order.payments))) or "-",
+                _vnd(order.refunded_amount),
+                ",".join(f"{t}:{_vnd(p['amount'])}" for t, p in sorted(order.late.items())) or "-",
                 check(
-                    (order.status, order.paid_amount) == (status, paid),
-                    f"{code} {status} {_vnd(paid)}",
+                    (order.status, order.paid_amount) == (status, paid)
+                    and order.refunded_amount == story.EXPECTED_REFUNDED.get(code, 0)
+                    and {int(p["amount"]) for p in order.late.values()}
+                    == ({story.EXPECTED_LATE[code]} if code in story.EXPECTED_LATE else set()),
+                    f"{code} {status} {_vnd(paid)}, refunded "
+                    f"{_vnd(story.EXPECTED_REFUNDED.get(code, 0))}, late "
+                    f"{_vnd(story.EXPECTED_LATE.get(code, 0))}",
                 ),
             ]
         )
-    print(table(["order", "expected", "paid", "status", "transactions", "check"], rows))
+    headers = ["order", "expected", "paid", "status", "transactions", "refunded", "late"]
+    print(table([*headers, "check"], rows))
 
     print("\nLedger by outcome")
     print(_counted("outcome", "transactions", seen["outcomes"], story.EXPECTED_OUTCOMES, check))
@@ -270,7 +318,13 @@ def run(ports: Ports, *, verbose: bool = False) -> int:
     )
     # The reconciler runs when the story says so; deliveries retry on a fast Casso clock.
     print("Starting the local stack (every function imported and warm first)...", flush=True)
-    with LocalStack(ports, Credentials.from_env(), reconcile_every=3600, minute=0.05) as stack:
+    with LocalStack(
+        ports,
+        Credentials.from_env(),
+        reconcile_every=3600,
+        minute=0.05,
+        parameters=story.PAYEE,
+    ) as stack:
         print(f"Ready after {time.monotonic() - started:.1f} s.\n", flush=True)
         try:
             seen = tell(stack, check)
