@@ -437,3 +437,45 @@ def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, t
     assert refused.returncode == 1
     assert "would not be matched back by the order-code pattern" in refused.stderr
     assert get_order(server_stack.dynamodb, server_stack.orders_table, "INV9") is None
+
+
+def test_a_late_payment_accepted_with_ops_pays_its_order_once(pipeline, server_stack):
+    from datetime import UTC, datetime, timedelta
+
+    db, orders_table = server_stack.dynamodb, server_stack.orders_table
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    for code in ("DH401", "DH402"):  # both past their expiry already
+        create_order(
+            db, orders_table, code, 100_000, now=long_ago, expires_at=long_ago + timedelta(hours=1)
+        )
+    assert pipeline.deliver({"id": 91, "amount": 100_000, "description": "DH401"}) == 200
+    assert pipeline.deliver({"id": 92, "amount": 100_000, "description": "DH402"}) == 200
+    pipeline.run_processor()
+    assert [get_entry(db, server_stack.table, t).outcome for t in (91, 92)] == ["late", "late"]
+    assert get_order(db, orders_table, "DH401").status == "EXPIRED"
+    stack = fake_deployed_stack(server_stack)
+
+    accept = ("accept-late", "--stack", stack, "--id", "91", "--by", "lan", "--note", "ok")
+    result = ops(server_stack.endpoint, *accept)
+    assert result.returncode == 0, result.stderr
+    again = ops(server_stack.endpoint, *accept)  # run twice by mistake: refused
+    assert again.returncode == 1
+    assert "only a processed 'late' transaction can be" in again.stderr
+    pipeline.run_processor()
+    order = get_order(db, orders_table, "DH401")
+    assert (order.status, order.paid_amount, order.payments) == ("PAID", 100_000, {91: 100_000})
+    assert get_entry(db, server_stack.table, 91).outcome == "paid"
+
+    refund = ("refund-late", "--stack", stack, "--id", "92", "--by", "lan", "--note", "gone")
+    result = ops(server_stack.endpoint, *refund)
+    assert result.returncode == 0, result.stderr
+    assert "HOAN TIEN DH402" in result.stdout
+    assert get_entry(db, server_stack.table, 92).outcome == "refund_due"
+    assert get_order(db, orders_table, "DH402").status == "EXPIRED"
+    kinds = [
+        (t, d["order_code"])
+        for t, d in published_events(server_stack.sqs, server_stack.events_tap_url)
+    ]
+    assert kinds.count(("Order Paid", "DH401")) == 1
+    assert kinds.count(("Late Payment", "DH401")) == 1
+    assert ("Order Paid", "DH402") not in kinds
