@@ -10,6 +10,8 @@ what it produced (the order's status and paid amount right after it, and whether
 one that settled the order). Every change is conditional on that map not holding the
 transaction yet, so one transaction can never be applied to an order twice; a retry reads
 back what the transfer produced instead of the order's current state (design invariant 7).
+Optional: vietqr (`payment_requests`), expires_at / expiring / expired_at / late_payments
+(`order_expiry`), refunds / refunded_amount (`refunds`).
 """
 
 from __future__ import annotations

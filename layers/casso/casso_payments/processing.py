@@ -161,7 +161,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         order_code = binding.order_code
         if transaction.amount < 0:
             # Money out: a refund when it names one existing order, otherwise just recorded.
-            outcome, order_code, order, applied = _refund(entry, binding, deps, events, now=now)
+            outcome, order_code, order, applied, vouched, reason = _refund(
+                entry, binding, deps, events, now=now
+            )
         elif binding.decision == bindings.NEEDS_REVIEW:
             outcome = NEEDS_REVIEW
             detail = {"candidates": list(binding.candidates)}
@@ -242,14 +244,29 @@ def _refund(
     events: list[PaymentEvent],
     *,
     now: datetime,
-) -> tuple[str, str | None, orders.Order | None, bool]:
-    """Record money out on the order it names, once; (outcome, order code, order, recorded)."""
+) -> tuple[str, str | None, orders.Order | None, bool, str, str]:
+    """Record money out on the order it names, once, vouched for by Casso like a payment
+    (a forged refund must not show on an order); (outcome, order code, order, recorded,
+    confirmation, reason refused)."""
     if binding.decision != bindings.ORDER or binding.order_code is None:
-        return MONEY_OUT, None, None, False
-    table = deps.settings.orders_table_name
+        return MONEY_OUT, None, None, False, confirmation.NOT_REQUIRED, ""
+    settings = deps.settings
+    table = settings.orders_table_name
     order = orders.get_order(deps.dynamodb, table, binding.order_code)
     if order is None:
         raise orders.OrderError(f"order {binding.order_code}, bound to this refund, is gone")
+    vouched = confirmation.NOT_REQUIRED
+    if entry.transaction.id not in order.refunds and confirmation.required(
+        entry.source, settings.confirm_payments
+    ):
+        if deps.casso is None:
+            raise confirmation.ConfirmationUnavailable("no Casso API client configured")
+        verdict = confirmation.confirm(entry.transaction, deps.casso)
+        if not verdict.confirmed:
+            detail = {"bound_order": order.key, "reason": verdict.reason}
+            events.append(PaymentEvent(PAYMENT_UNCONFIRMED, _common_with(entry, None, detail)))
+            return UNCONFIRMED, None, None, False, confirmation.REFUSED, verdict.reason
+        vouched = confirmation.CONFIRMED
     result = refunds.record_refund(
         deps.dynamodb,
         table,
@@ -260,7 +277,7 @@ def _refund(
     )
     detail = refunds.refund_detail(result.order, result)
     events.append(PaymentEvent(REFUND_RECORDED, _common_with(entry, order.key, detail)))
-    return REFUND, order.key, result.order, result.recorded
+    return REFUND, order.key, result.order, result.recorded, vouched, ""
 
 
 def _pay(
