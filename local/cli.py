@@ -73,6 +73,8 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("code")
     order.add_argument("amount", type=int, nargs="?", default=0, help="expected VND (create)")
     order.add_argument("--note", default="")
+    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    order.add_argument("--expires-in", type=float, default=0, help="seconds until it expires")
     order.set_defaults(run=cmd_order)
 
     send = commands.add_parser("send", help="a new transfer in the Casso simulator")

@@ -58,6 +58,8 @@ def describe(stack: LocalPipeline) -> dict[str, Any]:
             "CASSO_API_KEY": stack.credentials.api_key,
         },
         "generated_credentials": list(stack.credentials.generated),
+        # The template parameters it runs with (local.cli reads the payee from them).
+        "parameters": dict(stack.parameters),
         "resources": {name: refs[name] for name in NAMED_RESOURCES},
         "environments": {
             logical_id: {k: v for k, v in function.environment.items() if k not in LOCAL_AWS}

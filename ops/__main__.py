@@ -26,6 +26,7 @@ from ops.casso_setup import SetupError, describe_run, reconcile_now, set_checksu
 from ops.env_json import deployed_environments
 from ops.tools import (
     UnknownOrder,
+    accept_late,
     handled,
     queues_of,
     redrive_by_hand,
@@ -108,6 +109,45 @@ def cmd_handled(args: argparse.Namespace, outputs: Outputs) -> str:
     return f"transaction {args.id} ({was}) marked handled without an order"
 
 
+def cmd_accept_late(args: argparse.Namespace, outputs: Outputs) -> str:
+    try:
+        message = accept_late(
+            boto3.client("dynamodb"),
+            boto3.client("sqs"),
+            table=outputs["LedgerTableName"],
+            queue_url=outputs["TransactionQueueUrl"],
+            transaction_id=args.id,
+            by=args.by,
+            note=args.note,
+        )
+    except CannotSettle as error:
+        raise Failed(str(error)) from None
+    return (
+        f"late payment {args.id} accepted and queued (replay {message.replay}); the processor"
+        " applies it to its order"
+    )
+
+
+def cmd_refund_late(args: argparse.Namespace, outputs: Outputs) -> str:
+    from casso_payments import late_payments
+
+    try:
+        order = late_payments.refund(
+            boto3.client("dynamodb"),
+            outputs["LedgerTableName"],
+            args.id,
+            now=datetime.now(UTC),
+            by=args.by,
+            note=args.note,
+        )
+    except CannotSettle as error:
+        raise Failed(str(error)) from None
+    return (
+        f"late payment {args.id} (order {order}) marked refund_due: send the money back with"
+        f" the order code in the description (e.g. HOAN TIEN {order}) and it is linked"
+    )
+
+
 def cmd_set_checksum_key(args: argparse.Namespace, outputs: Outputs) -> str:
     key = args.key
     if key is None:
@@ -182,6 +222,43 @@ def cmd_quarantine(args: argparse.Namespace, outputs: Outputs) -> str:
     )
 
 
+def cmd_order_create(args: argparse.Namespace, outputs: Outputs) -> str:
+    """Create an order (with its VietQR when the stack has a payee); --qr draws the code."""
+    from casso_payments.orders import OrderError, create_order, get_order
+    from ops.qr import payee_from, render
+
+    dynamodb, table = boto3.client("dynamodb"), outputs["OrdersTableName"]
+    payee = payee_from(outputs)
+    if args.qr and payee is None:
+        raise Failed("the stack has no payee: deploy with PayeeBankBin and PayeeAccountNumber")
+    if args.amount is not None:
+        try:
+            create_order(
+                dynamodb,
+                table,
+                args.order,
+                args.amount,
+                now=datetime.now(UTC),
+                note=args.note,
+                payee=payee,
+                pattern=outputs.get("OrderCodePattern") or None,
+            )
+        except OrderError as error:
+            raise Failed(str(error)) from None
+    order = get_order(dynamodb, table, args.order)
+    if order is None:
+        raise Failed(f"no order {args.order!r}: give --amount to create it")
+    lines = [f"order {order.key}: {order.expected_amount:,} VND, {order.status}"]
+    if order.vietqr:
+        lines.append(f"VietQR: {order.vietqr}")
+    if args.qr:
+        if not order.vietqr:
+            raise Failed(f"order {order.key} has no VietQR (created before the payee was set)")
+        svg = Path(args.dir) / f"{order.key}.svg"
+        lines += [render(order.vietqr, svg), f"wrote {svg}"]
+    return "\n".join(lines)
+
+
 Command = Callable[[argparse.Namespace, Outputs], str]
 
 
@@ -212,12 +289,22 @@ def parser() -> argparse.ArgumentParser:
         command("handled", cmd_handled, "mark a transaction handled without an order")
     )
     decided(handled_, "what was done instead", required=True)
+    accept_ = with_id(command("accept-late", cmd_accept_late, "accept a late payment"))
+    decided(accept_, "why (recorded with the decision)")
+    refund_ = with_id(command("refund-late", cmd_refund_late, "mark a late payment for refund"))
+    decided(refund_, "why (recorded with the decision)")
     key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
     key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
     command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")
     kept = command("quarantine", cmd_quarantine, "list, release or discard quarantined deliveries")
     kept.add_argument("action", choices=["list", "release", "discard"])
     kept.add_argument("--key", help="the quarantined delivery (release, discard): from the list")
+    order = command("order", cmd_order_create, "create an order (--amount) or show one, --qr")
+    order.add_argument("--order", required=True, help="the order code, e.g. DH35")
+    order.add_argument("--amount", type=int, help="expected VND: create the order")
+    order.add_argument("--note", default="")
+    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    order.add_argument("--dir", default=".", help="where CODE.svg goes (default: here)")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

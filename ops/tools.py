@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from casso_payments import late_payments
 from casso_payments.bindings import mark_handled, settle_onto
 from casso_payments.ledger import reopen_for_replay
 from casso_payments.orders import get_order
@@ -122,3 +123,15 @@ def settle(
 def handled(dynamodb: Any, *, table: str, transaction_id: int, by: str, note: str) -> str:
     """Close a `needs_review`, `unmatched` or `unconfirmed` transaction without an order."""
     return mark_handled(dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note)
+
+
+def accept_late(
+    dynamodb: Any, sqs: Any, *, table: str, queue_url: str, transaction_id: int, by: str, note: str
+) -> TransactionMessage:
+    """Accept a `late` payment: its expired order takes it, by the processor's usual path."""
+    number = late_payments.accept(
+        dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note
+    )
+    message = TransactionMessage(transaction_id, "ops-accept-late", replay=number)
+    enqueue(sqs, queue_url, [message])
+    return message

@@ -11,6 +11,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from casso_payments.ledger import from_dynamodb
+from local.event_schemas import check as check_event_schema
 from local.invoke import LocalContext
 from local.poller import drain_queue
 
@@ -51,8 +52,12 @@ def fail_calls(
 
 
 def published_events(sqs: Any, tap_url: str) -> list[tuple[str, dict[str, Any]]]:
-    """(detail-type, detail) of every event the bus delivered to the local tap, in order."""
-    return [(event["detail-type"], event["detail"]) for event in drain_queue(sqs, tap_url)]
+    """(detail-type, detail) of every event the bus delivered to the local tap, in order;
+    each checked against its detail-type's schema (schemas/events/) on the way."""
+    events = drain_queue(sqs, tap_url)
+    for event in events:
+        check_event_schema(event)
+    return [(event["detail-type"], event["detail"]) for event in events]
 
 
 def captured_handler(module: Any, function: str, **context: Any) -> Callable[[dict], Any]:

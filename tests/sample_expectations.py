@@ -25,6 +25,6 @@ EXPECTED_PROCESSING = {
     "processor-matched": ({1: "paid"}, []),
     "processor-partial-pair": ({2: "partially_paid", 3: "partially_paid"}, []),
     "processor-unmatched": ({5: "unmatched"}, []),
-    "processor-money-out": ({4: "money_out"}, []),
+    "processor-money-out": ({4: "refund"}, []),  # money out naming DH35: its refund
     "processor-poisoned-batch": ({100245: "overpaid"}, ["msg-poisoned"]),
 }

@@ -108,6 +108,7 @@ class Stack:
             dynamodb=self.dynamodb,
             sqs=self.sqs,
             secrets=SecretsProvider(boto3_client=self.secretsmanager),
+            events=self.clients["events"],
             max_age=0,
             backoff=0.01,
         )

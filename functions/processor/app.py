@@ -30,23 +30,25 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casso_payments import processing
+from casso_payments import outcomes
 from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
 from casso_payments.processing import ProcessorDeps, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
 
 OUTCOME_METRICS = {
-    processing.PAID: "OrdersPaid",
-    processing.PARTIALLY_PAID: "OrdersPartiallyPaid",
-    processing.OVERPAID: "OrdersOverpaid",
-    processing.UNMATCHED: "PaymentsUnmatched",
-    processing.EXTRA_PAYMENT: "OrdersExtraPayment",
-    processing.NEEDS_REVIEW: "PaymentsNeedReview",
-    processing.UNCONFIRMED: "PaymentsUnconfirmed",
-    processing.MONEY_OUT: "MoneyOut",
-    processing.OTHER_ACCOUNT: "OtherAccountTransactions",
-    processing.ALREADY_PROCESSED: "AlreadyProcessed",
+    outcomes.PAID: "OrdersPaid",
+    outcomes.PARTIALLY_PAID: "OrdersPartiallyPaid",
+    outcomes.OVERPAID: "OrdersOverpaid",
+    outcomes.UNMATCHED: "PaymentsUnmatched",
+    outcomes.EXTRA_PAYMENT: "OrdersExtraPayment",
+    outcomes.NEEDS_REVIEW: "PaymentsNeedReview",
+    outcomes.UNCONFIRMED: "PaymentsUnconfirmed",
+    outcomes.MONEY_OUT: "MoneyOut",
+    outcomes.OTHER_ACCOUNT: "OtherAccountTransactions",
+    outcomes.LATE: "LatePayments",
+    outcomes.REFUND: "RefundsRecorded",
+    outcomes.ALREADY_PROCESSED: "AlreadyProcessed",
 }
 
 logger = Logger()

@@ -47,6 +47,7 @@ deps = build_deps(
     dynamodb=boto3.client("dynamodb"),
     sqs=boto3.client("sqs"),
     secrets=SecretsProvider(boto3_client=boto3.client("secretsmanager")),
+    events=boto3.client("events"),
 )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import requests
 
@@ -17,19 +17,30 @@ from local.stack_client import call, clients, running
 
 def cmd_order(args: argparse.Namespace) -> int:
     from casso_payments.orders import OrderError, create_order, get_order
+    from ops.qr import payee_from, show_qr
 
     state = running()
     dynamodb = clients(state)["dynamodb"]
     table = state["resources"]["OrdersTable"]
     if args.action == "create":
+        now = datetime.now(UTC)
         try:
             order = create_order(
-                dynamodb, table, args.code, args.amount, now=datetime.now(UTC), note=args.note
+                dynamodb,
+                table,
+                args.code,
+                args.amount,
+                now=now,
+                note=args.note,
+                payee=payee_from(state.get("parameters", {})),
+                expires_at=now + timedelta(seconds=args.expires_in) if args.expires_in else None,
             )
         except OrderError as error:
             print(f"error: {error}", file=sys.stderr)
             return 1
         print(f"order {order.order_code} created: {order.expected_amount:,} VND, {order.status}")
+        if args.qr:
+            return show_qr(order)
         return 0
     order = get_order(dynamodb, table, args.code)
     if order is None:

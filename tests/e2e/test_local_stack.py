@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -18,8 +20,14 @@ pytestmark = pytest.mark.e2e
 def test_the_story_as_assertions(stack):
     for code, amount in story.ORDERS:
         stack.cli("order", "create", code, str(amount))
+    code, amount = story.EXPIRING_ORDER
+    seconds = story.EXPIRES_IN_SECONDS
+    stack.cli("order", "create", code, str(amount), "--expires-in", str(seconds))
+    expired_after = datetime.now(UTC) + timedelta(seconds=seconds)
     registered = stack.cli("reconcile")
     assert '"action": "created"' in registered.stdout
+    while datetime.now(UTC) <= expired_after:  # its transfer must find it expired
+        time.sleep(0.05)
     for transfer in story.TRANSFERS:
         flags = [f"--{transfer.generation}"] if transfer.generation else []
         flags += ["--lost"] if transfer.lost else []

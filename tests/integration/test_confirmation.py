@@ -171,3 +171,23 @@ def test_a_payment_waiting_for_casso_backs_off_on_its_message_visibility(
     ]
     assert queue_depth(server_stack.sqs, server_stack.queue_url) == 1
     assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
+
+
+def test_a_forged_v1_refund_is_not_recorded_on_its_order(confirming, casso, server_stack):
+    pipeline = confirming()
+    # Money out never seen by Casso, "refunding" DH35: it must not show on the order.
+    assert (
+        pipeline.deliver({"id": 4040, "amount": -200_500, "description": "HOAN TIEN DH35"}) == 200
+    )
+    real = casso.add_transaction(-1_000, "HOAN TIEN DH36", deliver=False)
+    assert pipeline.deliver(real) == 200
+    pipeline.run_processor()
+    assert outcome(server_stack, 4040) == "unconfirmed"
+    assert outcome(server_stack, real["id"]) == "refund"
+    dh35 = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    dh36 = get_order(server_stack.dynamodb, server_stack.orders_table, "DH36")
+    assert (dh35.refunds, dh35.refunded_amount) == ({}, 0)
+    assert (list(dh36.refunds), dh36.refunded_amount) == ([real["id"]], 1_000)
+    published = published_events(server_stack.sqs, server_stack.events_tap_url)
+    assert ("Payment Unconfirmed", None) in [(t, d["order_code"]) for t, d in published]
+    assert ("Refund Recorded", "DH36") in [(t, d["order_code"]) for t, d in published]

@@ -3,7 +3,8 @@ settled order fails once before it is made and once after it took effect (its an
 and the pipeline, driven to completion the way production drives it (Casso retries a
 delivery, SQS a message, an operator redrives the dead-letter queue, the reconciler's sweep
 re-queues what is stuck), loses nothing, applies nothing twice or to two orders, and
-publishes `Order Paid` for one transaction per paid order.
+publishes `Order Paid` for one transaction per paid order; a refund naming an order is
+recorded on it once, beside the payments, never changing them.
 
 The real receiver and processor handlers (Powertools idempotency included), loaded fresh
 for each run on a moto server, confirming v1 payments with the Casso simulator.
@@ -148,7 +149,9 @@ class Result:
     paid_amounts: dict[str, int]
     order_paid: dict[str, list[int]]  # order -> transaction ids in `Order Paid` events
     overpaid: int
-    ids: tuple[int, int, int]
+    ids: tuple[int, int, int, int]
+    refunds: dict[str, dict[int, int]] = field(default_factory=dict)
+    refunded_amounts: dict[str, int] = field(default_factory=dict)
 
 
 def run_story(
@@ -159,13 +162,15 @@ def run_story(
     faults: Faults,
 ) -> Result:
     """DH35 paid in full by a v1 transfer (confirmed with Casso); DH36 paid in two, a V2
-    transfer then a v1 one (confirmed). Driven until every transaction is processed."""
+    transfer then a v1 one (confirmed); then part of DH35 refunded (money out naming it).
+    Driven until every transaction is processed."""
     stack = Stack.create(stack_name=f"fi-{uuid.uuid4().hex[:8]}", endpoint=endpoint)
     for code, amount in (("DH35", 200_500), ("DH36", 300_000)):
         create_order(stack.dynamodb, stack.orders_table, code, amount, now=NOW)
     a = casso.add_transaction(200_500, "MBVCB.123.DH35.CT thanh toan", deliver=False)
     b = casso.add_transaction(120_000, "IBFT DH36 lan 1", deliver=False)
     c = casso.add_transaction(180_000, "dh-0036 lan 2", deliver=False)
+    d = casso.add_transaction(-20_000, "HOAN TIEN DH35", deliver=False)
     v1_headers = {"secure-token": LOCAL_SECURE_TOKEN}
     deliveries = [
         (v1_headers, json.dumps({"error": 0, "data": [a]})),
@@ -176,6 +181,7 @@ def run_story(
             timestamp_ms=int(time.time() * 1000),
         ),
         (v1_headers, json.dumps({"error": 0, "data": [c]})),
+        (v1_headers, json.dumps({"error": 0, "data": [d]})),
     ]
     names = {
         stack.table: "ledger",
@@ -203,7 +209,7 @@ def run_story(
                 answer = receiver.lambda_handler(event, LocalContext("ReceiverFunction"))
                 if answer["statusCode"] == 200:
                     break
-        ids = (a["id"], b["id"], c["id"])
+        ids = (a["id"], b["id"], c["id"], d["id"])
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             drain(stack.sqs, stack.queue_url, queue_arn, process)
@@ -237,6 +243,8 @@ def run_story(
         order_paid,
         sum(1 for kind, _ in published if kind == "Order Overpaid"),
         ids,
+        {code: {t: int(r["amount"]) for t, r in o.refunds.items()} for code, o in orders.items()},
+        {code: o.refunded_amount for code, o in orders.items()},
     )
 
 
@@ -246,8 +254,15 @@ def _missing() -> Any:
 
 def problems(result: Result) -> list[str]:
     """Every way `result` breaks exactly-once; [] when it holds."""
-    a, b, c = result.ids
+    a, b, c, d = result.ids
     found = []
+    if result.outcomes[d] != "refund":
+        found.append(f"refund outcome {result.outcomes[d]}")
+    if result.refunds != {"DH35": {d: 20_000}, "DH36": {}} or result.refunded_amounts != {
+        "DH35": 20_000,
+        "DH36": 0,
+    }:
+        found.append(f"refunds {result.refunds} {result.refunded_amounts}")  # lost or twice
     # DH36 is settled by whichever of b and c lands second: retries may change the order.
     dh36_paid_by = [t for t in (b, c) if result.outcomes[t] == "paid"]
     if result.outcomes[a] != "paid" or sorted(result.outcomes[t] for t in (b, c)) != [

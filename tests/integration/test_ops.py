@@ -22,7 +22,7 @@ from tests.helpers import NOW, drain_queue, published_events
 pytestmark = pytest.mark.integration
 
 
-def fake_deployed_stack(server_stack) -> str:
+def fake_deployed_stack(server_stack, **more_outputs: str) -> str:
     """A CloudFormation stack on the moto server whose outputs name the test's resources."""
     name = f"deployed-{uuid.uuid4().hex[:6]}"
     outputs = {
@@ -30,6 +30,7 @@ def fake_deployed_stack(server_stack) -> str:
         "TransactionDeadLetterQueueUrl": server_stack.dlq_url,
         "LedgerTableName": server_stack.table,
         "OrdersTableName": server_stack.orders_table,
+        **more_outputs,
     }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -403,3 +404,77 @@ def test_reconcile_invokes_the_stacks_reconciler_and_summarises_the_run(server_s
         "backfill: 12 checked, 2 missing, 2 backfilled",
         "sweep: 0 re-queued, 0 parked",
     ]
+
+
+def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, tmp_path):
+    from casso_payments import vietqr
+
+    stack = fake_deployed_stack(
+        server_stack,
+        PayeeBankBin="970436",
+        PayeeAccountNumber="0011001234567",
+        PayeeAccountName="CONG TY ABC ",
+        OrderCodePattern=r"DH[\s._\-:#/]{0,2}\d+",
+    )
+    args = ("order", "--stack", stack, "--order", "dh-0035", "--amount", "200500", "--qr")
+    result = ops(server_stack.endpoint, *args, "--dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    stored = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    assert vietqr.parse(stored.vietqr) == {
+        "bank_bin": "970436",
+        "account": "0011001234567",
+        "amount": 200_500,
+        "description": "DH35",
+    }
+    assert f"VietQR: {stored.vietqr}" in result.stdout
+    assert "\u2588" in result.stdout  # the code drawn with block characters
+    assert (tmp_path / "DH35.svg").read_text().lstrip().startswith("<?xml")
+
+    refused = ops(
+        server_stack.endpoint, "order", "--stack", stack, "--order", "INV9", "--amount", "1000"
+    )
+    assert refused.returncode == 1
+    assert "would not be matched back by the order-code pattern" in refused.stderr
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "INV9") is None
+
+
+def test_a_late_payment_accepted_with_ops_pays_its_order_once(pipeline, server_stack):
+    from datetime import UTC, datetime, timedelta
+
+    db, orders_table = server_stack.dynamodb, server_stack.orders_table
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    for code in ("DH401", "DH402"):  # both past their expiry already
+        create_order(
+            db, orders_table, code, 100_000, now=long_ago, expires_at=long_ago + timedelta(hours=1)
+        )
+    assert pipeline.deliver({"id": 91, "amount": 100_000, "description": "DH401"}) == 200
+    assert pipeline.deliver({"id": 92, "amount": 100_000, "description": "DH402"}) == 200
+    pipeline.run_processor()
+    assert [get_entry(db, server_stack.table, t).outcome for t in (91, 92)] == ["late", "late"]
+    assert get_order(db, orders_table, "DH401").status == "EXPIRED"
+    stack = fake_deployed_stack(server_stack)
+
+    accept = ("accept-late", "--stack", stack, "--id", "91", "--by", "lan", "--note", "ok")
+    result = ops(server_stack.endpoint, *accept)
+    assert result.returncode == 0, result.stderr
+    again = ops(server_stack.endpoint, *accept)  # run twice by mistake: refused
+    assert again.returncode == 1
+    assert "only a processed 'late' transaction can be" in again.stderr
+    pipeline.run_processor()
+    order = get_order(db, orders_table, "DH401")
+    assert (order.status, order.paid_amount, order.payments) == ("PAID", 100_000, {91: 100_000})
+    assert get_entry(db, server_stack.table, 91).outcome == "paid"
+
+    refund = ("refund-late", "--stack", stack, "--id", "92", "--by", "lan", "--note", "gone")
+    result = ops(server_stack.endpoint, *refund)
+    assert result.returncode == 0, result.stderr
+    assert "HOAN TIEN DH402" in result.stdout
+    assert get_entry(db, server_stack.table, 92).outcome == "refund_due"
+    assert get_order(db, orders_table, "DH402").status == "EXPIRED"
+    kinds = [
+        (t, d["order_code"])
+        for t, d in published_events(server_stack.sqs, server_stack.events_tap_url)
+    ]
+    assert kinds.count(("Order Paid", "DH401")) == 1
+    assert kinds.count(("Late Payment", "DH401")) == 1
+    assert ("Order Paid", "DH402") not in kinds

@@ -114,9 +114,10 @@ def test_first_candidate_naming_an_existing_order_wins(stack):
     assert process(13, stack.processor_deps(), now=NOW).order_code == "DH20"
 
 
-def test_money_out_is_recorded_never_matched(stack):
+def test_money_out_naming_no_order_is_recorded_never_matched(stack):
+    # Money out naming an order is a refund (tests/unit/test_refunds.py); this names none.
     order(stack, "DH35", 200_500)
-    record(stack, 4, -50_000, "HOAN TIEN DH35 CHO KHACH")
+    record(stack, 4, -50_000, "CHUYEN TIEN DH99 NCC")
     outcome = process(4, stack.processor_deps(), now=NOW)
     assert (outcome.outcome, outcome.order_code) == ("money_out", None)
     assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 0

@@ -60,8 +60,10 @@ def test_the_whole_story_settles_the_orders(processor, stack):
         "Order Partially Paid",
         "Order Partially Paid",
         "Payment Unmatched",
+        "Refund Recorded",  # the money out names DH35
         "Order Overpaid",
     ]
+    assert status["DH35"].refunded_amount == 50_000
 
 
 def test_redelivered_batch_applies_nothing_twice(processor, stack):

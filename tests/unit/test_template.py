@@ -37,6 +37,7 @@ EXPECTED_ALARMS = {
     "ReceiverThrottlesAlarm",
     "ProcessorThrottlesAlarm",
     "ReconcilerThrottlesAlarm",
+    "LatePaymentsAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -365,12 +366,15 @@ def test_powertools_event_logging_and_dev_mode_are_pinned_off(template):
 
 def test_reconciler_writes_only_transaction_and_state_keys():
     write_actions = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    ledger = {"Fn::GetAtt": ["LedgerTable", "Arn"]}
     writes = [
         s
         for role, s in statements(built())
-        if role == "ReconcilerRole" and set(as_list(s["Action"])) & write_actions
+        if role == "ReconcilerRole"
+        and set(as_list(s["Action"])) & write_actions
+        and ledger in as_list(s["Resource"])
     ]
-    (statement,) = writes  # every write in one statement, under the condition
+    (statement,) = writes  # every ledger write in one statement, under the condition
     assert set(as_list(statement["Action"])) == write_actions
     assert statement["Condition"] == {
         "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["TXN#*", "STATE#*"]}

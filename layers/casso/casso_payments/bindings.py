@@ -44,6 +44,8 @@ class Binding:
     bound_at: str = ""
     bound_by: str = "processor"
     note: str = ""
+    # A person accepted this transfer although its order had expired (`late_payments`).
+    accept_late: bool = False
 
     def to_item(self) -> dict[str, Any]:
         return {
@@ -53,6 +55,7 @@ class Binding:
             "bound_at": self.bound_at,
             "bound_by": self.bound_by,
             "note": self.note,
+            "accept_late": self.accept_late,
         }
 
     @classmethod
@@ -64,6 +67,7 @@ class Binding:
             bound_at=str(value.get("bound_at", "")),
             bound_by=str(value.get("bound_by", "processor")),
             note=str(value.get("note", "")),
+            accept_late=bool(value.get("accept_late", False)),
         )
 
 

@@ -10,6 +10,8 @@ what it produced (the order's status and paid amount right after it, and whether
 one that settled the order). Every change is conditional on that map not holding the
 transaction yet, so one transaction can never be applied to an order twice; a retry reads
 back what the transfer produced instead of the order's current state (design invariant 7).
+Optional: vietqr (`payment_requests`), expires_at / expiring / expired_at / late_payments
+(`order_expiry`), refunds / refunded_amount (`refunds`).
 """
 
 from __future__ import annotations
@@ -22,18 +24,33 @@ from typing import Any, Final
 from botocore.exceptions import ClientError
 
 from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
-from casso_payments.order_codes import canonical_code
+from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
+from casso_payments.payment_requests import (
+    Payee,
+    PaymentRequestError,
+    matchable,
+    payment_request,
+)
 
 PENDING: Final = "PENDING"
 PARTIALLY_PAID: Final = "PARTIALLY_PAID"
 PAID: Final = "PAID"
 OVERPAID: Final = "OVERPAID"
-STATUSES = (PENDING, PARTIALLY_PAID, PAID, OVERPAID)
+# Past its expires_at while unpaid (`order_expiry`): transfers are kept as late payments.
+EXPIRED: Final = "EXPIRED"
+STATUSES = (PENDING, PARTIALLY_PAID, PAID, OVERPAID, EXPIRED)
 SETTLED = (PAID, OVERPAID)
+OPEN = (PENDING, PARTIALLY_PAID)
+# The sparse ExpiringIndex's partition: set on orders with an expiry while it may still fire.
+EXPIRING: Final = "due"
 
 
 class OrderError(ValueError):
     """An order can't be created or changed as asked; the message says why."""
+
+
+class OrderExpired(OrderError):
+    """The order expired before this transfer reached it: the transfer is a late payment."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,18 @@ class Order:
     updated_at: str | None = None
     note: str = ""
     applied: dict[int, AppliedPayment] = field(default_factory=dict, compare=False)
+    # The NAPAS VietQR string a checkout shows (`vietqr`), when the stack has a payee.
+    vietqr: str | None = None
+    expires_at: str | None = None
+    expired_at: str | None = None
+    # Transfers that arrived once the order had expired: id -> {amount, at}; kept, not paid.
+    late: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
+    # Money-out transfers naming the order (`refunds`): id -> {amount, at}; amount > 0.
+    refunds: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
+
+    @property
+    def refunded_amount(self) -> int:
+        return sum(int(r["amount"]) for r in self.refunds.values())
 
     @property
     def key(self) -> str:
@@ -108,6 +137,11 @@ def _order(item: dict[str, Any]) -> Order:
         updated_at=values.get("updated_at"),
         note=values.get("note", ""),
         applied=_applied(values),
+        vietqr=values.get("vietqr"),
+        expires_at=values.get("expires_at"),
+        expired_at=values.get("expired_at"),
+        late={int(t): dict(v) for t, v in (values.get("late_payments") or {}).items()},
+        refunds={int(t): dict(v) for t, v in (values.get("refunds") or {}).items()},
     )
 
 
@@ -119,9 +153,15 @@ def create_order(
     *,
     now: datetime,
     note: str = "",
+    payee: Payee | None = None,
+    pattern: str | None = None,
+    expires_at: datetime | None = None,
 ) -> Order:
     """Create a PENDING order. Raises OrderError if the code is unusable, the amount isn't a
-    positive whole number of VND, or an order with the same canonical code exists."""
+    positive whole number of VND, or an order with the same canonical code exists. With a
+    `payee`, the order keeps its VietQR; with a `pattern` (the default one when there is a
+    payee), a code the pattern can't find back in a description is refused. With
+    `expires_at`, the order expires then if still unpaid (`order_expiry`)."""
     try:
         key = canonical_code(order_code)
     except ValueError as error:
@@ -134,10 +174,23 @@ def create_order(
         raise OrderError(
             f"expected_amount must be a positive whole number of VND, got {expected_amount!r}"
         )
+    try:
+        if pattern is not None or payee is not None:
+            matchable(order_code, pattern or DEFAULT_PATTERN)
+        qr = payment_request(order_code, expected_amount, payee) if payee else None
+    except PaymentRequestError as error:
+        raise OrderError(str(error)) from None
     order = Order(
-        order_code, expected_amount, PENDING, timestamp(now), updated_at=timestamp(now), note=note
+        order_code,
+        expected_amount,
+        PENDING,
+        timestamp(now),
+        updated_at=timestamp(now),
+        note=note,
+        vietqr=qr,
+        expires_at=timestamp(expires_at) if expires_at else None,
     )
-    item = {
+    item: dict[str, Any] = {
         "pk": key,
         "order_code": order_code,
         "expected_amount": expected_amount,
@@ -148,6 +201,12 @@ def create_order(
         "payments": {},
         "note": note,
     }
+    if qr:
+        item["vietqr"] = qr
+    if expires_at is not None:
+        if expires_at <= now:
+            raise OrderError(f"expires_at {timestamp(expires_at)} is not after now")
+        item |= {"expires_at": order.expires_at, "expiring": EXPIRING}
     try:
         dynamodb.put_item(
             TableName=table, Item=to_dynamodb(item), ConditionExpression="attribute_not_exists(pk)"
@@ -182,12 +241,16 @@ def apply_payment(
     tolerance: int,
     now: datetime,
     attempts: int = 5,
+    accept_expired: bool = False,
 ) -> PaymentResult:
     """Add a transfer to an order, once. Optimistic: the write is conditional on the paid
-    amount we read and on the transaction not being there yet; a concurrent change re-reads."""
+    amount we read and on the transaction not being there yet; a concurrent change re-reads.
+    An EXPIRED order takes no payment (OrderExpired) unless a person accepted it late."""
     for _ in range(attempts):
         if transaction_id in order.applied:
             return PaymentResult(order, False, order.applied[transaction_id])
+        if order.status == EXPIRED and not accept_expired:
+            raise OrderExpired(f"order {order.key} expired at {order.expired_at}")
         paid = order.paid_amount + amount
         status = settle(order.expected_amount, paid, tolerance)
         # Writes are serialised by the paid_amount condition, so exactly one transfer per
@@ -203,13 +266,16 @@ def apply_payment(
                     "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
                     "updated_at = :at"
                     + (
-                        ", paid_at = if_not_exists(paid_at, :at)"
+                        # Settled: it can't expire any more, so it leaves ExpiringIndex.
+                        ", paid_at = if_not_exists(paid_at, :at) REMOVE expiring"
                         if status in (PAID, OVERPAID)
                         else ""
                     )
                 ),
+                # The status must be the one read: an order that expired meanwhile takes
+                # the transfer as a late payment instead.
                 ConditionExpression=(
-                    "attribute_exists(pk) AND paid_amount = :before"
+                    "attribute_exists(pk) AND paid_amount = :before AND #status = :was"
                     " AND attribute_not_exists(payments.#tid)"
                 ),
                 ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
@@ -226,6 +292,7 @@ def apply_payment(
                         ":status": status,
                         ":at": at,
                         ":before": order.paid_amount,
+                        ":was": order.status,
                     }
                 ),
                 ReturnValues="ALL_NEW",

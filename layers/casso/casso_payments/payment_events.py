@@ -23,6 +23,12 @@ ORDER_EXTRA_PAYMENT: Final = "Order Extra Payment"
 PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
 # Casso's API does not vouch for the transaction: forged or broken delivery, no order change.
 PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
+# An unpaid order passed its expires_at (transaction_id null: no transfer caused it).
+ORDER_EXPIRED: Final = "Order Expired"
+# A transfer for an expired order: kept on it, settles nothing until a person accepts it.
+LATE_PAYMENT: Final = "Late Payment"
+# Money out whose description names an order: recorded on it as a refund.
+REFUND_RECORDED: Final = "Refund Recorded"
 DETAIL_TYPES = (
     TRANSACTION_RECEIVED,
     ORDER_PAID,
@@ -32,6 +38,9 @@ DETAIL_TYPES = (
     PAYMENT_UNMATCHED,
     PAYMENT_NEEDS_REVIEW,
     PAYMENT_UNCONFIRMED,
+    ORDER_EXPIRED,
+    LATE_PAYMENT,
+    REFUND_RECORDED,
 )
 PUT_EVENTS_LIMIT = 10
 

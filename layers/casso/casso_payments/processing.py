@@ -20,17 +20,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from casso_payments import bindings, confirmation, ledger, orders
+from casso_payments import bindings, confirmation, ledger, order_effects, order_expiry, orders
 from casso_payments.bindings import Binding
 from casso_payments.order_codes import find_codes
+from casso_payments.order_effects import common_with
+from casso_payments.outcomes import (
+    ALREADY_PROCESSED,
+    NEEDS_REVIEW,
+    OTHER_ACCOUNT,
+    UNCONFIRMED,
+    UNMATCHED,
+)
 from casso_payments.payload import Transaction
 from casso_payments.payment_events import (
-    ORDER_EXTRA_PAYMENT,
-    ORDER_OVERPAID,
-    ORDER_PAID,
-    ORDER_PARTIALLY_PAID,
+    ORDER_EXPIRED,
     PAYMENT_NEEDS_REVIEW,
     PAYMENT_UNCONFIRMED,
     PAYMENT_UNMATCHED,
@@ -39,17 +44,6 @@ from casso_payments.payment_events import (
     publish,
 )
 from casso_payments.settings import ProcessorSettings, accepts_account
-
-PAID: Final = "paid"
-PARTIALLY_PAID: Final = "partially_paid"
-OVERPAID: Final = "overpaid"
-EXTRA_PAYMENT: Final = "extra_payment"
-UNMATCHED: Final = "unmatched"
-NEEDS_REVIEW: Final = "needs_review"
-UNCONFIRMED: Final = "unconfirmed"
-MONEY_OUT: Final = "money_out"
-OTHER_ACCOUNT: Final = "other_account"  # not one of AccountNumbers: recorded, never settles
-ALREADY_PROCESSED: Final = "already_processed"
 
 
 class MissingTransaction(LookupError):
@@ -77,43 +71,6 @@ class Outcome:
     events: tuple[str, ...] = ()
     confirmation: str = confirmation.NOT_REQUIRED
     reason: str = ""
-
-
-def _common(transaction: Transaction, source: str, order_code: str | None) -> dict[str, Any]:
-    return {
-        "transaction_id": transaction.id,
-        "order_code": order_code,
-        "amount": transaction.amount,
-        "description": transaction.description,
-        "when": transaction.when,
-        "account_number": transaction.account_number,
-        "reference": transaction.reference,
-        "source": source,
-    }
-
-
-def _order_detail(order: orders.Order, payment: orders.AppliedPayment) -> dict[str, Any]:
-    """The order as this payment left it (not as it is now), so a retry says the same."""
-    return {
-        "expected_amount": order.expected_amount,
-        "paid_amount": payment.paid_amount,
-        "remaining": max(0, order.expected_amount - payment.paid_amount),
-        "overpaid_by": max(0, payment.paid_amount - order.expected_amount),
-        "status": payment.status,
-        # Paid amounts only grow, so these are the transfers applied up to this one.
-        "transaction_ids": sorted(
-            t for t, p in order.applied.items() if p.paid_amount <= payment.paid_amount
-        ),
-        "paid_at": order.paid_at if payment.status in orders.SETTLED else None,
-    }
-
-
-def _payment_outcome(payment: orders.AppliedPayment) -> tuple[str, str]:
-    if payment.status not in orders.SETTLED:
-        return PARTIALLY_PAID, ORDER_PARTIALLY_PAID
-    if not payment.settles:
-        return EXTRA_PAYMENT, ORDER_EXTRA_PAYMENT
-    return (PAID, ORDER_PAID) if payment.status == orders.PAID else (OVERPAID, ORDER_OVERPAID)
 
 
 def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> Binding:
@@ -149,30 +106,24 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     events: list[PaymentEvent] = []
     if not accepts_account(settings.account_numbers, transaction.account_number):
         outcome, order_code = OTHER_ACCOUNT, None
-    elif transaction.amount < 0:
-        outcome, order_code = MONEY_OUT, None
     else:
-        if entry.binding:
-            binding = Binding.from_item(entry.binding)
-        else:
-            try:
-                binding = bindings.bind(
-                    deps.dynamodb,
-                    settings.ledger_table_name,
-                    transaction.id,
-                    decide(transaction, deps, now=now),
-                )
-            except bindings.AlreadyDone:
-                return Outcome(transaction_id, ALREADY_PROCESSED)
+        binding = _binding(entry, deps, now=now)
+        if binding is None:
+            return Outcome(transaction_id, ALREADY_PROCESSED)
         order_code = binding.order_code
-        if binding.decision == bindings.NEEDS_REVIEW:
+        if transaction.amount < 0:
+            # Money out: a refund when it names one existing order, otherwise just recorded.
+            outcome, order_code, order, applied, vouched, reason = order_effects.refund(
+                entry, binding, deps, events, now=now
+            )
+        elif binding.decision == bindings.NEEDS_REVIEW:
             outcome = NEEDS_REVIEW
             detail = {"candidates": list(binding.candidates)}
-            events.append(PaymentEvent(PAYMENT_NEEDS_REVIEW, _common_with(entry, None, detail)))
+            events.append(PaymentEvent(PAYMENT_NEEDS_REVIEW, common_with(entry, None, detail)))
         elif binding.decision != bindings.ORDER or order_code is None:
             outcome = UNMATCHED
             detail = {"candidates": list(binding.candidates)}
-            events.append(PaymentEvent(PAYMENT_UNMATCHED, _common_with(entry, None, detail)))
+            events.append(PaymentEvent(PAYMENT_UNMATCHED, common_with(entry, None, detail)))
         else:
             order = orders.get_order(deps.dynamodb, settings.orders_table_name, order_code)
             if order is None:
@@ -188,29 +139,22 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
             if reason:
                 outcome, bound, order_code, order = UNCONFIRMED, order_code, None, None
                 detail = {"bound_order": bound, "reason": reason}
-                events.append(PaymentEvent(PAYMENT_UNCONFIRMED, _common_with(entry, None, detail)))
+                events.append(PaymentEvent(PAYMENT_UNCONFIRMED, common_with(entry, None, detail)))
             else:
-                result = orders.apply_payment(
-                    deps.dynamodb,
-                    settings.orders_table_name,
-                    order,
-                    transaction_id=transaction.id,
-                    amount=transaction.amount,
-                    tolerance=settings.amount_tolerance,
-                    now=now,
+                order, applied, outcome = order_effects.pay(
+                    entry, order, binding, deps, events, now=now
                 )
-                order, applied = result.order, result.applied
-                outcome, detail_type = _payment_outcome(result.payment)
-                detail = _order_detail(order, result.payment)
-                events.append(PaymentEvent(detail_type, _common_with(entry, order.key, detail)))
     events.insert(
         0,
         PaymentEvent(
             TRANSACTION_RECEIVED,
-            _common_with(entry, order_code, {"outcome": outcome, "confirmation": vouched}),
+            common_with(entry, order_code, {"outcome": outcome, "confirmation": vouched}),
         ),
     )
     publish(deps.events, settings.event_bus_name, events)
+    if order is not None and any(e.detail_type == ORDER_EXPIRED for e in events):
+        # Its Order Expired is out: the reconciler's expiry step must not publish it again.
+        order_expiry.done(deps.dynamodb, settings.orders_table_name, order.key)
     ledger.mark_processed(
         deps.dynamodb,
         settings.ledger_table_name,
@@ -231,7 +175,17 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     )
 
 
-def _common_with(
-    entry: ledger.LedgerEntry, order_code: str | None, detail: dict[str, Any]
-) -> dict[str, Any]:
-    return {**_common(entry.transaction, entry.source, order_code), **detail}
+def _binding(entry: ledger.LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Binding | None:
+    """The transaction's binding: the stored one on a retry, else decided now and stored
+    before any order changes. None: processed meanwhile, nothing left to do."""
+    if entry.binding:
+        return Binding.from_item(entry.binding)
+    try:
+        return bindings.bind(
+            deps.dynamodb,
+            deps.settings.ledger_table_name,
+            entry.transaction.id,
+            decide(entry.transaction, deps, now=now),
+        )
+    except bindings.AlreadyDone:
+        return None

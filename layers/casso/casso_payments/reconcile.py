@@ -6,7 +6,8 @@ on its own:
   sync     (optional) ask Casso to fetch each linked account's new transactions now;
   webhook  make Casso's webhook match the desired one (webhook_registration.py);
   backfill record + queue what the ledger lacks, notice a paused webhook (backfill.py);
-  sweep    re-queue entries still RECEIVED, within bounds (stuck_sweep.py).
+  sweep    re-queue entries still RECEIVED, within bounds (stuck_sweep.py);
+  expiry   unpaid orders past their expiry become EXPIRED (expiry_step.py).
 A step that fails doesn't stop the others; the run as a whole then fails loudly. A step the
 deadline stops reports what it did and leaves the rest to the next run (not a failure, but
 not a completed run either). Dry run reads everything and changes nothing, anywhere.
@@ -27,8 +28,10 @@ from casso_payments import run_lease
 from casso_payments.backfill import backfill
 from casso_payments.casso_client import CassoClient
 from casso_payments.credentials import CredentialsError, CredentialStore, read_casso_auth
+from casso_payments.expiry_step import expire_due
 from casso_payments.reconcile_report import (
     BackfillReport,
+    ExpiryReport,
     RunReport,
     StepReport,
     SweepReport,
@@ -53,6 +56,7 @@ class ReconcilerDeps:
     casso: Callable[[Deadline], CassoClient]
     secure_token: Callable[[], str]
     settings: ReconcilerSettings
+    events: Any = None  # EventBridge, for Order Expired (the expiry step)
 
 
 Report = TypeVar("Report", bound=StepReport)
@@ -100,6 +104,11 @@ def _steps(deps: ReconcilerDeps, now: datetime, deadline: Deadline) -> RunReport
             BackfillReport(), lambda r: backfill(deps, casso(), r, now=now, deadline=deadline)
         ),
         sweep=_step(SweepReport(), lambda r: sweep(deps, r, now=now, deadline=deadline)),
+        expiry=(
+            _step(ExpiryReport(), lambda r: expire_due(deps, r, now=now, deadline=deadline))
+            if deps.settings.orders_table_name and deps.events is not None
+            else None
+        ),
     )
 
 
@@ -131,6 +140,7 @@ def build_deps(
     dynamodb: Any,
     sqs: Any,
     secrets: SecretsProvider,
+    events: Any = None,
     max_age: int = 60,
     **client_options: Any,
 ) -> ReconcilerDeps:
@@ -154,4 +164,6 @@ def build_deps(
             )
         return tokens[0]
 
-    return ReconcilerDeps(dynamodb, sqs, casso=casso, secure_token=secure_token, settings=settings)
+    return ReconcilerDeps(
+        dynamodb, sqs, casso=casso, secure_token=secure_token, settings=settings, events=events
+    )

@@ -48,6 +48,12 @@ class SweepReport(StepReport):
 
 
 @dataclass
+class ExpiryReport(StepReport):
+    due: int = 0  # unpaid orders found past their expiry (ExpiringIndex)
+    expired: list[str] = field(default_factory=list)  # Order Expired published for these
+
+
+@dataclass
 class SyncReport(StepReport):
     accounts: list[str] = field(default_factory=list)
 
@@ -59,11 +65,18 @@ class RunReport:
     backfill: BackfillReport = field(default_factory=BackfillReport)
     sweep: SweepReport = field(default_factory=SweepReport)
     sync: SyncReport | None = None
+    expiry: ExpiryReport | None = None  # None: the run has no orders table configured
     # Another run holds the lease: this one did nothing (its own report says so).
     skipped: str = ""
 
     def _steps(self) -> list[StepReport]:
-        steps: list[StepReport | None] = [self.webhook, self.backfill, self.sweep, self.sync]
+        steps: list[StepReport | None] = [
+            self.webhook,
+            self.backfill,
+            self.sweep,
+            self.sync,
+            self.expiry,
+        ]
         return [step for step in steps if step is not None]
 
     @property
@@ -94,6 +107,11 @@ class RunReport:
                 "parked": self.sweep.parked[:LIST_IN_LOG],
             },
             "sync": asdict(self.sync) if self.sync else None,
+            "expiry": (
+                {**asdict(self.expiry), "expired": self.expiry.expired[:LIST_IN_LOG]}
+                if self.expiry
+                else None
+            ),
         }
 
     def metrics(self) -> dict[str, int]:
@@ -115,4 +133,5 @@ class RunReport:
             "WebhookProbablyPaused": int(self.backfill.webhook_probably_paused),
             "StuckTransactionsRequeued": len(self.sweep.requeued),
             "StuckTransactionsParked": self.sweep.parked_total,
+            "OrdersExpired": len(self.expiry.expired) if self.expiry else 0,
         }

@@ -179,6 +179,9 @@ class ReconcilerSettings:
     webhook_silence_minutes: int = 60
     # Seconds kept back from the invocation's timeout to report the run.
     reserve_seconds: int = 10
+    # Orders that expire (the expiry step): empty, no expiry step.
+    orders_table_name: str = ""
+    event_bus_name: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReconcilerSettings:
@@ -211,4 +214,6 @@ class ReconcilerSettings:
                 env, "WEBHOOK_SILENCE_MINUTES", 60, minimum=0, maximum=7 * 24 * 60
             ),
             reserve_seconds=_int(env, "RESERVE_SECONDS", 10, minimum=0, maximum=300),
+            orders_table_name=env.get("ORDERS_TABLE_NAME", "").strip(),
+            event_bus_name=env.get("EVENT_BUS_NAME", "").strip(),
         )

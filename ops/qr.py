@@ -1,0 +1,51 @@
+"""An order's VietQR as a picture: in the terminal and as an SVG file (local.cli, ops).
+
+A tool, not runtime code: the layer stores the VietQR string (`orders.payment_request`);
+segno draws it."""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import segno
+
+from casso_payments.orders import Order
+from casso_payments.payment_requests import Payee
+
+
+def payee_from(values: Mapping[str, str]) -> Payee | None:
+    """The payee from the template's parameters (or the stack's outputs of the same names),
+    or None when PayeeBankBin or PayeeAccountNumber is empty."""
+    bank_bin = values.get("PayeeBankBin", "").strip()
+    account = values.get("PayeeAccountNumber", "").strip()
+    if not bank_bin or not account:
+        return None
+    return Payee(bank_bin, account, values.get("PayeeAccountName", "").strip())
+
+
+def render(text: str, svg_path: Path) -> str:
+    """Write the QR of `text` to `svg_path`; return it drawn for a terminal."""
+    # Error correction M: what banking apps' own VietQRs use, readable off a phone screen.
+    code = segno.make(text, error="m", micro=False)
+    code.save(str(svg_path), kind="svg", scale=8, border=4)
+    drawn = io.StringIO()
+    code.terminal(out=drawn, compact=True)
+    return drawn.getvalue()
+
+
+def show_qr(order: Order, directory: Path = Path()) -> int:
+    """Print `order`'s VietQR (string and picture) and write CODE.svg; 1 when it has none."""
+    if not order.vietqr:
+        print(
+            f"error: order {order.key} has no VietQR: start the stack with "
+            "--parameter PayeeBankBin=... --parameter PayeeAccountNumber=...",
+            file=sys.stderr,
+        )
+        return 1
+    svg = directory / f"{order.key}.svg"
+    print(render(order.vietqr, svg), end="")
+    print(f"VietQR: {order.vietqr}\nwrote {svg}")
+    return 0

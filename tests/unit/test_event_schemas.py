@@ -1,0 +1,84 @@
+"""Every event detail-type has a JSON Schema in schemas/events/, registered by the template;
+the tests' event reader (tests/helpers.published_events) checks every event against it."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+from casso_payments.payment_events import DETAIL_TYPES, SOURCE
+from local.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
+from local.template import ROOT, load_template, resources
+
+
+def test_every_detail_type_has_a_valid_draft4_schema_and_no_schema_is_orphaned():
+    assert {schema_file(t).name for t in DETAIL_TYPES} == {p.name for p in SCHEMAS.glob("*.json")}
+    for detail_type in DETAIL_TYPES:
+        loaded = schema(detail_type)
+        jsonschema.Draft4Validator.check_schema(loaded)
+        assert loaded["properties"]["detail-type"]["enum"] == [detail_type]
+        assert loaded["properties"]["source"]["enum"] == [SOURCE]
+
+
+def test_the_template_registers_each_schema_as_it_is_in_the_repository():
+    template = load_template()
+    registries = resources(template, "AWS::EventSchemas::Registry")
+    assert list(registries) == ["EventSchemaRegistry"]
+    registered = {
+        r["SchemaName"]: r for r in resources(template, "AWS::EventSchemas::Schema").values()
+    }
+    assert set(registered) == {f"{SOURCE}@{schema_file(t).stem}" for t in DETAIL_TYPES}
+    for detail_type in DETAIL_TYPES:
+        props = registered[f"{SOURCE}@{schema_file(detail_type).stem}"]
+        assert props["Type"] == "JSONSchemaDraft4"
+        assert json.loads(props["Content"]) == schema(detail_type)
+
+
+def test_the_readme_links_every_schema():
+    readme = (ROOT / "README.md").read_text()
+    for detail_type in DETAIL_TYPES:
+        assert f"(schemas/events/{schema_file(detail_type).name})" in readme, detail_type
+
+
+def paid_event() -> dict:
+    return {
+        "source": SOURCE,
+        "detail-type": "Order Paid",
+        "detail": {
+            "transaction_id": 1,
+            "order_code": "DH35",
+            "amount": 200_500,
+            "description": "DH35",
+            "when": "2026-11-21",
+            "account_number": "123",
+            "reference": None,
+            "source": "webhook-v1",
+            "expected_amount": 200_500,
+            "paid_amount": 200_500,
+            "remaining": 0,
+            "overpaid_by": 0,
+            "status": "PAID",
+            "transaction_ids": [1],
+            "paid_at": "2026-11-21T12:00:00.000Z",
+        },
+    }
+
+
+def test_a_matching_event_passes_and_drift_is_caught_with_the_field_named():
+    check(paid_event())
+    missing = paid_event()
+    del missing["detail"]["paid_amount"]
+    with pytest.raises(SchemaMismatch, match="'paid_amount' is a required property"):
+        check(missing)
+    extra = paid_event()
+    extra["detail"]["surprise"] = 1
+    with pytest.raises(SchemaMismatch, match="surprise"):
+        check(extra)
+    wrong = paid_event()
+    wrong["detail"]["amount"] = "200500"
+    with pytest.raises(SchemaMismatch, match="detail/amount"):
+        check(wrong)
+    with pytest.raises(SchemaMismatch, match="has no schema"):
+        check({**paid_event(), "detail-type": "Order Shipped"})

@@ -1,0 +1,188 @@
+"""Orders that expire unpaid, late payments kept on them, and a person's decision on those."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from casso_payments import late_payments, order_expiry
+from casso_payments.bindings import CannotSettle
+from casso_payments.expiry_step import expire_due
+from casso_payments.ledger import get_entry
+from casso_payments.orders import OrderError, create_order, get_order
+from casso_payments.processing import process
+from casso_payments.reconcile_report import ExpiryReport
+from casso_payments.run_budget import Deadline
+from tests.helpers import fail_calls
+from tests.unit.test_processing import events, record
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=2)
+
+
+def expiring(stack, code: str, amount: int, minutes: int = 30) -> None:
+    create_order(
+        stack.dynamodb,
+        stack.orders_table,
+        code,
+        amount,
+        now=NOW,
+        expires_at=NOW + timedelta(minutes=minutes),
+    )
+
+
+def index_keys(stack) -> list[str]:
+    # Everything in the sparse index, due or not (a Query on its one partition).
+    return order_expiry.due(
+        stack.dynamodb, stack.orders_table, now=LATER + timedelta(days=999), limit=1000
+    )
+
+
+def run_expiry(stack, now: datetime) -> ExpiryReport:
+    report = ExpiryReport()
+    deps = stack.reconciler_deps("http://casso.invalid", "https://hook.invalid/webhook")
+    expire_due(deps, report, now=now, deadline=Deadline.never())
+    return report
+
+
+def test_only_orders_with_an_expiry_are_in_the_index(stack):
+    expiring(stack, "DH1", 100_000)
+    create_order(stack.dynamodb, stack.orders_table, "DH2", 100_000, now=NOW)
+    assert index_keys(stack) == ["DH1"]
+    with pytest.raises(OrderError, match="is not after now"):
+        create_order(stack.dynamodb, stack.orders_table, "DH3", 1, now=NOW, expires_at=NOW)
+
+
+def test_the_reconciler_expires_due_unpaid_orders_once(stack):
+    expiring(stack, "DH1", 100_000, minutes=30)  # unpaid, due
+    expiring(stack, "DH2", 100_000, minutes=30)  # partly paid, due
+    expiring(stack, "DH3", 100_000, minutes=30)  # paid in time
+    expiring(stack, "DH4", 100_000, minutes=600)  # not due yet
+    record(stack, 1, 40_000, "DH2 lan 1")
+    record(stack, 2, 100_000, "DH3")
+    process(1, stack.processor_deps(), now=NOW)
+    process(2, stack.processor_deps(), now=NOW)
+    events(stack)  # drop the payments' events
+
+    report = run_expiry(stack, LATER)
+    assert (report.due, sorted(report.expired)) == (2, ["DH1", "DH2"])
+    statuses = {c: get_order(stack.dynamodb, stack.orders_table, f"DH{c}").status for c in "1234"}
+    assert statuses == {"1": "EXPIRED", "2": "EXPIRED", "3": "PAID", "4": "PENDING"}
+    assert get_order(stack.dynamodb, stack.orders_table, "DH2").paid_amount == 40_000
+    published = events(stack)
+    assert sorted((t, d["order_code"], d["paid_amount"]) for t, d in published) == [
+        ("Order Expired", "DH1", 0),
+        ("Order Expired", "DH2", 40_000),
+    ]
+    assert index_keys(stack) == ["DH4"]  # handled ones left the index; the paid one too
+    again = run_expiry(stack, LATER)
+    assert (again.due, again.expired, events(stack)) == (0, [], [])
+
+
+def test_a_crash_before_the_event_publishes_it_on_the_next_run(stack):
+    expiring(stack, "DH1", 100_000)
+    # The first run expired it and died before publishing: still in the index.
+    order, by_us = order_expiry.expire(stack.dynamodb, stack.orders_table, "DH1", now=LATER)
+    assert (order.status, by_us) == ("EXPIRED", True)
+    report = run_expiry(stack, LATER)
+    assert report.expired == ["DH1"]
+    assert [(t, d["order_code"]) for t, d in events(stack)] == [("Order Expired", "DH1")]
+
+
+def test_a_transfer_for_an_expired_order_is_kept_late_and_pays_nothing(stack):
+    expiring(stack, "DH5", 200_000)
+    run_expiry(stack, LATER)
+    events(stack)
+    record(stack, 7, 200_000, "IBFT DH5")
+    outcome = process(7, stack.processor_deps(), now=LATER)
+    assert outcome.outcome == "late"
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH5")
+    assert (stored.status, stored.paid_amount, stored.payments) == ("EXPIRED", 0, {})
+    assert stored.late[7]["amount"] == 200_000
+    assert get_entry(stack.dynamodb, stack.table, 7).outcome == "late"
+    published = events(stack)
+    assert [t for t, _ in published] == ["Transaction Received", "Late Payment"]
+    late = published[1][1]
+    assert (late["transaction_id"], late["order_code"], late["late_amount"]) == (7, "DH5", 200_000)
+
+
+def test_the_processor_expires_a_due_order_the_reconciler_has_not_reached(stack):
+    expiring(stack, "DH6", 200_000)
+    record(stack, 8, 200_000, "DH6")
+    assert process(8, stack.processor_deps(), now=LATER).outcome == "late"
+    published = events(stack)
+    assert [t for t, _ in published] == ["Transaction Received", "Order Expired", "Late Payment"]
+    assert index_keys(stack) == []  # its event is out: the reconciler won't publish it again
+    assert run_expiry(stack, LATER).expired == []
+
+
+def test_a_late_payment_retried_after_a_crash_is_kept_once(stack):
+    expiring(stack, "DH9", 200_000)
+    record(stack, 9, 150_000, "DH9")
+    # The first attempt dies after keeping the transfer, before the ledger says PROCESSED.
+    heal = fail_calls(
+        stack.dynamodb,
+        "UpdateItem",
+        "InternalServerError",
+        when=lambda params: "REMOVE pending" in params["UpdateExpression"],
+    )
+    with pytest.raises(Exception, match="InternalServerError"):
+        process(9, stack.processor_deps(), now=LATER)
+    heal()
+    retry = process(9, stack.processor_deps(), now=LATER + timedelta(minutes=5))
+    assert (retry.outcome, retry.applied) == ("late", False)
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH9")
+    assert (list(stored.late), stored.late[9]["amount"], stored.paid_amount) == ([9], 150_000, 0)
+    assert get_entry(stack.dynamodb, stack.table, 9).outcome == "late"
+
+
+def test_accepting_a_late_payment_pays_the_order_once(stack):
+    expiring(stack, "DH10", 200_000)
+    record(stack, 10, 200_000, "DH10")
+    process(10, stack.processor_deps(), now=LATER)
+    events(stack)
+    number = late_payments.accept(stack.dynamodb, stack.table, 10, now=LATER, by="lan", note="ok")
+    assert number == 1
+    with pytest.raises(CannotSettle, match="only a processed 'late' transaction"):
+        late_payments.accept(stack.dynamodb, stack.table, 10, now=LATER, by="lan", note="twice")
+    for _ in range(2):  # the queue may deliver the reopened transaction twice
+        process(10, stack.processor_deps(), now=LATER)
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH10")
+    assert (stored.status, stored.paid_amount, stored.payments) == ("PAID", 200_000, {10: 200_000})
+    assert get_entry(stack.dynamodb, stack.table, 10).outcome == "paid"
+    assert [t for t, _ in events(stack)] == ["Transaction Received", "Order Paid"]
+
+
+def test_a_late_payment_marked_for_refund(stack):
+    expiring(stack, "DH11", 200_000)
+    record(stack, 11, 200_000, "DH11")
+    process(11, stack.processor_deps(), now=LATER)
+    assert (
+        late_payments.refund(stack.dynamodb, stack.table, 11, now=LATER, by="lan", note="")
+        == "DH11"
+    )
+    assert get_entry(stack.dynamodb, stack.table, 11).outcome == "refund_due"
+    with pytest.raises(CannotSettle):
+        late_payments.accept(stack.dynamodb, stack.table, 11, now=LATER, by="lan", note="")
+    assert get_order(stack.dynamodb, stack.orders_table, "DH11").status == "EXPIRED"
+
+
+def test_a_payment_racing_the_expiry_cannot_pay_the_expired_order(stack):
+    from casso_payments.orders import OrderExpired, apply_payment
+
+    expiring(stack, "DH12", 200_000)
+    stale = get_order(stack.dynamodb, stack.orders_table, "DH12")  # read while PENDING
+    order_expiry.expire(stack.dynamodb, stack.orders_table, "DH12", now=LATER)
+    with pytest.raises(OrderExpired):
+        apply_payment(
+            stack.dynamodb,
+            stack.orders_table,
+            stale,
+            transaction_id=1,
+            amount=200_000,
+            tolerance=0,
+            now=LATER,
+        )
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH12")
+    assert (stored.status, stored.paid_amount, stored.payments) == ("EXPIRED", 0, {})

@@ -1,0 +1,106 @@
+"""Orders with a VietQR: what a customer scans is what the processor matches back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from casso_payments import vietqr
+from casso_payments.order_codes import DEFAULT_PATTERN, find_codes
+from casso_payments.orders import OrderError, create_order, get_order
+from casso_payments.payment_requests import Payee
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+PAYEE = Payee("970436", "0011001234567", "CONG TY ABC")
+
+
+def test_order_keeps_its_vietqr(stack):
+    order = create_order(
+        stack.dynamodb, stack.orders_table, "dh-0035", 200_500, now=NOW, payee=PAYEE
+    )
+    stored = get_order(stack.dynamodb, stack.orders_table, "DH35")
+    assert stored.vietqr == order.vietqr
+    assert vietqr.parse(stored.vietqr) == {
+        "bank_bin": "970436",
+        "account": "0011001234567",
+        "amount": 200_500,
+        "description": "DH35",  # the canonical code, not the spelling it was created with
+    }
+
+
+def test_no_payee_no_vietqr(stack):
+    order = create_order(stack.dynamodb, stack.orders_table, "DH36", 1_000, now=NOW)
+    assert order.vietqr is None
+    assert get_order(stack.dynamodb, stack.orders_table, "DH36").vietqr is None
+
+
+@pytest.mark.parametrize("code", ["ORDER35", "35", "DHX", "INV-0035"])
+def test_codes_the_pattern_never_finds_are_refused(stack, code):
+    with pytest.raises(OrderError, match="would not be matched back by the order-code pattern"):
+        create_order(stack.dynamodb, stack.orders_table, code, 1_000, now=NOW, payee=PAYEE)
+    with pytest.raises(OrderError, match="order-code pattern"):
+        create_order(
+            stack.dynamodb, stack.orders_table, code, 1_000, now=NOW, pattern=DEFAULT_PATTERN
+        )
+    assert get_order(stack.dynamodb, stack.orders_table, code) is None
+
+
+def test_a_code_too_long_for_the_vietqr_is_refused(stack):
+    code = "DH" + "9" * 30
+    with pytest.raises(OrderError, match="description: 32 characters"):
+        create_order(stack.dynamodb, stack.orders_table, code, 1_000, now=NOW, payee=PAYEE)
+    assert get_order(stack.dynamodb, stack.orders_table, code) is None
+
+
+def test_a_custom_pattern_is_honoured(stack):
+    order = create_order(
+        stack.dynamodb,
+        stack.orders_table,
+        "INV-7",
+        5_000,
+        now=NOW,
+        payee=PAYEE,
+        pattern=r"INV\d+",
+    )
+    assert vietqr.parse(order.vietqr)["description"] == "INV7"
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(code=st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30))
+def test_every_accepted_code_is_matched_back_from_its_vietqr(stack, code):
+    try:
+        order = create_order(stack.dynamodb, stack.orders_table, code, 10_000, now=NOW, payee=PAYEE)
+    except OrderError:
+        return
+    description = vietqr.parse(order.vietqr)["description"]
+    assert find_codes(description, DEFAULT_PATTERN) == [order.key]
+
+
+@given(
+    prefix=st.sampled_from(["DH", "dh", "Dh", "đh", "ĐH"]),
+    sep=st.sampled_from(["", "-", ".", " ", "_", "#", ":/"]),
+    digits=st.integers(min_value=0, max_value=10**20),
+)
+@settings(max_examples=200, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_codes_in_the_default_shape_are_accepted_and_matched(stack, prefix, sep, digits):
+    code = f"{prefix}{sep}{digits:05d}"
+    if get_order(stack.dynamodb, stack.orders_table, code) is not None:
+        return  # another spelling of a code an earlier example created
+    order = create_order(stack.dynamodb, stack.orders_table, code, 10_000, now=NOW, payee=PAYEE)
+    assert find_codes(vietqr.parse(order.vietqr)["description"]) == [order.key]
+
+
+def test_show_qr_draws_the_order_and_writes_its_svg(stack, tmp_path, capsys):
+    from ops.qr import payee_from, show_qr
+
+    payee = payee_from({"PayeeBankBin": "970436", "PayeeAccountNumber": "0011001234567"})
+    order = create_order(stack.dynamodb, stack.orders_table, "DH35", 200_500, now=NOW, payee=payee)
+    assert show_qr(order, tmp_path) == 0
+    printed = capsys.readouterr().out
+    assert f"VietQR: {order.vietqr}" in printed
+    assert "\u2588" in printed
+    assert (tmp_path / "DH35.svg").read_text().lstrip().startswith("<?xml")
+    assert payee_from({"PayeeBankBin": "", "PayeeAccountNumber": "1"}) is None
