@@ -128,19 +128,54 @@ def settle_onto(
     """Bind a needs_review or unmatched transaction to the order a person chose and reopen it
     for the processor; returns the replay number its queue message must carry."""
     binding = Binding(ORDER, order_code, (), timestamp(now), f"ops:{by}", note)
+    replays = reopen_bound(
+        dynamodb,
+        table,
+        transaction_id,
+        binding,
+        now=now,
+        was="settled_from",
+        condition=(
+            "outcome IN (:review, :unmatched) AND amount > :zero"
+            " AND (attribute_not_exists(binding) OR binding.decision <> :order)"
+        ),
+        values={":review": NEEDS_REVIEW, ":unmatched": UNMATCHED, ":zero": 0, ":order": ORDER},
+    )
+    if replays is None:
+        stored = _stored(dynamodb, table, transaction_id)
+        bound = (stored.get("binding") or {}).get("order_code")
+        raise CannotSettle(
+            f"transaction {transaction_id} can't be settled: it is {stored.get('status')}"
+            f" with outcome {stored.get('outcome')!r}"
+            + (f", already bound to order {bound}" if bound else "")
+            + f" (only {' or '.join(SETTLEABLE)} transactions of money in can be)"
+        )
+    return replays
+
+
+def reopen_bound(
+    dynamodb: Any,
+    table: str,
+    transaction_id: int,
+    binding: Binding,
+    *,
+    now: datetime,
+    was: str,
+    condition: str,
+    values: dict[str, Any],
+) -> int | None:
+    """A person's decision: bind a processed transaction to `binding` and reopen it for the
+    processor, keeping its outcome in `was`; only if `condition` (on its outcome) holds.
+    Returns the replay number its queue message must carry, or None when refused."""
     try:
         item = dynamodb.update_item(
             TableName=table,
             Key=transaction_key(transaction_id),
             UpdateExpression=(
                 "SET binding = :binding, #status = :received, pending = :received, "
-                "replayed_at = :at, settled_from = outcome ADD replays :one"
+                f"replayed_at = :at, {was} = outcome ADD replays :one"
             ),
-            ConditionExpression=(
-                "kind = :transaction AND #status = :processed AND outcome IN (:review, :unmatched)"
-                " AND amount > :zero AND (attribute_not_exists(binding)"
-                " OR binding.decision <> :order)"
-            ),
+            ConditionExpression=f"kind = :transaction AND #status = :processed AND {condition}",
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues=to_dynamodb(
                 {
@@ -150,10 +185,7 @@ def settle_onto(
                     ":at": timestamp(now),
                     ":one": 1,
                     ":transaction": "transaction",
-                    ":review": NEEDS_REVIEW,
-                    ":unmatched": UNMATCHED,
-                    ":zero": 0,
-                    ":order": ORDER,
+                    **values,
                 }
             ),
             ReturnValues="UPDATED_NEW",
@@ -161,14 +193,7 @@ def settle_onto(
     except ClientError as error:
         if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
-        stored = _stored(dynamodb, table, transaction_id)
-        bound = (stored.get("binding") or {}).get("order_code")
-        raise CannotSettle(
-            f"transaction {transaction_id} can't be settled: it is {stored.get('status')}"
-            f" with outcome {stored.get('outcome')!r}"
-            + (f", already bound to order {bound}" if bound else "")
-            + f" (only {' or '.join(SETTLEABLE)} transactions of money in can be)"
-        ) from None
+        return None
     return int(from_dynamodb(item)["replays"])
 
 

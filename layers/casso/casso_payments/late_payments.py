@@ -15,10 +15,9 @@ from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
-from casso_payments.bindings import ORDER, Binding, CannotSettle
+from casso_payments.bindings import ORDER, Binding, CannotSettle, reopen_bound
 from casso_payments.ledger import (
     PROCESSED,
-    RECEIVED,
     from_dynamodb,
     get_entry,
     timestamp,
@@ -50,34 +49,19 @@ def accept(
     if entry is None or not bound:
         raise _refused(dynamodb, table, transaction_id, "accepted")
     binding = Binding(ORDER, bound, (), timestamp(now), f"ops:{by}", note, accept_late=True)
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=(
-                "SET binding = :binding, #status = :received, pending = :received, "
-                "replayed_at = :at, accepted_from = outcome ADD replays :one"
-            ),
-            ConditionExpression="kind = :transaction AND #status = :processed AND outcome = :late",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":binding": binding.to_item(),
-                    ":received": RECEIVED,
-                    ":processed": PROCESSED,
-                    ":at": timestamp(now),
-                    ":one": 1,
-                    ":transaction": "transaction",
-                    ":late": LATE,
-                }
-            ),
-            ReturnValues="UPDATED_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        raise _refused(dynamodb, table, transaction_id, "accepted") from None
-    return int(from_dynamodb(item)["replays"])
+    replays = reopen_bound(
+        dynamodb,
+        table,
+        transaction_id,
+        binding,
+        now=now,
+        was="accepted_from",
+        condition="outcome = :late",
+        values={":late": LATE},
+    )
+    if replays is None:
+        raise _refused(dynamodb, table, transaction_id, "accepted")
+    return replays
 
 
 def refund(
