@@ -23,6 +23,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+from local.moto_server import adjust_moto
 from local.provision import ProvisionedResources, provision, tap_events
 from local.sample_events import LOCAL_SECRET_VALUES
 
@@ -183,6 +184,7 @@ class _CountingMotoServer(ThreadedMotoServer):
 def local_aws() -> Iterator[tuple[str, ProvisionedResources, dict[str, Any], ServerCalls]]:
     """A moto server with the stack's resources, built from template.yaml, counting calls."""
     os.environ.update(FAKE_AWS)
+    adjust_moto()  # the same local AWS as the local stack's and the tests'
     # One access-log line per request would bury the tables.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     calls = ServerCalls()

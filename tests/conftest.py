@@ -26,11 +26,12 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-# Local AWS must serialise writes to a DynamoDB item as DynamoDB does (local/moto_server.py):
-# without it, moto lets two concurrent conditional writes both pass.
-from local.moto_server import serialise_dynamodb
+# Local AWS must serialise writes to a DynamoDB item as DynamoDB does, and keep SQS calls
+# independent of the queue's length (local/moto_server.py): without the first,
+# moto lets two concurrent conditional writes both pass.
+from local.moto_server import adjust_moto
 
-serialise_dynamodb()
+adjust_moto()
 
 
 @pytest.fixture
