@@ -52,13 +52,18 @@ validate: venv ## sam validate --lint (cfn-lint underneath; no AWS credentials n
 	$(BIN)/sam validate --lint --template template.yaml
 
 unit: venv ## unit tests (in-process moto)
-	$(PYTHON) -m pytest tests/unit -q
+	$(PYTHON) -m pytest tests/unit -q $(XDIST)
 
 integration: venv ## integration tests (a moto server on localhost)
-	$(PYTHON) -m pytest tests/integration -q
+	$(PYTHON) -m pytest tests/integration -q $(XDIST)
+
+# Tests spread over the cores (pytest-xdist); a module's tests stay on one worker, so the
+# end-to-end modules start one local stack each. PYTEST_WORKERS=0 runs them in one process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadscope
 
 pytest: venv ## every test in one run: unit, integration, end-to-end (and deployed, when AWS_SAM_STACK_NAME is set)
-	$(PYTHON) -m pytest tests -q
+	$(PYTHON) -m pytest tests -q $(XDIST)
 
 # The receiver's tests once more on python3.13, the Lambda runtime's version: recursion
 # limits and the json module's C code differ from 3.11's, and hostile bodies probe exactly
@@ -78,7 +83,7 @@ $(STAMP313): $(STAMP) requirements-dev.txt
 	@$(BIN)/uv pip install --quiet --require-hashes --python $(VENV313)/bin/python -r requirements-dev.txt
 	@touch $@
 
-receiver-py313: $(STAMP313) ## the receiver's tests on python3.13 too (about a minute)
+receiver-py313: $(STAMP313) ## the receiver's tests on python3.13 too
 	$(VENV313)/bin/python -m pytest -q -p no:cacheprovider $(RECEIVER_TESTS)
 
 build: venv ## sam build (needs python3.13, the Lambda runtime's version)
