@@ -1,4 +1,4 @@
-"""Operator tools for a deployed stack (docs/operations.md): redrive and replay."""
+"""Operator commands for a deployed stack (docs/operations.md): `python -m ops --help`."""
 
 import sys
 from pathlib import Path

@@ -135,3 +135,10 @@ def accept_late(
     message = TransactionMessage(transaction_id, "ops-accept-late", replay=number)
     enqueue(sqs, queue_url, [message])
     return message
+
+
+def refund_late(dynamodb: Any, *, table: str, transaction_id: int, by: str, note: str) -> str:
+    """Mark a `late` payment for refund; returns the order it was kept on."""
+    return late_payments.refund(
+        dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note
+    )

@@ -101,7 +101,9 @@ def casso_webhook(event: dict[str, Any]) -> dict[str, Any]:
     )
     answer = receive(delivery, deps)
 
-    metrics.add_dimension(name="Generation", value=answer.generation)
+    # A second dimension set: each metric counts once under `service` alone (the total the
+    # alarms read) and once per Generation (v1, v2, unknown), in the same EMF line.
+    metrics.add_dimensions(Generation=answer.generation)
     for name, value in answer.metrics().items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     if answer.new or answer.duplicates:

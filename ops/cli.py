@@ -1,0 +1,92 @@
+"""python -m ops COMMAND --stack NAME [...]: operator commands against a deployed stack.
+
+Each command is a small function over the stack's outputs (`ops/commands/`, by topic);
+`docs/operations.md` says when to use which. `python -m ops COMMAND --help` lists a
+command's options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+import boto3
+
+from ops.commands import Command, Failed, Usage
+from ops.commands.orders import cmd_order
+from ops.commands.quarantine import cmd_quarantine
+from ops.commands.setup import cmd_env_json, cmd_reconcile, cmd_set_checksum_key
+from ops.commands.transactions import (
+    cmd_accept_late,
+    cmd_handled,
+    cmd_redrive,
+    cmd_refund_late,
+    cmd_replay,
+    cmd_settle,
+)
+from ops.tools import stack_outputs
+
+WHY = "why (recorded with the decision)"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="python -m ops", description=__doc__.split("\n\n")[0])
+    commands = root.add_subparsers(dest="command", required=True)
+
+    def command(name: str, run: Command, help: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help)
+        sub.add_argument("--stack", required=True, help="CloudFormation stack name")
+        sub.set_defaults(run=run)
+        return sub
+
+    def on_transaction(name: str, run: Command, help: str) -> argparse.ArgumentParser:
+        sub = command(name, run, help)
+        sub.add_argument("--id", type=int, required=True, help="Casso transaction id")
+        return sub
+
+    def decided(sub: argparse.ArgumentParser, note: str, *, required: bool = False) -> None:
+        sub.add_argument("--note", default="", required=required, help=note)
+        sub.add_argument("--by", default=getpass.getuser(), help="who decided (default: you)")
+
+    command("redrive", cmd_redrive, "move the dead-letter queue back to the queue")
+    on_transaction("replay", cmd_replay, "process one transaction again")
+    settle = on_transaction("settle", cmd_settle, "settle a transaction onto a chosen order")
+    settle.add_argument("--order", required=True, help="the order code to settle it onto")
+    decided(settle, WHY)
+    handled = on_transaction("handled", cmd_handled, "mark a transaction handled without an order")
+    decided(handled, "what was done instead", required=True)
+    decided(on_transaction("accept-late", cmd_accept_late, "accept a late payment"), WHY)
+    decided(on_transaction("refund-late", cmd_refund_late, "mark a late payment for refund"), WHY)
+    key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
+    key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
+    command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")
+    kept = command("quarantine", cmd_quarantine, "list, release or discard quarantined deliveries")
+    kept.add_argument("action", choices=["list", "release", "discard"])
+    kept.add_argument("--key", help="the quarantined delivery (release, discard): from the list")
+    order = command("order", cmd_order, "create an order (--amount) or show one, --qr")
+    order.add_argument("--order", required=True, help="the order code, e.g. DH35")
+    order.add_argument("--amount", type=int, help="expected VND: create the order")
+    order.add_argument("--note", default="")
+    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    order.add_argument("--dir", default=".", help="where CODE.svg goes (default: here)")
+    env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
+    env_json.add_argument("--output", default="env.json", help="default env.json")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    cli = parser()
+    args = cli.parse_args(argv)
+    outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
+    try:
+        print(args.run(args, outputs))
+    except Usage as error:
+        cli.error(str(error))
+    except Failed as error:
+        if error.report:
+            print(error.report)
+        else:
+            print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
