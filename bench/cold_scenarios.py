@@ -124,7 +124,8 @@ def child_env(function: str, endpoint: str, stack: Any, casso: CassoSimulator) -
         "WEBHOOK_URL": "http://127.0.0.1:9/prod/casso/webhook",
         "CASSO_API_BASE_URL": casso.api_url,
         # The floor pays the order without asking Casso, so the handler does too: the
-        # confirmation path loads the Casso client lazily, on first use (see README).
+        # confirmation path loads the Casso client lazily, on first use
+        # (docs/orders-and-payments.md).
         "CONFIRM_PAYMENTS": "none",
     }
     env = {

@@ -101,7 +101,7 @@ def measure(
             return ms, cpu, answer, calls
 
         # One unmeasured handler run first: it writes the handler's and the layer's .pyc, as
-        # pip wrote boto3's for the floor (README: what compiling costs on Lambda).
+        # pip wrote boto3's for the floor (docs/benchmarks.md: what compiling costs on Lambda).
         warm_up = prepare(function, RUNS, stack, clients, workdir)
         check(
             function, RUNS, one(["handler", str(code), str(layer), str(warm_up)])[2], stack, clients

@@ -42,7 +42,7 @@ class Scripted:
 
 
 def test_casso_retry_schedule_is_17_fibonacci_waits_from_one_minute():
-    # The reading the README states: 17 retries, Fibonacci from 1 minute (~70 h, not 12 h).
+    # The reading docs/casso.md states: 17 retries, Fibonacci from 1 minute (~70 h, not 12 h).
     delays = fibonacci_minutes()
     assert delays == list(RETRY_DELAYS_MINUTES)
     assert len(delays) == 17
