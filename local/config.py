@@ -18,6 +18,10 @@ from dotenv import dotenv_values
 from local.provision import REGION
 from local.template import ROOT
 
+# How long API Gateway (REST) waits for the function, at most, before answering 504: so how
+# long a client of the webhook, locally or deployed, waits for an answer.
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+
 # Where a running stack says where it is (and keeps its functions' logs). LOCAL_STACK_DIR
 # lets two stacks (say, yours and the end-to-end tests') run side by side.
 STATE_DIR = Path(os.environ.get("LOCAL_STACK_DIR") or ROOT / ".local-stack")

@@ -18,9 +18,8 @@ from typing import Any
 import requests
 
 from local import story
-from local.config import Credentials, Ports
+from local.config import INTEGRATION_TIMEOUT_SECONDS, Credentials, Ports
 from local.demo_summary import Checks, summarise, vnd
-from local.http_front import INTEGRATION_TIMEOUT_SECONDS
 from local.poller import drain_queue
 from local.stack import LocalPipeline
 

@@ -18,10 +18,6 @@ from local.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
-# How long API Gateway (REST) waits for the function, at most, before answering 504: so how
-# long a client of the webhook, locally or deployed, waits for an answer.
-INTEGRATION_TIMEOUT_SECONDS = 29.0
-
 
 class HttpFront(LoopbackServer):
     def __init__(

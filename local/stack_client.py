@@ -13,8 +13,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 
-from local.config import LOCAL_AWS, STATE_FILE
-from local.http_front import INTEGRATION_TIMEOUT_SECONDS
+from local.config import INTEGRATION_TIMEOUT_SECONDS, LOCAL_AWS, STATE_FILE
 from local.template import function_spec
 
 if TYPE_CHECKING:  # the stack writes its state with this module

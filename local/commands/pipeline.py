@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from casso_payments import casso_client
-from local.http_front import INTEGRATION_TIMEOUT_SECONDS
+from local.config import INTEGRATION_TIMEOUT_SECONDS
 from local.render import print_json, show_tables, shown_state
 from local.stack_client import call, clients, running
 

@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from local import story
-from local.config import port_is_free
-from local.http_front import INTEGRATION_TIMEOUT_SECONDS
+from local.config import INTEGRATION_TIMEOUT_SECONDS, port_is_free
 from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
