@@ -93,8 +93,10 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version)
 	echo "sam build with $$py313"; \
 	PATH="$$(dirname "$$py313"):$$PATH" $(BIN)/sam build --template template.yaml
 
-# The tests run last so their summary line closes the output.
-test: lint validate build receiver-py313 pytest ## everything CI runs
+# The checks first; then the python3.13 run beside the main one (each target's output kept
+# together, the main run's summary last: it takes longest).
+test: lint validate build ## everything CI runs
+	@$(MAKE) --no-print-directory -j2 --output-sync=target receiver-py313 pytest
 
 demo: venv ## the whole pipeline on local AWS, told as a story, checked, summarised
 	$(PYTHON) -m local.cli demo
