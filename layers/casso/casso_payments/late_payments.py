@@ -13,17 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
-
-from casso_payments.bindings import ORDER, Binding, CannotSettle, reopen_bound
-from casso_payments.ledger import (
-    PROCESSED,
-    from_dynamodb,
-    get_entry,
-    timestamp,
-    to_dynamodb,
-    transaction_key,
-)
+from casso_payments.bindings import ORDER, Binding, CannotSettle, close, reopen_bound
+from casso_payments.dynamo import timestamp
+from casso_payments.ledger import get_entry
 
 LATE: Final = "late"
 REFUND_DUE: Final = "refund_due"
@@ -68,31 +60,16 @@ def refund(
     dynamodb: Any, table: str, transaction_id: int, *, now: datetime, by: str, note: str
 ) -> str:
     """Mark a late payment for refund; returns the order it was kept on."""
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=(
-                "SET outcome = :refund, refund_marked_at = :at, refund_marked_by = :by, "
-                "refund_note = :note"
-            ),
-            ConditionExpression="kind = :transaction AND #status = :processed AND outcome = :late",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":refund": REFUND_DUE,
-                    ":at": timestamp(now),
-                    ":by": f"ops:{by}",
-                    ":note": note,
-                    ":transaction": "transaction",
-                    ":processed": PROCESSED,
-                    ":late": LATE,
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        raise _refused(dynamodb, table, transaction_id, "marked for refund") from None
-    return str(from_dynamodb(item).get("order_code") or "")
+    item = close(
+        dynamodb,
+        table,
+        transaction_id,
+        outcomes=(LATE,),
+        sets=(
+            "outcome = :refund, refund_marked_at = :at, refund_marked_by = :by, refund_note = :note"
+        ),
+        values={":refund": REFUND_DUE, ":at": timestamp(now), ":by": f"ops:{by}", ":note": note},
+    )
+    if item is None:
+        raise _refused(dynamodb, table, transaction_id, "marked for refund")
+    return str(item.get("order_code") or "")

@@ -22,12 +22,26 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
-
+# Re-exported: the ledger's readers (ops, local, bench) take them from here too.
+from casso_payments.dynamo import (
+    from_dynamodb as from_dynamodb,
+)
+from casso_payments.dynamo import (
+    parse_timestamp as parse_timestamp,
+)
+from casso_payments.dynamo import (
+    put_if,
+    update_if,
+)
+from casso_payments.dynamo import (
+    timestamp as timestamp,
+)
+from casso_payments.dynamo import (
+    to_dynamodb as to_dynamodb,
+)
 from casso_payments.item_size import ITEM_BUDGET_BYTES, ItemTooLarge, item_size
 from casso_payments.payload import Transaction, parse_transaction
 
@@ -37,29 +51,9 @@ QUARANTINED: Final = "QUARANTINED"
 PENDING_INDEX: Final = "PendingIndex"
 STUCK: Final = "STUCK"  # `pending` of an entry the sweep re-queued MaxSweeps times
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def timestamp(moment: datetime) -> str:
-    """UTC ISO 8601 with milliseconds: sorts as text, which PendingIndex relies on."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_timestamp(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
 
 def transaction_key(transaction_id: int) -> dict[str, Any]:
     return {"pk": {"S": f"TXN#{transaction_id}"}}
-
-
-def to_dynamodb(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 @dataclass(frozen=True)
@@ -144,19 +138,17 @@ def record_transaction(
 
 def record_item(dynamodb: Any, table: str, item: dict[str, Any]) -> RecordResult:
     """Put a built transaction item if its key is new; otherwise return what is stored."""
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(pk)",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        old = error.response.get("Item")
-        return RecordResult(new=False, existing=entry_from_item(old) if old else None)
-    return RecordResult(new=True)
+    written = put_if(
+        dynamodb,
+        TableName=table,
+        Item=item,
+        ConditionExpression="attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    if written.written:
+        return RecordResult(new=True)
+    old = written.old
+    return RecordResult(new=False, existing=entry_from_item(old) if old else None)
 
 
 def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | None:
@@ -186,20 +178,15 @@ def mark_processed(
     if order_code is not None:
         expression += ", order_code = :code"
         values[":code"] = order_code
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=expression + " REMOVE pending",
-            ConditionExpression="#status = :received",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(values),
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(
+        dynamodb,
+        TableName=table,
+        Key=transaction_key(transaction_id),
+        UpdateExpression=expression + " REMOVE pending",
+        ConditionExpression="#status = :received",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(values),
+    ).written
 
 
 BATCH_GET_LIMIT = 100
@@ -248,30 +235,51 @@ class NotInLedger(LookupError):
     pass
 
 
+def reopen(
+    dynamodb: Any,
+    table: str,
+    transaction_id: int,
+    *,
+    now: datetime,
+    condition: str = "",
+    sets: str = "",
+    remove: str = "",
+    values: dict[str, Any] | None = None,
+) -> int | None:
+    """Put a transaction back to RECEIVED (pending again) and count one more replay, if it is
+    a transaction and `condition` holds; `sets` and `remove` add to the update, `values` to
+    its placeholders. Returns the replay number its queue message must carry, or None when
+    refused."""
+    written = update_if(
+        dynamodb,
+        TableName=table,
+        Key=transaction_key(transaction_id),
+        UpdateExpression=(
+            "SET #status = :received, pending = :received, replayed_at = :at"
+            + (f", {sets}" if sets else "")
+            + " ADD replays :one"
+            + (f" REMOVE {remove}" if remove else "")
+        ),
+        ConditionExpression="kind = :transaction" + (f" AND {condition}" if condition else ""),
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":received": RECEIVED,
+                ":at": timestamp(now),
+                ":one": 1,
+                ":transaction": "transaction",
+                **(values or {}),
+            }
+        ),
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(from_dynamodb(written.attributes)["replays"]) if written.written else None
+
+
 def reopen_for_replay(dynamodb: Any, table: str, transaction_id: int, *, now: datetime) -> int:
     """Put a transaction back to RECEIVED for an operator's replay; returns its replay number."""
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=(
-                "SET #status = :received, pending = :received, replayed_at = :at ADD replays :one"
-                " REMOVE sweeps"  # a replayed entry gets the sweep's full patience again
-            ),
-            ConditionExpression="kind = :transaction",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":received": RECEIVED,
-                    ":at": timestamp(now),
-                    ":one": 1,
-                    ":transaction": "transaction",
-                }
-            ),
-            ReturnValues="UPDATED_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotInLedger(f"transaction {transaction_id} is not in the ledger") from None
-        raise
-    return int(from_dynamodb(item)["replays"])
+    # A replayed entry gets the sweep's full patience again.
+    replays = reopen(dynamodb, table, transaction_id, now=now, remove="sweeps")
+    if replays is None:
+        raise NotInLedger(f"transaction {transaction_id} is not in the ledger")
+    return replays

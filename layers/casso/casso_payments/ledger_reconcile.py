@@ -5,18 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from casso_payments.ledger import (
-    BATCH_GET_LIMIT,
-    PENDING_INDEX,
-    RECEIVED,
-    STUCK,
-    from_dynamodb,
-    timestamp,
-    to_dynamodb,
-    transaction_key,
-)
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb, update_if
+from casso_payments.ledger import BATCH_GET_LIMIT, PENDING_INDEX, RECEIVED, STUCK, transaction_key
 
 
 def count_sweep(
@@ -31,54 +21,47 @@ def count_sweep(
     """Count one more re-queue of a RECEIVED entry. True: counted, re-queue it; False: it was
     re-queued `max_sweeps` times already (park it); None: leave it (processed meanwhile, or
     re-queued after `not_since` and still within its grace period)."""
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression="SET swept_at = :now ADD sweeps :one",
-            ConditionExpression=(
-                "#status = :received AND (attribute_not_exists(sweeps) OR sweeps < :max)"
-                " AND (attribute_not_exists(swept_at) OR swept_at < :since)"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":one": 1,
-                    ":received": RECEIVED,
-                    ":max": max_sweeps,
-                    ":now": timestamp(now),
-                    ":since": timestamp(not_since),
-                }
-            ),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        old = from_dynamodb(error.response.get("Item") or {})
-        if old.get("status") == RECEIVED and int(old.get("sweeps", 0)) >= max_sweeps:
-            return False
-        return None
-    return True
+    written = update_if(
+        dynamodb,
+        TableName=table,
+        Key=transaction_key(transaction_id),
+        UpdateExpression="SET swept_at = :now ADD sweeps :one",
+        ConditionExpression=(
+            "#status = :received AND (attribute_not_exists(sweeps) OR sweeps < :max)"
+            " AND (attribute_not_exists(swept_at) OR swept_at < :since)"
+        ),
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":one": 1,
+                ":received": RECEIVED,
+                ":max": max_sweeps,
+                ":now": timestamp(now),
+                ":since": timestamp(not_since),
+            }
+        ),
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    if written.written:
+        return True
+    old = from_dynamodb(written.old)
+    if old.get("status") == RECEIVED and int(old.get("sweeps", 0)) >= max_sweeps:
+        return False
+    return None
 
 
 def park_stuck(dynamodb: Any, table: str, transaction_id: int) -> bool:
     """Move a RECEIVED entry out of the sweep's reach (pending STUCK) for a person to look at;
     `ops replay` (reopen_for_replay) puts it back. False if it was processed meanwhile."""
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression="SET pending = :stuck",
-            ConditionExpression="#status = :received",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb({":stuck": STUCK, ":received": RECEIVED}),
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_if(
+        dynamodb,
+        TableName=table,
+        Key=transaction_key(transaction_id),
+        UpdateExpression="SET pending = :stuck",
+        ConditionExpression="#status = :received",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=to_dynamodb({":stuck": STUCK, ":received": RECEIVED}),
+    ).written
 
 
 def count_stuck(dynamodb: Any, table: str) -> int:

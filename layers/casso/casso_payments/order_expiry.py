@@ -18,16 +18,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
-
-from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb, update_if
 from casso_payments.orders import EXPIRED, EXPIRING, OPEN, Order, OrderError, get_order
 
 INDEX: Final = "ExpiringIndex"
-
-
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
 
 
 def is_due(order: Order, now: datetime) -> bool:
@@ -56,37 +50,35 @@ def expire(dynamodb: Any, table: str, key: str, *, now: datetime) -> tuple[Order
     """Make the order EXPIRED if it is still open and due: (the order when it is EXPIRED,
     None when it was paid in time; whether this call expired it)."""
     at = timestamp(now)
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key={"pk": {"S": key}},
-            UpdateExpression=(
-                "SET #status = :expired, expired_at = :at, updated_at = :at, "
-                "late_payments = if_not_exists(late_payments, :none)"
-            ),
-            ConditionExpression="#status IN (:pending, :partial) AND expires_at <= :at",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":expired": EXPIRED,
-                    ":at": at,
-                    ":none": {},
-                    ":pending": OPEN[0],
-                    ":partial": OPEN[1],
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if not _conditional_failed(error):
-            raise
-        current = get_order(dynamodb, table, key)
-        if current is None or current.status != EXPIRED:
-            if current is not None and current.status not in OPEN:
-                done(dynamodb, table, key)  # settled: nothing will expire it any more
-            return None, False
-        return current, False
-    return get_order(dynamodb, table, from_dynamodb(item)["pk"]), True
+    written = update_if(
+        dynamodb,
+        TableName=table,
+        Key={"pk": {"S": key}},
+        UpdateExpression=(
+            "SET #status = :expired, expired_at = :at, updated_at = :at, "
+            "late_payments = if_not_exists(late_payments, :none)"
+        ),
+        ConditionExpression="#status IN (:pending, :partial) AND expires_at <= :at",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":expired": EXPIRED,
+                ":at": at,
+                ":none": {},
+                ":pending": OPEN[0],
+                ":partial": OPEN[1],
+            }
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    if written.written:
+        return get_order(dynamodb, table, from_dynamodb(written.attributes)["pk"]), True
+    current = get_order(dynamodb, table, key)
+    if current is None or current.status != EXPIRED:
+        if current is not None and current.status not in OPEN:
+            done(dynamodb, table, key)  # settled: nothing will expire it any more
+        return None, False
+    return current, False
 
 
 def done(dynamodb: Any, table: str, key: str) -> None:
@@ -120,33 +112,31 @@ def record_late(
     """Keep a transfer on its EXPIRED order as a late payment, once; (order, newly added)."""
     if transaction_id in order.late:
         return order, False
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key={"pk": {"S": order.key}},
-            UpdateExpression="SET late_payments.#tid = :late, updated_at = :at",
-            ConditionExpression=(
-                "#status = :expired AND attribute_not_exists(late_payments.#tid)"
-                " AND attribute_not_exists(payments.#tid)"
-            ),
-            ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":late": {"amount": amount, "at": timestamp(now)},
-                    ":at": timestamp(now),
-                    ":expired": EXPIRED,
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if not _conditional_failed(error):
-            raise
-        current = get_order(dynamodb, table, order.key)
-        if current is not None and transaction_id in current.late:
-            return current, False
-        raise OrderError(
-            f"order {order.key}: transaction {transaction_id} can't be kept as a late payment"
-            f" (the order is {current.status if current else 'gone'})"
-        ) from None
-    return get_order(dynamodb, table, from_dynamodb(item)["pk"]) or order, True
+    written = update_if(
+        dynamodb,
+        TableName=table,
+        Key={"pk": {"S": order.key}},
+        UpdateExpression="SET late_payments.#tid = :late, updated_at = :at",
+        ConditionExpression=(
+            "#status = :expired AND attribute_not_exists(late_payments.#tid)"
+            " AND attribute_not_exists(payments.#tid)"
+        ),
+        ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":late": {"amount": amount, "at": timestamp(now)},
+                ":at": timestamp(now),
+                ":expired": EXPIRED,
+            }
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    if written.written:
+        return get_order(dynamodb, table, from_dynamodb(written.attributes)["pk"]) or order, True
+    current = get_order(dynamodb, table, order.key)
+    if current is not None and transaction_id in current.late:
+        return current, False
+    raise OrderError(
+        f"order {order.key}: transaction {transaction_id} can't be kept as a late payment"
+        f" (the order is {current.status if current else 'gone'})"
+    )

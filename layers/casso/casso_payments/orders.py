@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
-
-from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.dynamo import from_dynamodb, put_if, timestamp, to_dynamodb, update_if
 from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
 from casso_payments.payment_requests import (
     Payee,
@@ -207,14 +205,14 @@ def create_order(
         if expires_at <= now:
             raise OrderError(f"expires_at {timestamp(expires_at)} is not after now")
         item |= {"expires_at": order.expires_at, "expiring": EXPIRING}
-    try:
-        dynamodb.put_item(
-            TableName=table, Item=to_dynamodb(item), ConditionExpression="attribute_not_exists(pk)"
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise OrderError(f"an order with code {key} already exists") from None
-        raise
+    created = put_if(
+        dynamodb,
+        TableName=table,
+        Item=to_dynamodb(item),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+    if not created.written:
+        raise OrderError(f"an order with code {key} already exists")
     return order
 
 
@@ -229,6 +227,14 @@ def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
 def existing_orders(dynamodb: Any, table: str, codes: Iterable[str]) -> list[Order]:
     """The orders among `codes` that exist, in the order the codes were given."""
     return [order for code in codes if (order := get_order(dynamodb, table, code)) is not None]
+
+
+def reread(dynamodb: Any, table: str, order: Order, doing: str) -> Order:
+    """The order as it is now, after a concurrent change refused our write while `doing`."""
+    current = get_order(dynamodb, table, order.key)
+    if current is None:
+        raise OrderError(f"order {order.key} disappeared while {doing}")
+    return current
 
 
 def apply_payment(
@@ -258,52 +264,47 @@ def apply_payment(
         settles = status in SETTLED and order.status not in SETTLED
         payment = AppliedPayment(amount, status, paid, settles)
         at = timestamp(now)
-        try:
-            item = dynamodb.update_item(
-                TableName=table,
-                Key={"pk": {"S": order.key}},
-                UpdateExpression=(
-                    "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
-                    "updated_at = :at"
-                    + (
-                        # Settled: it can't expire any more, so it leaves ExpiringIndex.
-                        ", paid_at = if_not_exists(paid_at, :at) REMOVE expiring"
-                        if status in (PAID, OVERPAID)
-                        else ""
-                    )
-                ),
-                # The status must be the one read: an order that expired meanwhile takes
-                # the transfer as a late payment instead.
-                ConditionExpression=(
-                    "attribute_exists(pk) AND paid_amount = :before AND #status = :was"
-                    " AND attribute_not_exists(payments.#tid)"
-                ),
-                ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
-                ExpressionAttributeValues=to_dynamodb(
-                    {
-                        ":payment": {
-                            "amount": amount,
-                            "at": at,
-                            "status": status,
-                            "paid_amount": paid,
-                            "settles": settles,
-                        },
-                        ":paid": paid,
-                        ":status": status,
-                        ":at": at,
-                        ":before": order.paid_amount,
-                        ":was": order.status,
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            current = get_order(dynamodb, table, order.order_code)
-            if current is None:
-                raise OrderError(f"order {order.key} disappeared while being paid") from None
-            order = current
+        written = update_if(
+            dynamodb,
+            TableName=table,
+            Key={"pk": {"S": order.key}},
+            UpdateExpression=(
+                "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
+                "updated_at = :at"
+                + (
+                    # Settled: it can't expire any more, so it leaves ExpiringIndex.
+                    ", paid_at = if_not_exists(paid_at, :at) REMOVE expiring"
+                    if status in (PAID, OVERPAID)
+                    else ""
+                )
+            ),
+            # The status must be the one read: an order that expired meanwhile takes
+            # the transfer as a late payment instead.
+            ConditionExpression=(
+                "attribute_exists(pk) AND paid_amount = :before AND #status = :was"
+                " AND attribute_not_exists(payments.#tid)"
+            ),
+            ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
+            ExpressionAttributeValues=to_dynamodb(
+                {
+                    ":payment": {
+                        "amount": amount,
+                        "at": at,
+                        "status": status,
+                        "paid_amount": paid,
+                        "settles": settles,
+                    },
+                    ":paid": paid,
+                    ":status": status,
+                    ":at": at,
+                    ":before": order.paid_amount,
+                    ":was": order.status,
+                }
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        if not written.written:
+            order = reread(dynamodb, table, order, "being paid")
             continue
-        return PaymentResult(_order(item), True, payment)
+        return PaymentResult(_order(written.attributes), True, payment)
     raise OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")

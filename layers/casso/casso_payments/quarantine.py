@@ -16,9 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from botocore.exceptions import ClientError
-
-from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.dynamo import delete_if, from_dynamodb, put_if, timestamp, to_dynamodb
 
 QUARANTINED: Final = "QUARANTINED"
 PREFIX: Final = "QUARANTINE#"
@@ -69,29 +67,24 @@ def quarantine_delivery(
     dynamodb: Any, table: str, *, body: str, reason: str, generation: str, now: datetime
 ) -> bool:
     """Keep a delivery we could not understand, whole. False if this exact body is already kept."""
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                **quarantine_key(body),
-                **to_dynamodb(
-                    {
-                        "kind": "quarantine",
-                        "status": QUARANTINED,
-                        "reason": reason,
-                        "generation": generation,
-                        "received_at": timestamp(now),
-                        "body": body,
-                    }
-                ),
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return put_if(
+        dynamodb,
+        TableName=table,
+        Item={
+            **quarantine_key(body),
+            **to_dynamodb(
+                {
+                    "kind": "quarantine",
+                    "status": QUARANTINED,
+                    "reason": reason,
+                    "generation": generation,
+                    "received_at": timestamp(now),
+                    "body": body,
+                }
+            ),
+        },
+        ConditionExpression="attribute_not_exists(pk)",
+    ).written
 
 
 def _delivery(values: dict[str, Any], *, with_body: bool) -> QuarantinedDelivery:
@@ -132,15 +125,13 @@ def get_quarantined(dynamodb: Any, table: str, key: str) -> QuarantinedDelivery:
 
 def discard(dynamodb: Any, table: str, key: str) -> None:
     """Delete one quarantined delivery (and nothing else: the condition checks its kind)."""
-    try:
-        dynamodb.delete_item(
-            TableName=table,
-            Key=_key(key),
-            ConditionExpression="#kind = :quarantine",
-            ExpressionAttributeNames={"#kind": "kind"},
-            ExpressionAttributeValues={":quarantine": {"S": "quarantine"}},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotQuarantined(f"no quarantined delivery {key}") from None
-        raise
+    deleted = delete_if(
+        dynamodb,
+        TableName=table,
+        Key=_key(key),
+        ConditionExpression="#kind = :quarantine",
+        ExpressionAttributeNames={"#kind": "kind"},
+        ExpressionAttributeValues={":quarantine": {"S": "quarantine"}},
+    )
+    if not deleted.written:
+        raise NotQuarantined(f"no quarantined delivery {key}")

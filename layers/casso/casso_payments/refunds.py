@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from casso_payments.ledger import timestamp, to_dynamodb
-from casso_payments.orders import Order, OrderError, get_order
+from casso_payments.dynamo import timestamp, to_dynamodb, update_if
+from casso_payments.orders import Order, OrderError, get_order, reread
 
 
 @dataclass(frozen=True)
@@ -60,33 +58,28 @@ def record_refund(
         before = order.refunded_amount
         total = before + amount
         at = timestamp(now)
-        try:
-            dynamodb.update_item(
-                TableName=table,
-                Key={"pk": {"S": order.key}},
-                UpdateExpression=(
-                    "SET refunds.#tid = :refund, refunded_amount = :total, updated_at = :at"
-                ),
-                ConditionExpression="attribute_not_exists(refunds.#tid) AND ("
-                + ("attribute_not_exists(refunded_amount) OR " if before == 0 else "")
-                + "refunded_amount = :before)",
-                ExpressionAttributeNames={"#tid": str(transaction_id)},
-                ExpressionAttributeValues=to_dynamodb(
-                    {
-                        ":refund": {"amount": amount, "at": at, "refunded_amount": total},
-                        ":total": total,
-                        ":at": at,
-                        ":before": before,
-                    }
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            current = get_order(dynamodb, table, order.key)
-            if current is None:
-                raise OrderError(f"order {order.key} disappeared while refunding") from None
-            order = current
+        written = update_if(
+            dynamodb,
+            TableName=table,
+            Key={"pk": {"S": order.key}},
+            UpdateExpression=(
+                "SET refunds.#tid = :refund, refunded_amount = :total, updated_at = :at"
+            ),
+            ConditionExpression="attribute_not_exists(refunds.#tid) AND ("
+            + ("attribute_not_exists(refunded_amount) OR " if before == 0 else "")
+            + "refunded_amount = :before)",
+            ExpressionAttributeNames={"#tid": str(transaction_id)},
+            ExpressionAttributeValues=to_dynamodb(
+                {
+                    ":refund": {"amount": amount, "at": at, "refunded_amount": total},
+                    ":total": total,
+                    ":at": at,
+                    ":before": before,
+                }
+            ),
+        )
+        if not written.written:
+            order = reread(dynamodb, table, order, "refunding")
             continue
         current = get_order(dynamodb, table, order.key)
         return _result(current or order, transaction_id, True)

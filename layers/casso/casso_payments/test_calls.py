@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments.ledger import timestamp, to_dynamodb
+from casso_payments.dynamo import timestamp, to_dynamodb
 from casso_payments.order_codes import fold
 from casso_payments.payload import Transaction
 

@@ -1,0 +1,82 @@
+"""DynamoDB helpers every table module shares: timestamps as stored, items to and from
+DynamoDB's typed JSON (boto3's TypeSerializer / TypeDeserializer), and conditional writes
+whose failed condition is an answer rather than an error.
+
+A failed condition is caught as the client's modelled `ConditionalCheckFailedException`
+(`client.exceptions`), so every other error, throttling included, still propagates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def timestamp(moment: datetime) -> str:
+    """UTC ISO 8601 with milliseconds: sorts as text, which PendingIndex relies on."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_timestamp(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def to_dynamodb(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: _serializer.serialize(value) for name, value in values.items()}
+
+
+def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: _deserializer.deserialize(value) for name, value in item.items()}
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a conditional write did, items in DynamoDB's typed JSON. `written` False: the
+    condition did not hold, nothing changed, and `old` is the item as stored (when the
+    request asked with ReturnValuesOnConditionCheckFailure="ALL_OLD" and there is one; else
+    {}). After a write, `attributes` holds what ReturnValues asked for."""
+
+    written: bool
+    attributes: dict[str, Any] = field(default_factory=dict)
+    old: dict[str, Any] = field(default_factory=dict)
+
+
+def put_if(dynamodb: DynamoDBClient, **request: Any) -> Written:
+    """`put_item(**request)`, whose ConditionExpression may refuse it (see `Written`)."""
+    try:
+        response = dynamodb.put_item(**request)
+    except dynamodb.exceptions.ConditionalCheckFailedException as error:
+        return _refused(error)
+    return Written(True, dict(response.get("Attributes") or {}))
+
+
+def update_if(dynamodb: DynamoDBClient, **request: Any) -> Written:
+    """`update_item(**request)`, whose ConditionExpression may refuse it (see `Written`)."""
+    try:
+        response = dynamodb.update_item(**request)
+    except dynamodb.exceptions.ConditionalCheckFailedException as error:
+        return _refused(error)
+    return Written(True, dict(response.get("Attributes") or {}))
+
+
+def delete_if(dynamodb: DynamoDBClient, **request: Any) -> Written:
+    """`delete_item(**request)`, whose ConditionExpression may refuse it (see `Written`)."""
+    try:
+        response = dynamodb.delete_item(**request)
+    except dynamodb.exceptions.ConditionalCheckFailedException as error:
+        return _refused(error)
+    return Written(True, dict(response.get("Attributes") or {}))
+
+
+def _refused(error: Any) -> Written:
+    # With ReturnValuesOnConditionCheckFailure="ALL_OLD", the stored item rides on the error.
+    return Written(False, old=dict(error.response.get("Item") or {}))
