@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb, update_if
-from casso_payments.ledger import PROCESSED, RECEIVED, reopen, transaction_key
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.ledger import PROCESSED, RECEIVED, reopen, transaction_key, update_transaction
 
 ORDER: Final = "order"
 UNMATCHED: Final = "unmatched"
@@ -72,13 +72,12 @@ def bind(dynamodb: Any, table: str, transaction_id: int, binding: Binding) -> Bi
 
     Conditional on the item being RECEIVED with no binding: of two first attempts racing,
     the first write wins and the other adopts it."""
-    written = update_if(
+    written = update_transaction(
         dynamodb,
-        TableName=table,
-        Key=transaction_key(transaction_id),
+        table,
+        transaction_id,
         UpdateExpression="SET binding = :binding",
         ConditionExpression="attribute_not_exists(binding) AND #status = :received",
-        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=to_dynamodb(
             {":binding": binding.to_item(), ":received": RECEIVED}
         ),
@@ -183,13 +182,12 @@ def close(
     named = {f":was{i}": outcome for i, outcome in enumerate(outcomes)}
     # IN wants a list; one outcome is the plainer equality.
     was = f"IN ({', '.join(named)})" if len(named) > 1 else "= :was0"
-    written = update_if(
+    written = update_transaction(
         dynamodb,
-        TableName=table,
-        Key=transaction_key(transaction_id),
+        table,
+        transaction_id,
         UpdateExpression=f"SET {sets}",
         ConditionExpression=(f"kind = :transaction AND #status = :processed AND outcome {was}"),
-        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=to_dynamodb(
             {":transaction": "transaction", ":processed": PROCESSED, **named, **values}
         ),

@@ -8,6 +8,7 @@ A failed condition is caught as the client's modelled `ConditionalCheckFailedExc
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -52,31 +53,25 @@ class Written:
 
 def put_if(dynamodb: DynamoDBClient, **request: Any) -> Written:
     """`put_item(**request)`, whose ConditionExpression may refuse it (see `Written`)."""
-    try:
-        response = dynamodb.put_item(**request)
-    except dynamodb.exceptions.ConditionalCheckFailedException as error:
-        return _refused(error)
-    return Written(True, dict(response.get("Attributes") or {}))
+    return _conditional(dynamodb, dynamodb.put_item, request)
 
 
 def update_if(dynamodb: DynamoDBClient, **request: Any) -> Written:
     """`update_item(**request)`, whose ConditionExpression may refuse it (see `Written`)."""
-    try:
-        response = dynamodb.update_item(**request)
-    except dynamodb.exceptions.ConditionalCheckFailedException as error:
-        return _refused(error)
-    return Written(True, dict(response.get("Attributes") or {}))
+    return _conditional(dynamodb, dynamodb.update_item, request)
 
 
 def delete_if(dynamodb: DynamoDBClient, **request: Any) -> Written:
     """`delete_item(**request)`, whose ConditionExpression may refuse it (see `Written`)."""
+    return _conditional(dynamodb, dynamodb.delete_item, request)
+
+
+def _conditional(
+    dynamodb: DynamoDBClient, write: Callable[..., Mapping[str, Any]], request: dict[str, Any]
+) -> Written:
     try:
-        response = dynamodb.delete_item(**request)
+        response = write(**request)
     except dynamodb.exceptions.ConditionalCheckFailedException as error:
-        return _refused(error)
+        # With ReturnValuesOnConditionCheckFailure="ALL_OLD", the stored item rides on it.
+        return Written(False, old=dict(error.response.get("Item") or {}))
     return Written(True, dict(response.get("Attributes") or {}))
-
-
-def _refused(error: Any) -> Written:
-    # With ReturnValuesOnConditionCheckFailure="ALL_OLD", the stored item rides on the error.
-    return Written(False, old=dict(error.response.get("Item") or {}))

@@ -40,12 +40,11 @@ def accept(
     bound = (entry.binding or {}).get("order_code") if entry else None
     if entry is None or not bound:
         raise _refused(dynamodb, table, transaction_id, "accepted")
-    binding = Binding(ORDER, bound, (), timestamp(now), f"ops:{by}", note, accept_late=True)
     replays = reopen_bound(
         dynamodb,
         table,
         transaction_id,
-        binding,
+        Binding(ORDER, bound, (), timestamp(now), f"ops:{by}", note, accept_late=True),
         now=now,
         was="accepted_from",
         condition="outcome = :late",

@@ -25,16 +25,18 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import Any, Final
 
+from casso_payments.dynamo import (
+    Written,
+    put_if,
+    update_if,
+)
+
 # Re-exported: the ledger's readers (ops, local, bench) take them from here too.
 from casso_payments.dynamo import (
     from_dynamodb as from_dynamodb,
 )
 from casso_payments.dynamo import (
     parse_timestamp as parse_timestamp,
-)
-from casso_payments.dynamo import (
-    put_if,
-    update_if,
 )
 from casso_payments.dynamo import (
     timestamp as timestamp,
@@ -151,6 +153,17 @@ def record_item(dynamodb: Any, table: str, item: dict[str, Any]) -> RecordResult
     return RecordResult(new=False, existing=entry_from_item(old) if old else None)
 
 
+def update_transaction(dynamodb: Any, table: str, transaction_id: int, **request: Any) -> Written:
+    """`update_if` on one transaction item, with `#status` naming its status."""
+    return update_if(
+        dynamodb,
+        TableName=table,
+        Key=transaction_key(transaction_id),
+        ExpressionAttributeNames={"#status": "status"},
+        **request,
+    )
+
+
 def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | None:
     item = dynamodb.get_item(
         TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
@@ -178,13 +191,12 @@ def mark_processed(
     if order_code is not None:
         expression += ", order_code = :code"
         values[":code"] = order_code
-    return update_if(
+    return update_transaction(
         dynamodb,
-        TableName=table,
-        Key=transaction_key(transaction_id),
+        table,
+        transaction_id,
         UpdateExpression=expression + " REMOVE pending",
         ConditionExpression="#status = :received",
-        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=to_dynamodb(values),
     ).written
 
@@ -250,10 +262,10 @@ def reopen(
     a transaction and `condition` holds; `sets` and `remove` add to the update, `values` to
     its placeholders. Returns the replay number its queue message must carry, or None when
     refused."""
-    written = update_if(
+    written = update_transaction(
         dynamodb,
-        TableName=table,
-        Key=transaction_key(transaction_id),
+        table,
+        transaction_id,
         UpdateExpression=(
             "SET #status = :received, pending = :received, replayed_at = :at"
             + (f", {sets}" if sets else "")
@@ -261,7 +273,6 @@ def reopen(
             + (f" REMOVE {remove}" if remove else "")
         ),
         ConditionExpression="kind = :transaction" + (f" AND {condition}" if condition else ""),
-        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=to_dynamodb(
             {
                 ":received": RECEIVED,

@@ -5,8 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb, update_if
-from casso_payments.ledger import BATCH_GET_LIMIT, PENDING_INDEX, RECEIVED, STUCK, transaction_key
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.ledger import (
+    BATCH_GET_LIMIT,
+    PENDING_INDEX,
+    RECEIVED,
+    STUCK,
+    transaction_key,
+    update_transaction,
+)
 
 
 def count_sweep(
@@ -21,16 +28,15 @@ def count_sweep(
     """Count one more re-queue of a RECEIVED entry. True: counted, re-queue it; False: it was
     re-queued `max_sweeps` times already (park it); None: leave it (processed meanwhile, or
     re-queued after `not_since` and still within its grace period)."""
-    written = update_if(
+    written = update_transaction(
         dynamodb,
-        TableName=table,
-        Key=transaction_key(transaction_id),
+        table,
+        transaction_id,
         UpdateExpression="SET swept_at = :now ADD sweeps :one",
         ConditionExpression=(
             "#status = :received AND (attribute_not_exists(sweeps) OR sweeps < :max)"
             " AND (attribute_not_exists(swept_at) OR swept_at < :since)"
         ),
-        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=to_dynamodb(
             {
                 ":one": 1,
@@ -53,13 +59,12 @@ def count_sweep(
 def park_stuck(dynamodb: Any, table: str, transaction_id: int) -> bool:
     """Move a RECEIVED entry out of the sweep's reach (pending STUCK) for a person to look at;
     `ops replay` (reopen_for_replay) puts it back. False if it was processed meanwhile."""
-    return update_if(
+    return update_transaction(
         dynamodb,
-        TableName=table,
-        Key=transaction_key(transaction_id),
+        table,
+        transaction_id,
         UpdateExpression="SET pending = :stuck",
         ConditionExpression="#status = :received",
-        ExpressionAttributeNames={"#status": "status"},
         ExpressionAttributeValues=to_dynamodb({":stuck": STUCK, ":received": RECEIVED}),
     ).written
 

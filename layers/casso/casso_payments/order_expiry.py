@@ -18,8 +18,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb, update_if
-from casso_payments.orders import EXPIRED, EXPIRING, OPEN, Order, OrderError, get_order
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.orders import (
+    EXPIRED,
+    EXPIRING,
+    OPEN,
+    Order,
+    OrderError,
+    get_order,
+    update_order,
+)
 
 INDEX: Final = "ExpiringIndex"
 
@@ -50,10 +58,10 @@ def expire(dynamodb: Any, table: str, key: str, *, now: datetime) -> tuple[Order
     """Make the order EXPIRED if it is still open and due: (the order when it is EXPIRED,
     None when it was paid in time; whether this call expired it)."""
     at = timestamp(now)
-    written = update_if(
+    written = update_order(
         dynamodb,
-        TableName=table,
-        Key={"pk": {"S": key}},
+        table,
+        key,
         UpdateExpression=(
             "SET #status = :expired, expired_at = :at, updated_at = :at, "
             "late_payments = if_not_exists(late_payments, :none)"
@@ -112,10 +120,10 @@ def record_late(
     """Keep a transfer on its EXPIRED order as a late payment, once; (order, newly added)."""
     if transaction_id in order.late:
         return order, False
-    written = update_if(
+    written = update_order(
         dynamodb,
-        TableName=table,
-        Key={"pk": {"S": order.key}},
+        table,
+        order.key,
         UpdateExpression="SET late_payments.#tid = :late, updated_at = :at",
         ConditionExpression=(
             "#status = :expired AND attribute_not_exists(late_payments.#tid)"

@@ -21,7 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments.dynamo import from_dynamodb, put_if, timestamp, to_dynamodb, update_if
+from casso_payments.dynamo import (
+    Written,
+    from_dynamodb,
+    put_if,
+    timestamp,
+    to_dynamodb,
+    update_if,
+)
 from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
 from casso_payments.payment_requests import (
     Payee,
@@ -229,6 +236,11 @@ def existing_orders(dynamodb: Any, table: str, codes: Iterable[str]) -> list[Ord
     return [order for code in codes if (order := get_order(dynamodb, table, code)) is not None]
 
 
+def update_order(dynamodb: Any, table: str, key: str, **request: Any) -> Written:
+    """`update_if` on the order whose canonical code is `key`."""
+    return update_if(dynamodb, TableName=table, Key={"pk": {"S": key}}, **request)
+
+
 def reread(dynamodb: Any, table: str, order: Order, doing: str) -> Order:
     """The order as it is now, after a concurrent change refused our write while `doing`."""
     current = get_order(dynamodb, table, order.key)
@@ -264,10 +276,10 @@ def apply_payment(
         settles = status in SETTLED and order.status not in SETTLED
         payment = AppliedPayment(amount, status, paid, settles)
         at = timestamp(now)
-        written = update_if(
+        written = update_order(
             dynamodb,
-            TableName=table,
-            Key={"pk": {"S": order.key}},
+            table,
+            order.key,
             UpdateExpression=(
                 "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
                 "updated_at = :at"

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from casso_payments.dynamo import timestamp, to_dynamodb, update_if
-from casso_payments.orders import Order, OrderError, get_order, reread
+from casso_payments.dynamo import timestamp, to_dynamodb
+from casso_payments.orders import Order, OrderError, get_order, reread, update_order
 
 
 @dataclass(frozen=True)
@@ -52,16 +52,16 @@ def record_refund(
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues=to_dynamodb({":none": {}}),
     )
+    at = timestamp(now)
     for _ in range(attempts):
         if transaction_id in order.refunds:
             return _result(order, transaction_id, False)
         before = order.refunded_amount
         total = before + amount
-        at = timestamp(now)
-        written = update_if(
+        written = update_order(
             dynamodb,
-            TableName=table,
-            Key={"pk": {"S": order.key}},
+            table,
+            order.key,
             UpdateExpression=(
                 "SET refunds.#tid = :refund, refunded_amount = :total, updated_at = :at"
             ),
