@@ -30,26 +30,10 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casso_payments import outcomes
 from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
 from casso_payments.processing import ProcessorDeps, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
-
-OUTCOME_METRICS = {
-    outcomes.PAID: "OrdersPaid",
-    outcomes.PARTIALLY_PAID: "OrdersPartiallyPaid",
-    outcomes.OVERPAID: "OrdersOverpaid",
-    outcomes.UNMATCHED: "PaymentsUnmatched",
-    outcomes.EXTRA_PAYMENT: "OrdersExtraPayment",
-    outcomes.NEEDS_REVIEW: "PaymentsNeedReview",
-    outcomes.UNCONFIRMED: "PaymentsUnconfirmed",
-    outcomes.MONEY_OUT: "MoneyOut",
-    outcomes.OTHER_ACCOUNT: "OtherAccountTransactions",
-    outcomes.LATE: "LatePayments",
-    outcomes.REFUND: "RefundsRecorded",
-    outcomes.ALREADY_PROCESSED: "AlreadyProcessed",
-}
 
 logger = Logger()
 # Patch only what this function calls through: patching everything X-Ray knows imports
@@ -100,21 +84,21 @@ persistence = DynamoDBPersistenceLayer(
     data_keyword_argument="message", config=idempotency, persistence_store=persistence
 )
 def process_once(message: dict[str, Any]) -> dict[str, Any]:
-    outcome = process(message["transaction_id"], deps, now=datetime.now(UTC))
+    done = process(message["transaction_id"], deps, now=datetime.now(UTC))
     logger.info(
-        f"transaction {outcome.outcome}",
+        f"transaction {done.outcome.value}",
         extra={
-            "transaction_id": outcome.transaction_id,
-            "order_code": outcome.order_code,
-            "order_status": outcome.order.status if outcome.order else None,
-            "applied": outcome.applied,
-            "events": list(outcome.events),
-            "confirmation": outcome.confirmation,
-            "reason": outcome.reason,
+            "transaction_id": done.transaction_id,
+            "order_code": done.order_code,
+            "order_status": done.order.status if done.order else None,
+            "applied": done.applied,
+            "events": list(done.events),
+            "confirmation": done.confirmation,
+            "reason": done.reason,
         },
     )
-    metrics.add_metric(name=OUTCOME_METRICS[outcome.outcome], unit=MetricUnit.Count, value=1)
-    return {"outcome": outcome.outcome, "order_code": outcome.order_code}
+    metrics.add_metric(name=done.outcome.metric, unit=MetricUnit.Count, value=1)
+    return {"outcome": done.outcome.value, "order_code": done.order_code}
 
 
 @tracer.capture_method

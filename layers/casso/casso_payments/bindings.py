@@ -18,13 +18,14 @@ from typing import Any, Final
 
 from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
 from casso_payments.ledger import PROCESSED, RECEIVED, reopen, transaction_key, update_transaction
+from casso_payments.outcomes import Outcome
 
 ORDER: Final = "order"
 UNMATCHED: Final = "unmatched"
 NEEDS_REVIEW: Final = "needs_review"
 # Outcomes a person may settle onto an order, or mark handled without one.
-SETTLEABLE: Final = ("needs_review", "unmatched")
-HANDLEABLE: Final = ("needs_review", "unmatched", "unconfirmed")
+SETTLEABLE: Final = (Outcome.NEEDS_REVIEW, Outcome.UNMATCHED)
+HANDLEABLE: Final = (Outcome.NEEDS_REVIEW, Outcome.UNMATCHED, Outcome.UNCONFIRMED)
 HANDLED: Final = "handled"
 
 
@@ -128,7 +129,12 @@ def settle_onto(
             "outcome IN (:review, :unmatched) AND amount > :zero"
             " AND (attribute_not_exists(binding) OR binding.decision <> :order)"
         ),
-        values={":review": NEEDS_REVIEW, ":unmatched": UNMATCHED, ":zero": 0, ":order": ORDER},
+        values={
+            ":review": Outcome.NEEDS_REVIEW.value,
+            ":unmatched": Outcome.UNMATCHED.value,
+            ":zero": 0,
+            ":order": ORDER,
+        },
     )
     if replays is None:
         stored = _stored(dynamodb, table, transaction_id)
@@ -179,7 +185,7 @@ def close(
     """A person's decision that closes a processed transaction whose outcome is one of
     `outcomes`: `sets` on it, `values` its placeholders. Returns the item after (plain
     values), or None when refused."""
-    named = {f":was{i}": outcome for i, outcome in enumerate(outcomes)}
+    named = {f":was{i}": str(outcome) for i, outcome in enumerate(outcomes)}
     # IN wants a list; one outcome is the plainer equality.
     was = f"IN ({', '.join(named)})" if len(named) > 1 else "= :was0"
     written = update_transaction(

@@ -16,8 +16,8 @@ from typing import Any, Final
 from casso_payments.bindings import ORDER, Binding, CannotSettle, close, reopen_bound
 from casso_payments.dynamo import timestamp
 from casso_payments.ledger import get_entry
+from casso_payments.outcomes import Outcome
 
-LATE: Final = "late"
 REFUND_DUE: Final = "refund_due"
 
 
@@ -27,7 +27,7 @@ def _refused(dynamodb: Any, table: str, transaction_id: int, what: str) -> Canno
         return CannotSettle(f"transaction {transaction_id} is not in the ledger")
     return CannotSettle(
         f"transaction {transaction_id} can't be {what}: it is {entry.status} with outcome "
-        f"{entry.outcome!r} (only a processed {LATE!r} transaction can be)"
+        f"{entry.outcome!r} (only a processed {Outcome.LATE.value!r} transaction can be)"
     )
 
 
@@ -48,7 +48,7 @@ def accept(
         now=now,
         was="accepted_from",
         condition="outcome = :late",
-        values={":late": LATE},
+        values={":late": Outcome.LATE.value},
     )
     if replays is None:
         raise _refused(dynamodb, table, transaction_id, "accepted")
@@ -63,7 +63,7 @@ def refund(
         dynamodb,
         table,
         transaction_id,
-        outcomes=(LATE,),
+        outcomes=(Outcome.LATE,),
         sets=(
             "outcome = :refund, refund_marked_at = :at, refund_marked_by = :by, refund_note = :note"
         ),
