@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from casso_payments.order_payments import apply_payment
 from casso_payments.orders import (
     OVERPAID,
     PAID,
     PARTIALLY_PAID,
     PENDING,
     OrderError,
-    apply_payment,
     create_order,
     existing_orders,
     get_order,

@@ -7,7 +7,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from casso_payments import bindings, confirmation, ledger, order_expiry, orders, refunds
+from casso_payments import (
+    bindings,
+    confirmation,
+    ledger,
+    order_expiry,
+    order_payments,
+    orders,
+    refunds,
+)
 from casso_payments.bindings import Binding
 from casso_payments.outcomes import Outcome
 from casso_payments.payload import Transaction
@@ -114,7 +122,7 @@ def pay(
                 events.append(PaymentEvent(ORDER_EXPIRED, detail))
     if accepted or tid in order.applied or order.status != orders.EXPIRED:
         try:
-            result = orders.apply_payment(
+            result = order_payments.apply_payment(
                 deps.dynamodb,
                 table,
                 order,
@@ -124,7 +132,7 @@ def pay(
                 now=now,
                 accept_expired=accepted,
             )
-        except orders.OrderExpired:
+        except order_payments.OrderExpired:
             order = orders.get_order(deps.dynamodb, table, order.key) or order
         else:
             outcome = Outcome.of_payment(result.payment)

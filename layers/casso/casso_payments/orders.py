@@ -1,7 +1,7 @@
 """Orders: the business's own table, which the processor settles from bank transfers.
 
 The business's systems create orders (`create_order`, or any DynamoDB client writing the
-item shape in the README); the processor applies matched transfers (`apply_payment`).
+item shape in the README); the processor applies matched transfers (`order_payments.apply_payment`).
 
 Item: pk (canonical order code, see `order_codes`), order_code (as created),
 expected_amount, status, created_at, updated_at, paid_amount, paid_at, note, and payments:
@@ -21,14 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
-from casso_payments.dynamo import (
-    Written,
-    from_dynamodb,
-    put_if,
-    timestamp,
-    to_dynamodb,
-    update_if,
-)
+from casso_payments.dynamo import Written, from_dynamodb, put_if, timestamp, to_dynamodb, update_if
 from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
 from casso_payments.payment_requests import (
     Payee,
@@ -52,10 +45,6 @@ EXPIRING: Final = "due"
 
 class OrderError(ValueError):
     """An order can't be created or changed as asked; the message says why."""
-
-
-class OrderExpired(OrderError):
-    """The order expired before this transfer reached it: the transfer is a late payment."""
 
 
 @dataclass(frozen=True)
@@ -99,13 +88,6 @@ class Order:
         return canonical_code(self.order_code)
 
 
-@dataclass(frozen=True)
-class PaymentResult:
-    order: Order
-    applied: bool  # False: this transaction had already been applied to this order
-    payment: AppliedPayment  # what this transfer produced, the first time it was applied
-
-
 def settle(expected: int, paid: int, tolerance: int = 0) -> str:
     """The order status for `paid` VND against `expected`, within `tolerance` either way."""
     if paid > expected + tolerance:
@@ -129,7 +111,7 @@ def _applied(values: dict[str, Any]) -> dict[int, AppliedPayment]:
     return applied
 
 
-def _order(item: dict[str, Any]) -> Order:
+def order_from_item(item: dict[str, Any]) -> Order:
     values = from_dynamodb(item)
     return Order(
         order_code=values["order_code"],
@@ -228,7 +210,7 @@ def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
     item = dynamodb.get_item(
         TableName=table, Key={"pk": {"S": canonical_code(order_code)}}, ConsistentRead=True
     ).get("Item")
-    return _order(item) if item else None
+    return order_from_item(item) if item else None
 
 
 def existing_orders(dynamodb: Any, table: str, codes: Iterable[str]) -> list[Order]:
@@ -247,76 +229,3 @@ def reread(dynamodb: Any, table: str, order: Order, doing: str) -> Order:
     if current is None:
         raise OrderError(f"order {order.key} disappeared while {doing}")
     return current
-
-
-def apply_payment(
-    dynamodb: Any,
-    table: str,
-    order: Order,
-    *,
-    transaction_id: int,
-    amount: int,
-    tolerance: int,
-    now: datetime,
-    attempts: int = 5,
-    accept_expired: bool = False,
-) -> PaymentResult:
-    """Add a transfer to an order, once. Optimistic: the write is conditional on the paid
-    amount we read and on the transaction not being there yet; a concurrent change re-reads.
-    An EXPIRED order takes no payment (OrderExpired) unless a person accepted it late."""
-    for _ in range(attempts):
-        if transaction_id in order.applied:
-            return PaymentResult(order, False, order.applied[transaction_id])
-        if order.status == EXPIRED and not accept_expired:
-            raise OrderExpired(f"order {order.key} expired at {order.expired_at}")
-        paid = order.paid_amount + amount
-        status = settle(order.expected_amount, paid, tolerance)
-        # Writes are serialised by the paid_amount condition, so exactly one transfer per
-        # order sees an unsettled order before it and a settled one after it.
-        settles = status in SETTLED and order.status not in SETTLED
-        payment = AppliedPayment(amount, status, paid, settles)
-        at = timestamp(now)
-        written = update_order(
-            dynamodb,
-            table,
-            order.key,
-            UpdateExpression=(
-                "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
-                "updated_at = :at"
-                + (
-                    # Settled: it can't expire any more, so it leaves ExpiringIndex.
-                    ", paid_at = if_not_exists(paid_at, :at) REMOVE expiring"
-                    if status in (PAID, OVERPAID)
-                    else ""
-                )
-            ),
-            # The status must be the one read: an order that expired meanwhile takes
-            # the transfer as a late payment instead.
-            ConditionExpression=(
-                "attribute_exists(pk) AND paid_amount = :before AND #status = :was"
-                " AND attribute_not_exists(payments.#tid)"
-            ),
-            ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":payment": {
-                        "amount": amount,
-                        "at": at,
-                        "status": status,
-                        "paid_amount": paid,
-                        "settles": settles,
-                    },
-                    ":paid": paid,
-                    ":status": status,
-                    ":at": at,
-                    ":before": order.paid_amount,
-                    ":was": order.status,
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )
-        if not written.written:
-            order = reread(dynamodb, table, order, "being paid")
-            continue
-        return PaymentResult(_order(written.attributes), True, payment)
-    raise OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")
