@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 from casso_payments import ledger
 from casso_payments.casso_client import CassoClient
 from casso_payments.ledger_reconcile import delivery_facts
-from casso_payments.payload import PayloadError, Transaction, parse_transaction, redact
+from casso_payments.payload import PayloadError, Transaction, parse_transaction
 from casso_payments.queue import TransactionMessage, enqueue
 from casso_payments.reconcile_report import BackfillReport
 from casso_payments.run_budget import Deadline, DeadlineReached
@@ -103,7 +103,7 @@ def backfill(
                 try:
                     transaction = parse_transaction(record, f"page {page.page} records[{index}]")
                 except PayloadError as problem:
-                    report.unreadable.append(redact(str(problem)))
+                    report.unreadable.append(problem.problem.safe)
                     continue
                 if not accepts_account(settings.account_numbers, transaction.account_number):
                     report.other_accounts += 1

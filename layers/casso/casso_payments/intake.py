@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from casso_payments import quarantine, recording
 from casso_payments.credentials import CredentialsError, CredentialsUnavailable
-from casso_payments.payload import ParsedDelivery, parse_delivery
+from casso_payments.payload import ParsedDelivery, Problem, parse_delivery
 from casso_payments.settings import ReceiverSettings
 from casso_payments.test_calls import is_test_call, record_test_call
 from casso_payments.webhook_auth import (
@@ -78,6 +78,14 @@ class Answer:
     test_calls: int = 0  # Casso's Test Call transactions (recorded as tests, not queued)
     reason: str = ""
     error: str = field(default="", repr=False)
+    # What could not be understood (quarantined): `reason` shows them whole, `logged` not.
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def logged_reason(self) -> str:
+        """The reason as a log line may show it: problems without the values that caused
+        them (a customer's name, account number, transfer text)."""
+        return quarantine.reason(self.problems, safe=True) if self.problems else self.reason
 
     @property
     def body(self) -> dict[str, Any]:
@@ -126,23 +134,24 @@ def _authenticate(delivery: Delivery, body: Callable[[], Any], deps: IntakeDeps)
     return result
 
 
-def parse_json(text: str) -> tuple[Any, str]:
-    """(value, "") or (NOT_JSON, the problem). A 4,301-digit integer is a ValueError and
+def parse_json(text: str) -> tuple[Any, Problem | None]:
+    """(value, None) or (NOT_JSON, the problem). A 4,301-digit integer is a ValueError and
     deep nesting a RecursionError: both are bad input, not bugs."""
     try:
-        return json.loads(text), ""
+        return json.loads(text), None
     except (ValueError, RecursionError) as error:
-        return NOT_JSON, f"body: not valid JSON ({error})"
+        return NOT_JSON, Problem("body", f"not valid JSON ({error})")
 
 
-def understand(value: Any, json_problem: str) -> ParsedDelivery:
+def understand(value: Any, json_problem: Problem | None) -> ParsedDelivery:
     """What an authenticated body holds; whatever fails is a problem (to quarantine)."""
-    if json_problem:
+    if json_problem is not None:
         return ParsedDelivery("unknown", problems=(json_problem,))
     try:
         return parse_delivery(value)
     except (ValueError, RecursionError) as error:
-        return ParsedDelivery("unknown", problems=(f"body: could not be read ({error})",))
+        problem = Problem("body", f"could not be read ({error})")
+        return ParsedDelivery("unknown", problems=(problem,))
 
 
 def receive(delivery: Delivery, deps: IntakeDeps) -> Answer:
@@ -262,6 +271,7 @@ def _record(
         quarantined=quarantined,
         reason=problems,
         test_calls=len(test_calls),
+        problems=staged.problems,
     )
 
 

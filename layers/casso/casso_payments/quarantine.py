@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from casso_payments.dynamo import delete_if, from_dynamodb, put_if, timestamp, to_dynamodb
+from casso_payments.payload import Problem
 
 QUARANTINED: Final = "QUARANTINED"
 PREFIX: Final = "QUARANTINE#"
@@ -38,13 +39,11 @@ class QuarantinedDelivery:
     body: str = ""  # empty in listings, which leave the bodies out
 
 
-def reason(problems: Sequence[str]) -> str:
+def reason(problems: Sequence[Problem], *, safe: bool = False) -> str:
     """The problems as one bounded line: a delivery with 130,000 bad items must still fit an
-    item (and a log line)."""
-    shown = [
-        p if len(p) <= MAX_PROBLEM_CHARS else p[:MAX_PROBLEM_CHARS] + "..."
-        for p in problems[:MAX_PROBLEMS_SHOWN]
-    ]
+    item (and a log line). `safe`: as logs show them, without the values (`Problem.safe`)."""
+    lines = (p.safe if safe else str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
+    shown = [p if len(p) <= MAX_PROBLEM_CHARS else p[:MAX_PROBLEM_CHARS] + "..." for p in lines]
     rest = len(problems) - len(shown)
     if rest:
         shown.append(f"and {rest} more problem{'s' if rest > 1 else ''}")

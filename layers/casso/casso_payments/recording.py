@@ -20,7 +20,7 @@ from typing import Any, Final, TypeVar
 from botocore.exceptions import BotoCoreError, ClientError
 
 from casso_payments import ledger
-from casso_payments.payload import ParsedDelivery
+from casso_payments.payload import ParsedDelivery, Problem
 from casso_payments.queue import SQS_BATCH_LIMIT, EnqueueError, TransactionMessage, enqueue
 
 # Threads (and, in the receiver, pooled connections: see its client's Config) per delivery.
@@ -36,7 +36,7 @@ class Staged:
     """A delivery's transactions as ledger items, and every problem found on the way."""
 
     items: tuple[tuple[int, dict[str, Any]], ...]  # (transaction id, item), delivery order
-    problems: tuple[str, ...]
+    problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def stage(parsed: ParsedDelivery, *, source: str, received_at: datetime) -> Stag
         try:
             item = ledger.transaction_item(transaction, source=source, received_at=at)
         except (ValueError, RecursionError) as error:
-            problems.append(f"transaction {transaction.id}: cannot be stored ({error})")
+            problems.append(Problem(f"transaction {transaction.id}", f"cannot be stored ({error})"))
             continue
         items.append((transaction.id, item))
     return Staged(tuple(items), tuple(problems))
