@@ -28,16 +28,11 @@ from casso_payments.settings import ReceiverSettings
 from casso_payments.test_calls import is_test_call, record_test_call
 from casso_payments.webhook_auth import (
     NOT_JSON,
-    SIGNATURE_HEADER,
-    TOKEN_HEADER,
     UNKNOWN,
-    V1,
-    V2,
     AuthResult,
     WebhookCredentials,
     authenticate,
-    header,
-    refuse_unpresented,
+    presented,
 )
 
 AWS_ERRORS = (*recording.AWS_ERRORS, CredentialsUnavailable)
@@ -109,14 +104,6 @@ class Answer:
         return {name: value for name, value in counts.items() if value}
 
 
-def presented_generation(headers: Mapping[str, str]) -> str:
-    if header(headers, SIGNATURE_HEADER) is not None:
-        return V2
-    if header(headers, TOKEN_HEADER) is not None:
-        return V1
-    return UNKNOWN
-
-
 def _authenticate(delivery: Delivery, body: Callable[[], Any], deps: IntakeDeps) -> AuthResult:
     now_ms = int(delivery.received_at.timestamp() * 1000)
     max_age = deps.settings.max_signature_age_seconds
@@ -157,10 +144,10 @@ def understand(value: Any, json_problem: Problem | None) -> ParsedDelivery:
 def receive(delivery: Delivery, deps: IntakeDeps) -> Answer:
     # Headers first: a stranger presenting no well-formed credential costs no parse, no
     # HMAC and no secret read.
-    refused = refuse_unpresented(delivery.headers)
-    if refused is not None:
-        return Answer(401, "unauthorized", refused.generation, reason=refused.reason)
-    generation = presented_generation(delivery.headers)
+    screened = presented(delivery.headers)
+    if not screened.ok:
+        return Answer(401, "unauthorized", screened.generation, reason=screened.reason)
+    generation = screened.generation
     size = len(delivery.body.encode())
     if size > deps.settings.max_body_bytes:
         reason = f"body is {size} bytes, over the {deps.settings.max_body_bytes}-byte limit"
