@@ -28,10 +28,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import (
+    DataclassSerializer,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
-from casso_payments.processing import ProcessorDeps, process
+from casso_payments.processing import ProcessorDeps, Recorded, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
 
@@ -69,7 +72,8 @@ deps = ProcessorDeps(
 # Seconds a record waiting for Casso stays invisible, by receive: 1 min, 2, 4, ... 15 max.
 CONFIRMATION_BACKOFF_SECONDS = (60, 120, 240, 480, 900)
 idempotency = IdempotencyConfig(
-    # A replay (docs/operations.md) carries a new number, so it is worked again.
+    # Over the message's fields (Powertools turns the dataclass into a dict of them). A replay
+    # (docs/operations.md) carries a new number, so it is worked again.
     event_key_jmespath="[transaction_id, replay]",
     # Long enough to cover SQS redeliveries; after that the ledger's PROCESSED status skips.
     expires_after_seconds=3600,
@@ -81,10 +85,14 @@ persistence = DynamoDBPersistenceLayer(
 
 
 @idempotent_function(
-    data_keyword_argument="message", config=idempotency, persistence_store=persistence
+    data_keyword_argument="message",
+    config=idempotency,
+    persistence_store=persistence,
+    # Stored as {"outcome", "order_code"}, as before the record had a type of its own.
+    output_serializer=DataclassSerializer(Recorded),
 )
-def process_once(message: dict[str, Any]) -> dict[str, Any]:
-    done = process(message["transaction_id"], deps, now=datetime.now(UTC))
+def process_once(message: TransactionMessage) -> Recorded:
+    done = process(message.transaction_id, deps, now=datetime.now(UTC))
     logger.info(
         f"transaction {done.outcome.value}",
         extra={
@@ -98,22 +106,16 @@ def process_once(message: dict[str, Any]) -> dict[str, Any]:
         },
     )
     metrics.add_metric(name=done.outcome.metric, unit=MetricUnit.Count, value=1)
-    return {"outcome": done.outcome.value, "order_code": done.order_code}
+    return Recorded(done.outcome.value, done.order_code)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> Recorded:
     receives = int(record.attributes.approximate_receive_count or 1)
     try:
         message = TransactionMessage.from_json(record.body)
         logger.set_correlation_id(str(message.transaction_id))
-        return process_once(
-            message={
-                "transaction_id": message.transaction_id,
-                "source": message.source,
-                "replay": message.replay,
-            }
-        )
+        return process_once(message=message)
     except ConfirmationUnavailable as error:
         # Not settled, not refused: Casso can't answer now. Wait longer after each receive;
         # the queue-age alarm shows payments that keep waiting.

@@ -66,6 +66,15 @@ class Processed:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the processor's idempotency record keeps of a message's processing, and returns
+    to a copy of it delivered while the record lives."""
+
+    outcome: str
+    order_code: str | None
+
+
 def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> Binding:
     """Which order the transfer settles, from its description and the orders that exist."""
     settings = deps.settings
