@@ -12,7 +12,8 @@ from __future__ import annotations
 from casso_payments import cold_start  # isort: skip
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -38,6 +39,11 @@ from casso_payments.processing import ProcessorDeps, Recorded, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
+
 logger = Logger()
 # Patch only what this function calls through: patching everything X-Ray knows imports
 # libraries it never uses, at every cold start.
@@ -48,15 +54,18 @@ batch = BatchProcessor(event_type=EventType.SQS)
 # Built once per execution environment and reused by every invocation.
 settings = ProcessorSettings.from_env()
 dynamodb = boto3.client("dynamodb")
+
+
 # Secrets Manager, SQS and the Casso client are made only when a record needs them (a
 # confirmation, a back-off), so the cold start of every other invocation doesn't pay.
-_lazy_clients: dict[str, Any] = {}
+@cache
+def _secretsmanager() -> SecretsManagerClient:
+    return boto3.client("secretsmanager")
 
 
-def _client(name: str) -> Any:
-    if name not in _lazy_clients:
-        _lazy_clients[name] = boto3.client(name)
-    return _lazy_clients[name]
+@cache
+def _sqs() -> SQSClient:
+    return boto3.client("sqs")
 
 
 deps = ProcessorDeps(
@@ -64,7 +73,7 @@ deps = ProcessorDeps(
     events=boto3.client("events"),
     settings=settings,
     casso=casso_lookup(
-        lambda: _client("secretsmanager"),
+        _secretsmanager,
         settings.casso_api_key_secret_id,
         settings.casso_api_base_url,
     ),
@@ -115,7 +124,8 @@ def record_handler(record: SQSRecord) -> Recorded:
     try:
         message = TransactionMessage.from_json(record.body)
         logger.set_correlation_id(str(message.transaction_id))
-        return process_once(message=message)
+        recorded: Recorded = process_once(message=message)
+        return recorded
     except ConfirmationUnavailable as error:
         # Not settled, not refused: Casso can't answer now. Wait longer after each receive;
         # the queue-age alarm shows payments that keep waiting.
@@ -146,7 +156,7 @@ def _back_off(record: SQSRecord, seconds: int) -> None:
     if not settings.transaction_queue_url:
         return
     try:
-        _client("sqs").change_message_visibility(
+        _sqs().change_message_visibility(
             QueueUrl=settings.transaction_queue_url,
             ReceiptHandle=record.receipt_handle,
             VisibilityTimeout=seconds,
@@ -158,7 +168,7 @@ def _back_off(record: SQSRecord, seconds: int) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=batch, context=context

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
@@ -72,6 +72,8 @@ def _conditional(
     try:
         response = write(**request)
     except dynamodb.exceptions.ConditionalCheckFailedException as error:
-        # With ReturnValuesOnConditionCheckFailure="ALL_OLD", the stored item rides on it.
-        return Written(False, old=dict(error.response.get("Item") or {}))
+        # With ReturnValuesOnConditionCheckFailure="ALL_OLD", the stored item rides on it
+        # (the stubs type the error's response without it).
+        answer = cast("dict[str, Any]", error.response)
+        return Written(False, old=dict(answer.get("Item") or {}))
     return Written(True, dict(response.get("Attributes") or {}))

@@ -33,7 +33,9 @@ INDEX: Final = "ExpiringIndex"
 
 
 def is_due(order: Order, now: datetime) -> bool:
-    return order.status in OPEN and bool(order.expires_at) and order.expires_at <= timestamp(now)
+    if order.status not in OPEN or not order.expires_at:
+        return False
+    return order.expires_at <= timestamp(now)
 
 
 def due(dynamodb: Any, table: str, *, now: datetime, limit: int) -> list[str]:

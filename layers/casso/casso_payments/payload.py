@@ -114,14 +114,13 @@ def _wrong(field: str, wrong: str, value: Any) -> Problem:
 def _whole_number(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise PayloadError(_wrong(path, "expected a whole number", value))
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise PayloadError(Problem(path, f"expected a whole number of VND, got {value}"))
-        value = int(value)
-    if abs(value) >= 10**MAX_DIGITS:
-        digits = len(str(value))
+    if isinstance(value, float) and not value.is_integer():
+        raise PayloadError(Problem(path, f"expected a whole number of VND, got {value}"))
+    whole = int(value)
+    if abs(whole) >= 10**MAX_DIGITS:
+        digits = len(str(whole))
         raise PayloadError(Problem(path, f"expected at most {MAX_DIGITS} digits, got {digits}"))
-    return value
+    return whole
 
 
 def _first(item: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any]:

@@ -120,7 +120,7 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
             )
         elif binding.decision == bindings.NEEDS_REVIEW:
             outcome = Outcome.NEEDS_REVIEW
-            detail = {"candidates": list(binding.candidates)}
+            detail: dict[str, Any] = {"candidates": list(binding.candidates)}
             events.append(PaymentEvent.of(outcome, common_with(entry, None, detail)))
         elif binding.decision != bindings.ORDER or order_code is None:
             outcome = Outcome.UNMATCHED
