@@ -14,11 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
 from casso_payments.ledger import PROCESSED, RECEIVED, reopen, transaction_key, update_transaction
 from casso_payments.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ORDER: Final = "order"
 UNMATCHED: Final = "unmatched"
@@ -68,7 +71,7 @@ class AlreadyDone(RuntimeError):
     """The transaction was processed while we were deciding; nothing is left to do."""
 
 
-def bind(dynamodb: Any, table: str, transaction_id: int, binding: Binding) -> Binding:
+def bind(dynamodb: DynamoDBClient, table: str, transaction_id: int, binding: Binding) -> Binding:
     """Record `binding` unless the item has one already; returns the binding that holds.
 
     Conditional on the item being RECEIVED with no binding: of two first attempts racing,
@@ -96,7 +99,7 @@ class CannotSettle(ValueError):
     """An operator's settle or handled request doesn't fit the transaction's state."""
 
 
-def _stored(dynamodb: Any, table: str, transaction_id: int) -> dict[str, Any]:
+def _stored(dynamodb: DynamoDBClient, table: str, transaction_id: int) -> dict[str, Any]:
     item = dynamodb.get_item(
         TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
     ).get("Item")
@@ -106,7 +109,7 @@ def _stored(dynamodb: Any, table: str, transaction_id: int) -> dict[str, Any]:
 
 
 def settle_onto(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     order_code: str,
@@ -149,7 +152,7 @@ def settle_onto(
 
 
 def reopen_bound(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     binding: Binding,
@@ -174,7 +177,7 @@ def reopen_bound(
 
 
 def close(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     *,
@@ -203,7 +206,7 @@ def close(
 
 
 def mark_handled(
-    dynamodb: Any, table: str, transaction_id: int, *, now: datetime, by: str, note: str
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, *, now: datetime, by: str, note: str
 ) -> str:
     """Close a needs_review, unmatched or unconfirmed transaction without an order; returns
     the outcome it had (kept as `handled_from`)."""

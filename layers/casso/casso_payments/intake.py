@@ -19,7 +19,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from casso_payments import quarantine, recording
 from casso_payments.credentials import CredentialsError, CredentialsUnavailable
@@ -34,6 +34,10 @@ from casso_payments.webhook_auth import (
     authenticate,
     presented,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 AWS_ERRORS = (*recording.AWS_ERRORS, CredentialsUnavailable)
 
@@ -51,8 +55,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class IntakeDeps:
-    dynamodb: Any
-    sqs: Any
+    dynamodb: DynamoDBClient
+    sqs: SQSClient
     credentials: CredentialSource
     settings: ReceiverSettings
     # Runs a delivery's puts and sends concurrently; None: threads of its own per delivery.
@@ -272,7 +276,7 @@ class Released:
 
 
 def release(
-    dynamodb: Any, sqs: Any, *, table: str, queue_url: str, key: str, now: datetime
+    dynamodb: DynamoDBClient, sqs: SQSClient, *, table: str, queue_url: str, key: str, now: datetime
 ) -> Released:
     """Replay a quarantined delivery through the intake (it was authenticated when it came):
     if the code now understands all of it, record its transactions (dedupe as always),

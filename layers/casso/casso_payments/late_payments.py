@@ -11,17 +11,20 @@ refund, a money-out transfer naming the order, arrives and is linked (`refunds`)
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
 from casso_payments.bindings import ORDER, Binding, CannotSettle, close, reopen_bound
 from casso_payments.dynamo import timestamp
 from casso_payments.ledger import get_entry
 from casso_payments.outcomes import Outcome
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 REFUND_DUE: Final = "refund_due"
 
 
-def _refused(dynamodb: Any, table: str, transaction_id: int, what: str) -> CannotSettle:
+def _refused(dynamodb: DynamoDBClient, table: str, transaction_id: int, what: str) -> CannotSettle:
     entry = get_entry(dynamodb, table, transaction_id)
     if entry is None:
         return CannotSettle(f"transaction {transaction_id} is not in the ledger")
@@ -32,7 +35,7 @@ def _refused(dynamodb: Any, table: str, transaction_id: int, what: str) -> Canno
 
 
 def accept(
-    dynamodb: Any, table: str, transaction_id: int, *, now: datetime, by: str, note: str
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, *, now: datetime, by: str, note: str
 ) -> int:
     """Reopen a late payment for the processor to apply to its (expired) order; returns the
     replay number its queue message must carry."""
@@ -56,7 +59,7 @@ def accept(
 
 
 def refund(
-    dynamodb: Any, table: str, transaction_id: int, *, now: datetime, by: str, note: str
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, *, now: datetime, by: str, note: str
 ) -> str:
     """Mark a late payment for refund; returns the order it was kept on."""
     item = close(

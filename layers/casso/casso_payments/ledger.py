@@ -23,7 +23,7 @@ import json
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from casso_payments.dynamo import (
     Written,
@@ -46,6 +46,9 @@ from casso_payments.dynamo import (
 )
 from casso_payments.item_size import ITEM_BUDGET_BYTES, ItemTooLarge, item_size
 from casso_payments.payload import Transaction, parse_transaction
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 RECEIVED: Final = "RECEIVED"
 PROCESSED: Final = "PROCESSED"
@@ -131,14 +134,14 @@ def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
 
 
 def record_transaction(
-    dynamodb: Any, table: str, transaction: Transaction, *, source: str, now: datetime
+    dynamodb: DynamoDBClient, table: str, transaction: Transaction, *, source: str, now: datetime
 ) -> RecordResult:
     """Write the transaction if its id is new; otherwise return what is stored."""
     item = transaction_item(transaction, source=source, received_at=timestamp(now))
     return record_item(dynamodb, table, item)
 
 
-def record_item(dynamodb: Any, table: str, item: dict[str, Any]) -> RecordResult:
+def record_item(dynamodb: DynamoDBClient, table: str, item: dict[str, Any]) -> RecordResult:
     """Put a built transaction item if its key is new; otherwise return what is stored."""
     written = put_if(
         dynamodb,
@@ -153,7 +156,9 @@ def record_item(dynamodb: Any, table: str, item: dict[str, Any]) -> RecordResult
     return RecordResult(new=False, existing=entry_from_item(old) if old else None)
 
 
-def update_transaction(dynamodb: Any, table: str, transaction_id: int, **request: Any) -> Written:
+def update_transaction(
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, **request: Any
+) -> Written:
     """`update_if` on one transaction item, with `#status` naming its status."""
     return update_if(
         dynamodb,
@@ -164,7 +169,7 @@ def update_transaction(dynamodb: Any, table: str, transaction_id: int, **request
     )
 
 
-def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | None:
+def get_entry(dynamodb: DynamoDBClient, table: str, transaction_id: int) -> LedgerEntry | None:
     item = dynamodb.get_item(
         TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
     ).get("Item")
@@ -172,7 +177,7 @@ def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | N
 
 
 def mark_processed(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     *,
@@ -205,7 +210,7 @@ BATCH_GET_LIMIT = 100
 
 
 def pending_before(
-    dynamodb: Any, table: str, cutoff: datetime, *, limit: int | None = None
+    dynamodb: DynamoDBClient, table: str, cutoff: datetime, *, limit: int | None = None
 ) -> list[int]:
     """Ids still RECEIVED that were recorded before `cutoff`, oldest first, at most `limit`
     (the sparse PendingIndex)."""
@@ -227,7 +232,7 @@ def pending_before(
 STATE_PREFIX: Final = "STATE#"
 
 
-def get_state(dynamodb: Any, table: str, name: str) -> dict[str, Any] | None:
+def get_state(dynamodb: DynamoDBClient, table: str, name: str) -> dict[str, Any] | None:
     """A small named state item kept beside the transactions (e.g. the registered webhook)."""
     item = dynamodb.get_item(
         TableName=table, Key={"pk": {"S": STATE_PREFIX + name}}, ConsistentRead=True
@@ -238,7 +243,7 @@ def get_state(dynamodb: Any, table: str, name: str) -> dict[str, Any] | None:
     return {k: v for k, v in values.items() if k not in ("pk", "kind")}
 
 
-def put_state(dynamodb: Any, table: str, name: str, values: dict[str, Any]) -> None:
+def put_state(dynamodb: DynamoDBClient, table: str, name: str, values: dict[str, Any]) -> None:
     item = {"pk": STATE_PREFIX + name, "kind": "state", **values}
     dynamodb.put_item(TableName=table, Item=to_dynamodb(item))
 
@@ -248,7 +253,7 @@ class NotInLedger(LookupError):
 
 
 def reopen(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     *,
@@ -287,7 +292,9 @@ def reopen(
     return int(from_dynamodb(written.attributes)["replays"]) if written.written else None
 
 
-def reopen_for_replay(dynamodb: Any, table: str, transaction_id: int, *, now: datetime) -> int:
+def reopen_for_replay(
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, *, now: datetime
+) -> int:
     """Put a transaction back to RECEIVED for an operator's replay; returns its replay number."""
     # A replayed entry gets the sweep's full patience again.
     replays = reopen(dynamodb, table, transaction_id, now=now, remove="sweeps")

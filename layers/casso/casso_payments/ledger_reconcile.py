@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
 from casso_payments.ledger import (
@@ -15,9 +16,12 @@ from casso_payments.ledger import (
     update_transaction,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 def count_sweep(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     *,
@@ -56,7 +60,7 @@ def count_sweep(
     return None
 
 
-def park_stuck(dynamodb: Any, table: str, transaction_id: int) -> bool:
+def park_stuck(dynamodb: DynamoDBClient, table: str, transaction_id: int) -> bool:
     """Move a RECEIVED entry out of the sweep's reach (pending STUCK) for a person to look at;
     `ops replay` (reopen_for_replay) puts it back. False if it was processed meanwhile."""
     return update_transaction(
@@ -69,7 +73,7 @@ def park_stuck(dynamodb: Any, table: str, transaction_id: int) -> bool:
     ).written
 
 
-def count_stuck(dynamodb: Any, table: str) -> int:
+def count_stuck(dynamodb: DynamoDBClient, table: str) -> int:
     """How many entries the sweep has given up on and wait for a person."""
     total = 0
     for page in dynamodb.get_paginator("query").paginate(
@@ -84,14 +88,14 @@ def count_stuck(dynamodb: Any, table: str) -> int:
 
 
 def delivery_facts(
-    dynamodb: Any, table: str, transaction_ids: list[int], *, attempts: int = 5
+    dynamodb: DynamoDBClient, table: str, transaction_ids: list[int], *, attempts: int = 5
 ) -> dict[int, dict[str, Any]]:
     """`source` and `received_at` of those of these ids the ledger holds (absent: missing);
     BatchGetItem, 100 keys a call."""
     found: dict[int, dict[str, Any]] = {}
     unique = list(dict.fromkeys(transaction_ids))
     for start in range(0, len(unique), BATCH_GET_LIMIT):
-        request = {
+        request: Mapping[str, Any] = {
             table: {
                 "Keys": [transaction_key(t) for t in unique[start : start + BATCH_GET_LIMIT]],
                 "ProjectionExpression": "pk, #source, received_at",

@@ -16,7 +16,7 @@ payments) and settles nothing: a person accepts it (`late_payments.accept`) or r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
 from casso_payments.orders import (
@@ -29,6 +29,9 @@ from casso_payments.orders import (
     update_order,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 INDEX: Final = "ExpiringIndex"
 
 
@@ -38,7 +41,7 @@ def is_due(order: Order, now: datetime) -> bool:
     return order.expires_at <= timestamp(now)
 
 
-def due(dynamodb: Any, table: str, *, now: datetime, limit: int) -> list[str]:
+def due(dynamodb: DynamoDBClient, table: str, *, now: datetime, limit: int) -> list[str]:
     """Keys of orders whose expiry has passed and still carry `expiring`, oldest first."""
     keys: list[str] = []
     query: dict[str, Any] = {
@@ -56,7 +59,9 @@ def due(dynamodb: Any, table: str, *, now: datetime, limit: int) -> list[str]:
     return keys
 
 
-def expire(dynamodb: Any, table: str, key: str, *, now: datetime) -> tuple[Order | None, bool]:
+def expire(
+    dynamodb: DynamoDBClient, table: str, key: str, *, now: datetime
+) -> tuple[Order | None, bool]:
     """Make the order EXPIRED if it is still open and due: (the order when it is EXPIRED,
     None when it was paid in time; whether this call expired it)."""
     at = timestamp(now)
@@ -91,7 +96,7 @@ def expire(dynamodb: Any, table: str, key: str, *, now: datetime) -> tuple[Order
     return current, False
 
 
-def done(dynamodb: Any, table: str, key: str) -> None:
+def done(dynamodb: DynamoDBClient, table: str, key: str) -> None:
     """The order's expiry is handled (event published, or paid in time): out of the index."""
     dynamodb.update_item(
         TableName=table,
@@ -117,7 +122,13 @@ def expired_state(order: Order) -> dict[str, Any]:
 
 
 def record_late(
-    dynamodb: Any, table: str, order: Order, *, transaction_id: int, amount: int, now: datetime
+    dynamodb: DynamoDBClient,
+    table: str,
+    order: Order,
+    *,
+    transaction_id: int,
+    amount: int,
+    now: datetime,
 ) -> tuple[Order, bool]:
     """Keep a transfer on its EXPIRED order as a late payment, once; (order, newly added)."""
     if transaction_id in order.late:

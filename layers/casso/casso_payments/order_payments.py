@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 from casso_payments.dynamo import timestamp, to_dynamodb
 from casso_payments.orders import (
@@ -27,6 +27,9 @@ from casso_payments.orders import (
     update_order,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
 
 class OrderExpired(OrderError):
     """The order expired before this transfer reached it: the transfer is a late payment."""
@@ -40,7 +43,7 @@ class PaymentResult:
 
 
 def apply_payment(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     order: Order,
     *,

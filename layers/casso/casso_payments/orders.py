@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from casso_payments.dynamo import Written, from_dynamodb, put_if, timestamp, to_dynamodb, update_if
 from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
@@ -29,6 +29,9 @@ from casso_payments.payment_requests import (
     matchable,
     payment_request,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 PENDING: Final = "PENDING"
 PARTIALLY_PAID: Final = "PARTIALLY_PAID"
@@ -133,7 +136,7 @@ def order_from_item(item: dict[str, Any]) -> Order:
 
 
 def create_order(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     order_code: str,
     expected_amount: int,
@@ -205,7 +208,7 @@ def create_order(
     return order
 
 
-def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
+def get_order(dynamodb: DynamoDBClient, table: str, order_code: str) -> Order | None:
     """The order for any spelling of its code (`dh-0035` finds `DH35`), or None."""
     item = dynamodb.get_item(
         TableName=table, Key={"pk": {"S": canonical_code(order_code)}}, ConsistentRead=True
@@ -213,17 +216,17 @@ def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
     return order_from_item(item) if item else None
 
 
-def existing_orders(dynamodb: Any, table: str, codes: Iterable[str]) -> list[Order]:
+def existing_orders(dynamodb: DynamoDBClient, table: str, codes: Iterable[str]) -> list[Order]:
     """The orders among `codes` that exist, in the order the codes were given."""
     return [order for code in codes if (order := get_order(dynamodb, table, code)) is not None]
 
 
-def update_order(dynamodb: Any, table: str, key: str, **request: Any) -> Written:
+def update_order(dynamodb: DynamoDBClient, table: str, key: str, **request: Any) -> Written:
     """`update_if` on the order whose canonical code is `key`."""
     return update_if(dynamodb, TableName=table, Key={"pk": {"S": key}}, **request)
 
 
-def reread(dynamodb: Any, table: str, order: Order, doing: str) -> Order:
+def reread(dynamodb: DynamoDBClient, table: str, order: Order, doing: str) -> Order:
     """The order as it is now, after a concurrent change refused our write while `doing`."""
     current = get_order(dynamodb, table, order.key)
     if current is None:

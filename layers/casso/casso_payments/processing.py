@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casso_payments import bindings, confirmation, ledger, order_effects, order_expiry, orders
 from casso_payments.bindings import Binding
@@ -36,6 +36,10 @@ from casso_payments.payment_events import (
 )
 from casso_payments.settings import ProcessorSettings, accepts_account
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+
 
 class MissingTransaction(LookupError):
     """A queued id has no ledger item: nothing to process; the message goes to the DLQ."""
@@ -43,8 +47,8 @@ class MissingTransaction(LookupError):
 
 @dataclass(frozen=True)
 class ProcessorDeps:
-    dynamodb: Any
-    events: Any
+    dynamodb: DynamoDBClient
+    events: EventBridgeClient
     settings: ProcessorSettings
     # Builds the Casso API client on first use (`confirmation.casso_lookup`); None: no
     # confirmation possible, so a transaction that needs one waits.

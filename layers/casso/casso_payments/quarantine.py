@@ -14,10 +14,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from casso_payments.dynamo import delete_if, from_dynamodb, put_if, timestamp, to_dynamodb
 from casso_payments.payload import Problem
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 QUARANTINED: Final = "QUARANTINED"
 PREFIX: Final = "QUARANTINE#"
@@ -63,7 +66,7 @@ def _key(digest: str) -> dict[str, Any]:
 
 
 def quarantine_delivery(
-    dynamodb: Any, table: str, *, body: str, reason: str, generation: str, now: datetime
+    dynamodb: DynamoDBClient, table: str, *, body: str, reason: str, generation: str, now: datetime
 ) -> bool:
     """Keep a delivery we could not understand, whole. False if this exact body is already kept."""
     return put_if(
@@ -98,7 +101,7 @@ def _delivery(values: dict[str, Any], *, with_body: bool) -> QuarantinedDelivery
     )
 
 
-def list_quarantined(dynamodb: Any, table: str) -> list[QuarantinedDelivery]:
+def list_quarantined(dynamodb: DynamoDBClient, table: str) -> list[QuarantinedDelivery]:
     """Every quarantined delivery, oldest first. A scan of the ledger (there is no index on
     kind): fine for an operator now and then, not for a hot path."""
     found: list[QuarantinedDelivery] = []
@@ -115,14 +118,14 @@ def list_quarantined(dynamodb: Any, table: str) -> list[QuarantinedDelivery]:
     return sorted(found, key=lambda d: (d.received_at, d.key))
 
 
-def get_quarantined(dynamodb: Any, table: str, key: str) -> QuarantinedDelivery:
+def get_quarantined(dynamodb: DynamoDBClient, table: str, key: str) -> QuarantinedDelivery:
     item = dynamodb.get_item(TableName=table, Key=_key(key), ConsistentRead=True).get("Item")
     if not item or item.get("kind", {}).get("S") != "quarantine":
         raise NotQuarantined(f"no quarantined delivery {key}")
     return _delivery(from_dynamodb(item), with_body=True)
 
 
-def discard(dynamodb: Any, table: str, key: str) -> None:
+def discard(dynamodb: DynamoDBClient, table: str, key: str) -> None:
     """Delete one quarantined delivery (and nothing else: the condition checks its kind)."""
     deleted = delete_if(
         dynamodb,

@@ -15,13 +15,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from casso_payments import ledger
 from casso_payments.payload import ParsedDelivery, Problem
 from casso_payments.queue import SQS_BATCH_LIMIT, EnqueueError, TransactionMessage, enqueue
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 # Threads (and, in the receiver, pooled connections: see its client's Config) per delivery.
 WRITE_CONCURRENCY: Final = 32
@@ -87,7 +91,7 @@ def concurrently(
 
 
 def write(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     staged: Staged,
     *,
@@ -137,7 +141,7 @@ def write(
 
 
 def enqueue_all(
-    sqs: Any,
+    sqs: SQSClient,
     queue_url: str,
     ids: Sequence[int],
     source: str,

@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from casso_payments.dynamo import timestamp, to_dynamodb
 from casso_payments.orders import Order, OrderError, get_order, reread, update_order
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass(frozen=True)
@@ -34,7 +37,7 @@ def _result(order: Order, transaction_id: int, recorded: bool) -> RefundResult:
 
 
 def record_refund(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     order: Order,
     *,

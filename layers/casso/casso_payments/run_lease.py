@@ -10,17 +10,20 @@ does nothing.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from casso_payments.dynamo import delete_if, from_dynamodb, put_if, timestamp, to_dynamodb
 from casso_payments.ledger import STATE_PREFIX
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 LEASE: Final = "reconcile-lease"
 _KEY: Final = {"pk": {"S": STATE_PREFIX + LEASE}}
 
 
 def acquire(
-    dynamodb: Any, table: str, *, owner: str, now: datetime, seconds: float
+    dynamodb: DynamoDBClient, table: str, *, owner: str, now: datetime, seconds: float
 ) -> dict[str, Any] | None:
     """Take the lease for `seconds`. None when taken; else who holds it and until when."""
     written = put_if(
@@ -47,7 +50,7 @@ def acquire(
     return {k: held.get(k) for k in ("owner", "acquired_at", "expires_at")}
 
 
-def release(dynamodb: Any, table: str, *, owner: str) -> None:
+def release(dynamodb: DynamoDBClient, table: str, *, owner: str) -> None:
     """Give the lease back, if it is still ours (an expired one may have been taken over)."""
     delete_if(
         dynamodb,
