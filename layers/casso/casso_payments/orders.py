@@ -147,11 +147,43 @@ def create_order(
     pattern: str | None = None,
     expires_at: datetime | None = None,
 ) -> Order:
-    """Create a PENDING order. Raises OrderError if the code is unusable, the amount isn't a
-    positive whole number of VND, or an order with the same canonical code exists. With a
-    `payee`, the order keeps its VietQR; with a `pattern` (the default one when there is a
-    payee), a code the pattern can't find back in a description is refused. With
-    `expires_at`, the order expires then if still unpaid (`order_expiry`)."""
+    """Create a PENDING order (`new_order`). Raises OrderError if `new_order` refuses it or
+    an order with the same canonical code exists."""
+    order, item = new_order(
+        order_code,
+        expected_amount,
+        now=now,
+        note=note,
+        payee=payee,
+        pattern=pattern,
+        expires_at=expires_at,
+    )
+    created = put_if(
+        dynamodb,
+        TableName=table,
+        Item=to_dynamodb(item),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+    if not created.written:
+        raise OrderError(f"an order with code {order.key} already exists")
+    return order
+
+
+def new_order(
+    order_code: str,
+    expected_amount: int,
+    *,
+    now: datetime,
+    note: str = "",
+    payee: Payee | None = None,
+    pattern: str | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[Order, dict[str, Any]]:
+    """A PENDING order and its item, checked; nothing written. Raises OrderError if the code
+    is unusable or the amount isn't a positive whole number of VND. With a `payee`, the
+    order keeps its VietQR; with a `pattern` (the default one when there is a payee), a code
+    the pattern can't find back in a description is refused. With `expires_at` (after
+    `now`), the order expires then if still unpaid (`order_expiry`)."""
     try:
         key = canonical_code(order_code)
     except ValueError as error:
@@ -197,15 +229,7 @@ def create_order(
         if expires_at <= now:
             raise OrderError(f"expires_at {timestamp(expires_at)} is not after now")
         item |= {"expires_at": order.expires_at, "expiring": EXPIRING}
-    created = put_if(
-        dynamodb,
-        TableName=table,
-        Item=to_dynamodb(item),
-        ConditionExpression="attribute_not_exists(pk)",
-    )
-    if not created.written:
-        raise OrderError(f"an order with code {key} already exists")
-    return order
+    return order, item
 
 
 def get_order(dynamodb: DynamoDBClient, table: str, order_code: str) -> Order | None:
