@@ -139,9 +139,7 @@ def pay(
             detail = order_detail(result.order, result.payment)
             events.append(PaymentEvent.of(outcome, common_with(entry, order.key, detail)))
             return result.order, result.applied, outcome
-    order, added = order_expiry.record_late(
-        deps.dynamodb, table, order, transaction_id=tid, amount=transaction.amount, now=now
-    )
+    order, added = order_expiry.record_late(deps.dynamodb, table, order, transaction, now=now)
     detail = {**order_expiry.expired_state(order), "late_amount": transaction.amount}
     events.append(PaymentEvent.of(Outcome.LATE, common_with(entry, order.key, detail)))
     return order, added, Outcome.LATE

@@ -28,6 +28,7 @@ from casso_payments.orders import (
     get_order,
     update_order,
 )
+from casso_payments.payload import Transaction
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -122,15 +123,10 @@ def expired_state(order: Order) -> dict[str, Any]:
 
 
 def record_late(
-    dynamodb: DynamoDBClient,
-    table: str,
-    order: Order,
-    *,
-    transaction_id: int,
-    amount: int,
-    now: datetime,
+    dynamodb: DynamoDBClient, table: str, order: Order, transaction: Transaction, *, now: datetime
 ) -> tuple[Order, bool]:
     """Keep a transfer on its EXPIRED order as a late payment, once; (order, newly added)."""
+    transaction_id, amount = transaction.id, transaction.amount
     if transaction_id in order.late:
         return order, False
     written = update_order(

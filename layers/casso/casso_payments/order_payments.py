@@ -12,26 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from casso_payments import orders
 from casso_payments.dynamo import timestamp, to_dynamodb
-from casso_payments.orders import (
-    EXPIRED,
-    OVERPAID,
-    PAID,
-    SETTLED,
-    AppliedPayment,
-    Order,
-    OrderError,
-    order_from_item,
-    reread,
-    settle,
-    update_order,
-)
+from casso_payments.orders import AppliedPayment, Order
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 
-class OrderExpired(OrderError):
+class OrderExpired(orders.OrderError):
     """The order expired before this transfer reached it: the transfer is a late payment."""
 
 
@@ -60,16 +49,16 @@ def apply_payment(
     for _ in range(attempts):
         if transaction_id in order.applied:
             return PaymentResult(order, False, order.applied[transaction_id])
-        if order.status == EXPIRED and not accept_expired:
+        if order.status == orders.EXPIRED and not accept_expired:
             raise OrderExpired(f"order {order.key} expired at {order.expired_at}")
         paid = order.paid_amount + amount
-        status = settle(order.expected_amount, paid, tolerance)
+        status = orders.settle(order.expected_amount, paid, tolerance)
         # Writes are serialised by the paid_amount condition, so exactly one transfer per
         # order sees an unsettled order before it and a settled one after it.
-        settles = status in SETTLED and order.status not in SETTLED
+        settles = status in orders.SETTLED and order.status not in orders.SETTLED
         payment = AppliedPayment(amount, status, paid, settles)
         at = timestamp(now)
-        written = update_order(
+        written = orders.update_order(
             dynamodb,
             table,
             order.key,
@@ -79,7 +68,7 @@ def apply_payment(
                 + (
                     # Settled: it can't expire any more, so it leaves ExpiringIndex.
                     ", paid_at = if_not_exists(paid_at, :at) REMOVE expiring"
-                    if status in (PAID, OVERPAID)
+                    if status in (orders.PAID, orders.OVERPAID)
                     else ""
                 )
             ),
@@ -109,7 +98,7 @@ def apply_payment(
             ReturnValues="ALL_NEW",
         )
         if not written.written:
-            order = reread(dynamodb, table, order, "being paid")
+            order = orders.reread(dynamodb, table, order, "being paid")
             continue
-        return PaymentResult(order_from_item(written.attributes), True, payment)
-    raise OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")
+        return PaymentResult(orders.order_from_item(written.attributes), True, payment)
+    raise orders.OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack
 
 from casso_payments.dynamo import Written, from_dynamodb, put_if, timestamp, to_dynamodb, update_if
 from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
@@ -32,6 +32,15 @@ from casso_payments.payment_requests import (
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    class OrderOptions(TypedDict, total=False):
+        """`new_order`'s optional arguments, which `create_order` passes on."""
+
+        note: str
+        payee: Payee | None
+        pattern: str | None
+        expires_at: datetime | None
+
 
 PENDING: Final = "PENDING"
 PARTIALLY_PAID: Final = "PARTIALLY_PAID"
@@ -142,22 +151,11 @@ def create_order(
     expected_amount: int,
     *,
     now: datetime,
-    note: str = "",
-    payee: Payee | None = None,
-    pattern: str | None = None,
-    expires_at: datetime | None = None,
+    **options: Unpack[OrderOptions],
 ) -> Order:
-    """Create a PENDING order (`new_order`). Raises OrderError if `new_order` refuses it or
-    an order with the same canonical code exists."""
-    order, item = new_order(
-        order_code,
-        expected_amount,
-        now=now,
-        note=note,
-        payee=payee,
-        pattern=pattern,
-        expires_at=expires_at,
-    )
+    """Create a PENDING order (`new_order`, which says what `options` do). Raises OrderError
+    if `new_order` refuses it or an order with the same canonical code exists."""
+    order, item = new_order(order_code, expected_amount, now=now, **options)
     created = put_if(
         dynamodb,
         TableName=table,
