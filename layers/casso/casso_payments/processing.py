@@ -22,7 +22,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from casso_payments import bindings, confirmation, ledger, order_effects, order_expiry, orders
+from casso_payments import (
+    bindings,
+    confirmation,
+    dynamo,
+    ledger,
+    order_effects,
+    order_expiry,
+    orders,
+)
 from casso_payments.bindings import Binding
 from casso_payments.order_codes import find_codes
 from casso_payments.order_effects import common_with
@@ -83,7 +91,7 @@ def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> B
     """Which order the transfer settles, from its description and the orders that exist."""
     settings = deps.settings
     codes = find_codes(transaction.description, settings.order_code_pattern)
-    at = ledger.timestamp(now)
+    at = dynamo.timestamp(now)
     if transaction.amount == 0:
         return Binding(bindings.UNMATCHED, None, tuple(codes), at)
     existing = [

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from casso_payments import ledger
+from casso_payments import dynamo, ledger
 from casso_payments.payload import ParsedDelivery, Problem
 from casso_payments.queue import SQS_BATCH_LIMIT, EnqueueError, TransactionMessage, enqueue
 
@@ -57,7 +57,7 @@ def stage(parsed: ParsedDelivery, *, source: str, received_at: datetime) -> Stag
     large, text DynamoDB refuses, nested too deeply) becomes a problem, not a failed write."""
     items: list[tuple[int, dict[str, Any]]] = []
     problems = list(parsed.problems)
-    at = ledger.timestamp(received_at)
+    at = dynamo.timestamp(received_at)
     for transaction in parsed.transactions:
         try:
             item = ledger.transaction_item(transaction, source=source, received_at=at)
@@ -134,7 +134,7 @@ def write(
             if (
                 existing is not None
                 and existing.status == ledger.RECEIVED
-                and ledger.parse_timestamp(existing.received_at) <= requeue_before
+                and dynamo.parse_timestamp(existing.received_at) <= requeue_before
             ):
                 requeue.append(transaction_id)
     return Written(tuple(new), tuple(duplicates), tuple(requeue), failure)
