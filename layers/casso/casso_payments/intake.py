@@ -77,7 +77,7 @@ class Answer:
     test_calls: int = 0  # Casso's Test Call transactions (recorded as tests, not queued)
     reason: str = ""
     error: str = field(default="", repr=False)
-    # What could not be understood (quarantined): `reason` shows them whole, `logged` not.
+    # What could not be understood (quarantined): `reason` shows them whole, logs do not.
     problems: tuple[Problem, ...] = ()
 
     @property
