@@ -25,24 +25,15 @@ from dataclasses import fields as dataclass_fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+# from_dynamodb, timestamp and to_dynamodb are also what the ledger's readers (ops, local,
+# bench, tests) take from here.
 from casso_payments.dynamo import (
     Written,
+    from_dynamodb,
     put_if,
+    timestamp,
+    to_dynamodb,
     update_if,
-)
-
-# Re-exported: the ledger's readers (ops, local, bench) take them from here too.
-from casso_payments.dynamo import (
-    from_dynamodb as from_dynamodb,
-)
-from casso_payments.dynamo import (
-    parse_timestamp as parse_timestamp,
-)
-from casso_payments.dynamo import (
-    timestamp as timestamp,
-)
-from casso_payments.dynamo import (
-    to_dynamodb as to_dynamodb,
 )
 from casso_payments.item_size import ITEM_BUDGET_BYTES, ItemTooLarge, item_size
 from casso_payments.payload import Transaction, parse_transaction
