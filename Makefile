@@ -40,9 +40,10 @@ lock: venv ## recompile the lock files from requirements-dev.in and layers/casso
 	$(BIN)/uv pip compile requirements-bootstrap.in --quiet --generate-hashes --universal \
 	  --python-version 3.11 --custom-compile-command "make lock" -o requirements-bootstrap.txt
 
-lint: venv ## ruff: lint and format check
+lint: venv ## ruff: lint and format check; mypy: types of the layer and the handlers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: venv ## ruff: fix what can be fixed, format
 	$(BIN)/ruff check --fix .

@@ -12,7 +12,8 @@ from __future__ import annotations
 from casso_payments import cold_start  # isort: skip
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -28,28 +29,20 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import (
+    DataclassSerializer,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casso_payments import outcomes
 from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
-from casso_payments.processing import ProcessorDeps, process
+from casso_payments.processing import ProcessorDeps, Recorded, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
 
-OUTCOME_METRICS = {
-    outcomes.PAID: "OrdersPaid",
-    outcomes.PARTIALLY_PAID: "OrdersPartiallyPaid",
-    outcomes.OVERPAID: "OrdersOverpaid",
-    outcomes.UNMATCHED: "PaymentsUnmatched",
-    outcomes.EXTRA_PAYMENT: "OrdersExtraPayment",
-    outcomes.NEEDS_REVIEW: "PaymentsNeedReview",
-    outcomes.UNCONFIRMED: "PaymentsUnconfirmed",
-    outcomes.MONEY_OUT: "MoneyOut",
-    outcomes.OTHER_ACCOUNT: "OtherAccountTransactions",
-    outcomes.LATE: "LatePayments",
-    outcomes.REFUND: "RefundsRecorded",
-    outcomes.ALREADY_PROCESSED: "AlreadyProcessed",
-}
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+    from mypy_boto3_sqs import SQSClient
 
 logger = Logger()
 # Patch only what this function calls through: patching everything X-Ray knows imports
@@ -61,15 +54,18 @@ batch = BatchProcessor(event_type=EventType.SQS)
 # Built once per execution environment and reused by every invocation.
 settings = ProcessorSettings.from_env()
 dynamodb = boto3.client("dynamodb")
+
+
 # Secrets Manager, SQS and the Casso client are made only when a record needs them (a
 # confirmation, a back-off), so the cold start of every other invocation doesn't pay.
-_lazy_clients: dict[str, Any] = {}
+@cache
+def _secretsmanager() -> SecretsManagerClient:
+    return boto3.client("secretsmanager")
 
 
-def _client(name: str) -> Any:
-    if name not in _lazy_clients:
-        _lazy_clients[name] = boto3.client(name)
-    return _lazy_clients[name]
+@cache
+def _sqs() -> SQSClient:
+    return boto3.client("sqs")
 
 
 deps = ProcessorDeps(
@@ -77,7 +73,7 @@ deps = ProcessorDeps(
     events=boto3.client("events"),
     settings=settings,
     casso=casso_lookup(
-        lambda: _client("secretsmanager"),
+        _secretsmanager,
         settings.casso_api_key_secret_id,
         settings.casso_api_base_url,
     ),
@@ -85,7 +81,8 @@ deps = ProcessorDeps(
 # Seconds a record waiting for Casso stays invisible, by receive: 1 min, 2, 4, ... 15 max.
 CONFIRMATION_BACKOFF_SECONDS = (60, 120, 240, 480, 900)
 idempotency = IdempotencyConfig(
-    # A replay (docs/operations.md) carries a new number, so it is worked again.
+    # Over the message's fields (Powertools turns the dataclass into a dict of them). A replay
+    # (docs/operations.md) carries a new number, so it is worked again.
     event_key_jmespath="[transaction_id, replay]",
     # Long enough to cover SQS redeliveries; after that the ledger's PROCESSED status skips.
     expires_after_seconds=3600,
@@ -97,39 +94,38 @@ persistence = DynamoDBPersistenceLayer(
 
 
 @idempotent_function(
-    data_keyword_argument="message", config=idempotency, persistence_store=persistence
+    data_keyword_argument="message",
+    config=idempotency,
+    persistence_store=persistence,
+    # Stored as {"outcome", "order_code"}, as before the record had a type of its own.
+    output_serializer=DataclassSerializer(Recorded),
 )
-def process_once(message: dict[str, Any]) -> dict[str, Any]:
-    outcome = process(message["transaction_id"], deps, now=datetime.now(UTC))
+def process_once(message: TransactionMessage) -> Recorded:
+    done = process(message.transaction_id, deps, now=datetime.now(UTC))
     logger.info(
-        f"transaction {outcome.outcome}",
+        f"transaction {done.outcome.value}",
         extra={
-            "transaction_id": outcome.transaction_id,
-            "order_code": outcome.order_code,
-            "order_status": outcome.order.status if outcome.order else None,
-            "applied": outcome.applied,
-            "events": list(outcome.events),
-            "confirmation": outcome.confirmation,
-            "reason": outcome.reason,
+            "transaction_id": done.transaction_id,
+            "order_code": done.order_code,
+            "order_status": done.order.status if done.order else None,
+            "applied": done.applied,
+            "events": list(done.events),
+            "confirmation": done.confirmation,
+            "reason": done.reason,
         },
     )
-    metrics.add_metric(name=OUTCOME_METRICS[outcome.outcome], unit=MetricUnit.Count, value=1)
-    return {"outcome": outcome.outcome, "order_code": outcome.order_code}
+    metrics.add_metric(name=done.outcome.metric, unit=MetricUnit.Count, value=1)
+    return Recorded(done.outcome.value, done.order_code)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict[str, Any]:
+def record_handler(record: SQSRecord) -> Recorded:
     receives = int(record.attributes.approximate_receive_count or 1)
     try:
         message = TransactionMessage.from_json(record.body)
         logger.set_correlation_id(str(message.transaction_id))
-        return process_once(
-            message={
-                "transaction_id": message.transaction_id,
-                "source": message.source,
-                "replay": message.replay,
-            }
-        )
+        recorded: Recorded = process_once(message=message)
+        return recorded
     except ConfirmationUnavailable as error:
         # Not settled, not refused: Casso can't answer now. Wait longer after each receive;
         # the queue-age alarm shows payments that keep waiting.
@@ -160,7 +156,7 @@ def _back_off(record: SQSRecord, seconds: int) -> None:
     if not settings.transaction_queue_url:
         return
     try:
-        _client("sqs").change_message_visibility(
+        _sqs().change_message_visibility(
             QueueUrl=settings.transaction_queue_url,
             ReceiptHandle=record.receipt_handle,
             VisibilityTimeout=seconds,
@@ -172,7 +168,7 @@ def _back_off(record: SQSRecord, seconds: int) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     idempotency.register_lambda_context(context)
     return process_partial_response(
         event=event, record_handler=record_handler, processor=batch, context=context

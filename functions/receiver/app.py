@@ -31,7 +31,6 @@ from botocore.config import Config
 
 from casso_payments.credentials import CredentialStore
 from casso_payments.intake import Delivery, IntakeDeps, receive
-from casso_payments.payload import redact
 from casso_payments.recording import WRITE_CONCURRENCY
 from casso_payments.settings import ReceiverSettings
 
@@ -120,7 +119,7 @@ def casso_webhook(event: dict[str, Any]) -> dict[str, Any]:
             "duplicates": list(answer.duplicates),
             "requeued": list(answer.requeued),
             "test_calls": answer.test_calls,
-            "reason": "; ".join(redact(r) for r in answer.reason.split("; ")),
+            "reason": answer.logged_reason,
             "error": answer.error,
             "source_ip": identity.get("sourceIp"),
         },

@@ -152,7 +152,7 @@ def test_a_payment_waiting_for_casso_backs_off_on_its_message_visibility(
 ):
     pipeline = confirming()
     asked: list[dict[str, Any]] = []
-    sqs = pipeline.processor._client("sqs")  # the handler's own, made on first use
+    sqs = pipeline.processor._sqs()  # the handler's own, made on first use
     sqs.meta.events.register(
         "before-parameter-build.sqs.ChangeMessageVisibility",
         lambda params, **_: asked.append(params),

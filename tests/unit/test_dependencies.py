@@ -25,8 +25,17 @@ def pins(path: Path) -> dict[str, str]:
     return {canonical(name): version for name, version in PIN.findall(path.read_text())}
 
 
+STUB_EXTRAS = re.compile(r"^boto3-stubs\[([^\]]*)\]", re.MULTILINE)
+
+
 def declared() -> set[str]:
-    return set(pins(LAYER_IN)) | set(pins(DEV_IN))
+    # boto3-stubs[dynamodb,...] declares the client stubs its extras name (mypy-boto3-dynamodb).
+    stubs = {
+        f"mypy-boto3-{extra.strip()}"
+        for extras in STUB_EXTRAS.findall(DEV_IN.read_text())
+        for extra in extras.split(",")
+    }
+    return set(pins(LAYER_IN)) | set(pins(DEV_IN)) | stubs
 
 
 def test_every_declared_pin_is_what_its_lock_installs():

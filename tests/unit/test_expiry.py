@@ -169,7 +169,7 @@ def test_a_late_payment_marked_for_refund(stack):
 
 
 def test_a_payment_racing_the_expiry_cannot_pay_the_expired_order(stack):
-    from casso_payments.orders import OrderExpired, apply_payment
+    from casso_payments.order_payments import OrderExpired, apply_payment
 
     expiring(stack, "DH12", 200_000)
     stale = get_order(stack.dynamodb, stack.orders_table, "DH12")  # read while PENDING

@@ -159,7 +159,7 @@ def test_malformed_json_is_quarantined_whole_and_acknowledged(stack):
             {"error": 0, "data": [{"id": 5, "amount": "5"}]},
             'data[0].amount: expected a whole number, got str "5"',
         ),
-        ({"error": 2, "data": []}, "error: Casso reported error int 2, expected 0"),
+        ({"error": 2, "data": []}, "error: Casso reported an error, expected 0, got int 2"),
     ],
 )
 def test_authenticated_but_not_understood_is_quarantined_with_reason(stack, body, reason):

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
+from casso_payments.order_payments import apply_payment
 from casso_payments.orders import (
     OVERPAID,
     PAID,
     PARTIALLY_PAID,
     PENDING,
     OrderError,
-    apply_payment,
     create_order,
     existing_orders,
     get_order,
+    new_order,
     settle,
 )
 from tests.helpers import NOW
@@ -61,9 +62,9 @@ def test_create_and_get_by_any_spelling(stack):
         ("DH1", "1000", "got '1000'"),
     ],
 )
-def test_create_rejects_bad_input(stack, code, amount, message):
+def test_create_rejects_bad_input(code, amount, message):
     with pytest.raises(OrderError, match=message):
-        create_order(stack.dynamodb, stack.orders_table, code, amount, now=NOW)
+        new_order(code, amount, now=NOW)
 
 
 def test_create_refuses_a_second_order_with_the_same_canonical_code(stack):

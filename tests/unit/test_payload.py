@@ -107,8 +107,8 @@ def test_numeric_account_number_becomes_text_and_integral_float_amount_is_accept
         ("text", 'body: expected an object, got str "text"'),
         ({"error": 0}, "data: missing"),
         ({"error": 0, "data": "x"}, 'data: expected an array (v1) or an object (V2), got str "x"'),
-        ({"error": 1, "data": []}, "error: Casso reported error int 1, expected 0"),
-        ({"error": True, "data": []}, "error: Casso reported error bool true, expected 0"),
+        ({"error": 1, "data": []}, "error: Casso reported an error, expected 0, got int 1"),
+        ({"error": True, "data": []}, "error: Casso reported an error, expected 0, got bool true"),
         (
             {"error": 0, "data": {"amount": 1}},
             "data.id: missing (Casso's transaction id is required)",
@@ -145,14 +145,14 @@ def test_numeric_account_number_becomes_text_and_integral_float_amount_is_accept
 def test_each_malformed_shape_is_reported_with_its_field(body: object, problem: str):
     parsed = parse_delivery(body)
     assert parsed.transactions == ()
-    assert parsed.problems == (problem,)
+    assert tuple(map(str, parsed.problems)) == (problem,)
 
 
 def test_v1_batch_keeps_good_items_and_names_the_bad_ones():
     items = [{**V1_ITEM, "id": 21}, {"amount": 5}, {**V1_ITEM, "id": 23}, {"id": 24, "amount": "x"}]
     parsed = parse_delivery({"error": 0, "data": items})
     assert [t.id for t in parsed.transactions] == [21, 23]
-    assert parsed.problems == (
+    assert tuple(map(str, parsed.problems)) == (
         "data[1].id: missing (Casso's transaction id is required)",
         'data[3].amount: expected a whole number, got str "x"',
     )
@@ -160,7 +160,7 @@ def test_v1_batch_keeps_good_items_and_names_the_bad_ones():
 
 def test_long_values_are_cut_in_problem_messages():
     parsed = parse_delivery({"error": 0, "data": {"id": 1, "amount": "9" * 500}})
-    assert len(parsed.problems[0]) < 120
+    assert len(str(parsed.problems[0])) < 120
 
 
 def test_missing_error_field_is_accepted_as_success():
@@ -169,27 +169,31 @@ def test_missing_error_field_is_accepted_as_success():
 
 
 @pytest.mark.parametrize(
-    ("problem", "logged"),
+    ("body", "logged"),
     [
         (
-            'data.description: expected text, got list ["NGUYEN VAN A 0123"]',
+            {"error": 0, "data": {"id": 1, "amount": 1, "description": ["NGUYEN VAN A 0123"]}},
             "data.description: expected text, got list (value not logged)",
         ),
         (
-            'data.amount: expected a whole number, got str "200500"',
+            {"error": 0, "data": {"id": 1, "amount": "200500"}},
             "data.amount: expected a whole number, got str (value not logged)",
         ),
         (
-            "data.amount: expected a whole number of VND, got 10.5",
+            {"error": 0, "data": {"id": 1, "amount": 10.5}},
             "data.amount: expected a whole number of VND, got 10.5",
         ),
         (
+            {"error": 0, "data": {"amount": 1}},
             "data.id: missing (Casso's transaction id is required)",
-            "data.id: missing (Casso's transaction id is required)",
+        ),
+        (
+            [{"bank_sub_acc_id": "0123456789"}],
+            "body: expected an object, got list (value not logged)",
         ),
     ],
 )
-def test_problems_are_logged_without_their_values(problem, logged):
-    from casso_payments.payload import redact
-
-    assert redact(problem) == logged
+def test_problems_are_logged_without_their_values(body, logged):
+    (problem,) = parse_delivery(body).problems
+    assert problem.safe == logged
+    assert str(problem).startswith(logged.removesuffix("(value not logged)"))

@@ -10,6 +10,7 @@ from casso_payments import processing
 from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
+from casso_payments.outcomes import Outcome
 from casso_payments.payment_events import PublishError
 from casso_payments.processing import MissingTransaction, process
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
@@ -131,7 +132,7 @@ def test_redelivery_of_a_processed_transaction_changes_nothing(stack):
     process(1, stack.processor_deps(), now=NOW)
     events(stack)
     again = process(1, stack.processor_deps(), now=NOW)
-    assert again.outcome == processing.ALREADY_PROCESSED
+    assert again.outcome == Outcome.ALREADY_PROCESSED
     assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 100_000
     assert events(stack) == []
 

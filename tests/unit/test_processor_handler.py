@@ -125,3 +125,22 @@ def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_idempotency_records_keep_the_key_and_data_deployed_stacks_hold(processor, stack):
+    """The message reaches Powertools as its dataclass; the key still hashes what the dict
+    it replaced gave ([transaction_id, replay]), so records written before still match."""
+    import hashlib
+
+    processor(load_event("processor-partial-pair"))
+    table = stack.environment("ProcessorFunction")["IDEMPOTENCY_TABLE_NAME"]
+    items = stack.dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+    records = {item["id"]["S"].rsplit("#", 1)[1]: item for item in items}
+    for transaction_id in (2, 3):
+        key = hashlib.md5(json.dumps([transaction_id, 0]).encode()).hexdigest()  # noqa: S324
+        record = records[key]
+        assert record["id"]["S"].endswith(".process_once#" + key)
+        assert json.loads(record["data"]["S"]) == {
+            "outcome": "partially_paid",
+            "order_code": "DH36",
+        }

@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 
 from casso_payments import quarantine
 from casso_payments.intake import release
+from casso_payments.payload import Problem
 from local.sample_events import V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 
@@ -17,14 +18,25 @@ NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
 def test_reason_keeps_the_first_twenty_problems_and_counts_the_rest():
-    problems = [f"data[{n}]: expected an object, got int {n}" for n in range(25)]
-    assert quarantine.reason(problems[:20]) == "; ".join(problems[:20])
+    problems = [Problem(f"data[{n}]", "expected an object", "int", str(n)) for n in range(25)]
+    assert quarantine.reason(problems[:20]) == "; ".join(map(str, problems[:20]))
     assert quarantine.reason(problems[:21]).endswith(
         "data[19]: expected an object, got int 19; and 1 more problem"
     )
     assert quarantine.reason(problems).endswith("; and 5 more problems")
-    long = "x" * 1000
+    long = Problem("x" * 1000, "missing")
     assert quarantine.reason([long]) == "x" * quarantine.MAX_PROBLEM_CHARS + "..."
+
+
+def test_the_logged_reason_is_bounded_the_same_way_and_shows_no_value():
+    problems = [
+        Problem(f"data[{n}].description", "expected text", "list", '["NGUYEN VAN A"]')
+        for n in range(25)
+    ]
+    logged = quarantine.reason(problems, safe=True)
+    assert "NGUYEN" not in logged
+    assert logged.startswith("data[0].description: expected text, got list (value not logged); ")
+    assert logged.endswith("; and 5 more problems")
 
 
 def keep(stack, body: str) -> str:

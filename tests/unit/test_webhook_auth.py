@@ -12,6 +12,7 @@ from casso_payments.webhook_auth import (
     WebhookCredentials,
     authenticate,
     parse_signature_header,
+    presented,
     signature_header,
 )
 from local.sample_events import OFFICIAL_VECTOR
@@ -202,3 +203,23 @@ def test_signature_header_round_trips():
     t, sig = parse_signature_header(header)
     assert t == 42
     assert len(sig) == 128  # SHA-512, hex
+
+
+@pytest.mark.parametrize(
+    ("headers", "outcome"),
+    [
+        ({"secure-token": "tok"}, (True, "v1", "")),
+        ({"X-Casso-Signature": OFFICIAL_HEADER}, (True, "v2", "")),
+        # Both: the signature names the generation, the token may still admit it.
+        ({"secure-token": "tok", "x-casso-signature": "junk"}, (True, "v2", "")),
+        ({"Secure-Token": ""}, (False, "v1", "Secure-Token is empty")),
+        (
+            {"X-Casso-Signature": "junk"},
+            (False, "v2", "X-Casso-Signature is malformed (expected t=<ms>,v1=<hex>)"),
+        ),
+        ({}, (False, "unknown", "no Secure-Token or X-Casso-Signature header")),
+    ],
+)
+def test_the_headers_alone_say_what_is_presented(headers, outcome):
+    result = presented(headers)
+    assert (result.ok, result.generation, result.reason) == outcome

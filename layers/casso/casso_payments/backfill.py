@@ -19,10 +19,10 @@ import math
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final
 
-from casso_payments import ledger
+from casso_payments import dynamo, ledger
 from casso_payments.casso_client import CassoClient
 from casso_payments.ledger_reconcile import delivery_facts
-from casso_payments.payload import PayloadError, Transaction, parse_transaction, redact
+from casso_payments.payload import PayloadError, Transaction, parse_transaction
 from casso_payments.queue import TransactionMessage, enqueue
 from casso_payments.reconcile_report import BackfillReport
 from casso_payments.run_budget import Deadline, DeadlineReached
@@ -64,14 +64,14 @@ def _check_paused(
     marks = [m for m in (registered, *webhook_receipts) if m]
     if not missing or not marks:
         return  # nothing missed, or no webhook yet: Casso isn't meant to be sending
-    silent_since = ledger.parse_timestamp(max(marks))
+    silent_since = dynamo.parse_timestamp(max(marks))
     # A minute's slack: Casso's clock and ours.
     after = silent_since - timedelta(minutes=1)
     missed_since = [t for t in missing.values() if (_casso_time(t) or now) >= after]
     silence = timedelta(minutes=deps.settings.webhook_silence_minutes)
     if missed_since and now - silent_since >= silence:
         report.webhook_probably_paused = True
-        report.webhook_silent_since = ledger.timestamp(silent_since)
+        report.webhook_silent_since = dynamo.timestamp(silent_since)
 
 
 def backfill(
@@ -103,7 +103,7 @@ def backfill(
                 try:
                     transaction = parse_transaction(record, f"page {page.page} records[{index}]")
                 except PayloadError as problem:
-                    report.unreadable.append(redact(str(problem)))
+                    report.unreadable.append(problem.problem.safe)
                     continue
                 if not accepts_account(settings.account_numbers, transaction.account_number):
                     report.other_accounts += 1

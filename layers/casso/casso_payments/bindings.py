@@ -14,25 +14,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.ledger import PROCESSED, RECEIVED, reopen, transaction_key, update_transaction
+from casso_payments.outcomes import Outcome
 
-from casso_payments.ledger import (
-    PROCESSED,
-    RECEIVED,
-    from_dynamodb,
-    timestamp,
-    to_dynamodb,
-    transaction_key,
-)
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 ORDER: Final = "order"
 UNMATCHED: Final = "unmatched"
 NEEDS_REVIEW: Final = "needs_review"
 # Outcomes a person may settle onto an order, or mark handled without one.
-SETTLEABLE: Final = ("needs_review", "unmatched")
-HANDLEABLE: Final = ("needs_review", "unmatched", "unconfirmed")
+SETTLEABLE: Final = (Outcome.NEEDS_REVIEW, Outcome.UNMATCHED)
+HANDLEABLE: Final = (Outcome.NEEDS_REVIEW, Outcome.UNMATCHED, Outcome.UNCONFIRMED)
 HANDLED: Final = "handled"
 
 
@@ -75,38 +71,35 @@ class AlreadyDone(RuntimeError):
     """The transaction was processed while we were deciding; nothing is left to do."""
 
 
-def bind(dynamodb: Any, table: str, transaction_id: int, binding: Binding) -> Binding:
+def bind(dynamodb: DynamoDBClient, table: str, transaction_id: int, binding: Binding) -> Binding:
     """Record `binding` unless the item has one already; returns the binding that holds.
 
     Conditional on the item being RECEIVED with no binding: of two first attempts racing,
     the first write wins and the other adopts it."""
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression="SET binding = :binding",
-            ConditionExpression="attribute_not_exists(binding) AND #status = :received",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {":binding": binding.to_item(), ":received": RECEIVED}
-            ),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        old = from_dynamodb(error.response.get("Item") or {})
-        if old.get("binding"):
-            return Binding.from_item(old["binding"])
-        raise AlreadyDone(f"transaction {transaction_id} is no longer RECEIVED") from None
-    return binding
+    written = update_transaction(
+        dynamodb,
+        table,
+        transaction_id,
+        UpdateExpression="SET binding = :binding",
+        ConditionExpression="attribute_not_exists(binding) AND #status = :received",
+        ExpressionAttributeValues=to_dynamodb(
+            {":binding": binding.to_item(), ":received": RECEIVED}
+        ),
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    if written.written:
+        return binding
+    old = from_dynamodb(written.old)
+    if old.get("binding"):
+        return Binding.from_item(old["binding"])
+    raise AlreadyDone(f"transaction {transaction_id} is no longer RECEIVED")
 
 
 class CannotSettle(ValueError):
     """An operator's settle or handled request doesn't fit the transaction's state."""
 
 
-def _stored(dynamodb: Any, table: str, transaction_id: int) -> dict[str, Any]:
+def _stored(dynamodb: DynamoDBClient, table: str, transaction_id: int) -> dict[str, Any]:
     item = dynamodb.get_item(
         TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
     ).get("Item")
@@ -116,7 +109,7 @@ def _stored(dynamodb: Any, table: str, transaction_id: int) -> dict[str, Any]:
 
 
 def settle_onto(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     order_code: str,
@@ -139,7 +132,12 @@ def settle_onto(
             "outcome IN (:review, :unmatched) AND amount > :zero"
             " AND (attribute_not_exists(binding) OR binding.decision <> :order)"
         ),
-        values={":review": NEEDS_REVIEW, ":unmatched": UNMATCHED, ":zero": 0, ":order": ORDER},
+        values={
+            ":review": Outcome.NEEDS_REVIEW.value,
+            ":unmatched": Outcome.UNMATCHED.value,
+            ":zero": 0,
+            ":order": ORDER,
+        },
     )
     if replays is None:
         stored = _stored(dynamodb, table, transaction_id)
@@ -154,7 +152,7 @@ def settle_onto(
 
 
 def reopen_bound(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     binding: Binding,
@@ -167,75 +165,67 @@ def reopen_bound(
     """A person's decision: bind a processed transaction to `binding` and reopen it for the
     processor, keeping its outcome in `was`; only if `condition` (on its outcome) holds.
     Returns the replay number its queue message must carry, or None when refused."""
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=(
-                "SET binding = :binding, #status = :received, pending = :received, "
-                f"replayed_at = :at, {was} = outcome ADD replays :one"
-            ),
-            ConditionExpression=f"kind = :transaction AND #status = :processed AND {condition}",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":binding": binding.to_item(),
-                    ":received": RECEIVED,
-                    ":processed": PROCESSED,
-                    ":at": timestamp(now),
-                    ":one": 1,
-                    ":transaction": "transaction",
-                    **values,
-                }
-            ),
-            ReturnValues="UPDATED_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return None
-    return int(from_dynamodb(item)["replays"])
+    return reopen(
+        dynamodb,
+        table,
+        transaction_id,
+        now=now,
+        sets=f"binding = :binding, {was} = outcome",
+        condition=f"#status = :processed AND {condition}",
+        values={":binding": binding.to_item(), ":processed": PROCESSED, **values},
+    )
+
+
+def close(
+    dynamodb: DynamoDBClient,
+    table: str,
+    transaction_id: int,
+    *,
+    outcomes: tuple[str, ...],
+    sets: str,
+    values: dict[str, Any],
+) -> dict[str, Any] | None:
+    """A person's decision that closes a processed transaction whose outcome is one of
+    `outcomes`: `sets` on it, `values` its placeholders. Returns the item after (plain
+    values), or None when refused."""
+    named = {f":was{i}": str(outcome) for i, outcome in enumerate(outcomes)}
+    # IN wants a list; one outcome is the plainer equality.
+    was = f"IN ({', '.join(named)})" if len(named) > 1 else "= :was0"
+    written = update_transaction(
+        dynamodb,
+        table,
+        transaction_id,
+        UpdateExpression=f"SET {sets}",
+        ConditionExpression=(f"kind = :transaction AND #status = :processed AND outcome {was}"),
+        ExpressionAttributeValues=to_dynamodb(
+            {":transaction": "transaction", ":processed": PROCESSED, **named, **values}
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    return from_dynamodb(written.attributes) if written.written else None
 
 
 def mark_handled(
-    dynamodb: Any, table: str, transaction_id: int, *, now: datetime, by: str, note: str
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, *, now: datetime, by: str, note: str
 ) -> str:
     """Close a needs_review, unmatched or unconfirmed transaction without an order; returns
     the outcome it had (kept as `handled_from`)."""
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=(
-                "SET handled_from = outcome, outcome = :handled, handled_at = :at, "
-                "handled_by = :by, handled_note = :note"
-            ),
-            ConditionExpression=(
-                "kind = :transaction AND #status = :processed AND outcome IN (:a, :b, :c)"
-            ),
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":handled": HANDLED,
-                    ":at": timestamp(now),
-                    ":by": f"ops:{by}",
-                    ":note": note,
-                    ":transaction": "transaction",
-                    ":processed": PROCESSED,
-                    ":a": HANDLEABLE[0],
-                    ":b": HANDLEABLE[1],
-                    ":c": HANDLEABLE[2],
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    item = close(
+        dynamodb,
+        table,
+        transaction_id,
+        outcomes=HANDLEABLE,
+        sets=(
+            "handled_from = outcome, outcome = :handled, handled_at = :at, "
+            "handled_by = :by, handled_note = :note"
+        ),
+        values={":handled": HANDLED, ":at": timestamp(now), ":by": f"ops:{by}", ":note": note},
+    )
+    if item is None:
         stored = _stored(dynamodb, table, transaction_id)
         raise CannotSettle(
             f"transaction {transaction_id} can't be marked handled: it is"
             f" {stored.get('status')} with outcome {stored.get('outcome')!r}"
             f" (only {', '.join(HANDLEABLE)} ones can be)"
-        ) from None
-    return str(from_dynamodb(item)["handled_from"])
+        )
+    return str(item["handled_from"])

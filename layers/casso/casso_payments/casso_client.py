@@ -175,18 +175,17 @@ class CassoClient:
         if code in (0, "0"):
             return body.get("data")
         message = str(body.get("message", ""))
+        number = int(str(code)) if str(code).lstrip("-").isdigit() else -1  # unreadable: -1
         if code == 401 or response.status_code == 401:
             refused = f"{message or 'Unauthorized'}: Casso refused the {self.auth.what}"
             if self.auth.scheme == "Bearer":
                 refused += " (expired or revoked? put a fresh one in the API-key secret)"
-            raise CassoAuthError(int(code), refused, response.status_code)
+            raise CassoAuthError(number, refused, response.status_code)
         if code == WEBHOOK_NOT_EXISTS:
-            raise WebhookNotFound(int(code), message, response.status_code)
+            raise WebhookNotFound(number, message, response.status_code)
         if response.status_code in RETRY_STATUSES:
             raise CassoUnavailable(f"{method} {path}: HTTP {response.status_code}: {message}")
-        raise CassoApiError(
-            int(code) if str(code).lstrip("-").isdigit() else -1, message, response.status_code
-        )
+        raise CassoApiError(number, message, response.status_code)
 
     # Webhooks
     def create_webhook(self, url: str, secure_token: str, *, income_only: bool) -> Webhook:
@@ -289,11 +288,13 @@ class CassoClient:
             page += 1
 
     def transaction(self, transaction_id: int) -> dict[str, Any]:
-        return self._call("GET", f"/transactions/{transaction_id}")
+        record: dict[str, Any] = self._call("GET", f"/transactions/{transaction_id}")
+        return record
 
     # Account
     def user_info(self) -> dict[str, Any]:
-        return self._call("GET", "/userInfo")
+        info: dict[str, Any] = self._call("GET", "/userInfo")
+        return info
 
     def sync(self, bank_account: str) -> Any:
         return self._call("POST", "/sync", json={"bank_acc_id": bank_account})

@@ -120,6 +120,7 @@ def casso_lookup(
                 key, base_url=base_url, connect_timeout=3.05, read_timeout=5.0, retries=1
             )
             cached["key"] = key
-        return cached["client"]
+        client: TransactionLookup = cached["client"]
+        return client
 
     return lookup

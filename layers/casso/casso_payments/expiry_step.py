@@ -22,7 +22,9 @@ WRITE_SECONDS: Final = 2.0  # one order's update, event and index removal, gener
 def expire_due(
     deps: ReconcilerDeps, report: ExpiryReport, *, now: datetime, deadline: Deadline
 ) -> None:
-    settings = deps.settings
+    settings, events = deps.settings, deps.events
+    if events is None:  # no bus, no step: `reconcile` runs it only with one
+        return
     table = settings.orders_table_name
     keys = order_expiry.due(deps.dynamodb, table, now=now, limit=MAX_EXPIRED_PER_RUN)
     report.due = len(keys)
@@ -33,7 +35,7 @@ def expire_due(
         order, _ = order_expiry.expire(deps.dynamodb, table, key, now=now)
         if order is not None:
             detail = order_expiry.expired_event(order)
-            publish(deps.events, settings.event_bus_name, [PaymentEvent(ORDER_EXPIRED, detail)])
+            publish(events, settings.event_bus_name, [PaymentEvent(ORDER_EXPIRED, detail)])
             report.expired.append(key)
         # Published (or paid in time): out of the index, so no run sees it again.
         order_expiry.done(deps.dynamodb, table, key)

@@ -19,26 +19,25 @@ from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from casso_payments import quarantine, recording
 from casso_payments.credentials import CredentialsError, CredentialsUnavailable
-from casso_payments.payload import ParsedDelivery, parse_delivery
+from casso_payments.payload import ParsedDelivery, Problem, parse_delivery
 from casso_payments.settings import ReceiverSettings
 from casso_payments.test_calls import is_test_call, record_test_call
 from casso_payments.webhook_auth import (
     NOT_JSON,
-    SIGNATURE_HEADER,
-    TOKEN_HEADER,
     UNKNOWN,
-    V1,
-    V2,
     AuthResult,
     WebhookCredentials,
     authenticate,
-    header,
-    refuse_unpresented,
+    presented,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 AWS_ERRORS = (*recording.AWS_ERRORS, CredentialsUnavailable)
 
@@ -56,8 +55,8 @@ class Delivery:
 
 @dataclass(frozen=True)
 class IntakeDeps:
-    dynamodb: Any
-    sqs: Any
+    dynamodb: DynamoDBClient
+    sqs: SQSClient
     credentials: CredentialSource
     settings: ReceiverSettings
     # Runs a delivery's puts and sends concurrently; None: threads of its own per delivery.
@@ -78,6 +77,14 @@ class Answer:
     test_calls: int = 0  # Casso's Test Call transactions (recorded as tests, not queued)
     reason: str = ""
     error: str = field(default="", repr=False)
+    # What could not be understood (quarantined): `reason` shows them whole, logs do not.
+    problems: tuple[Problem, ...] = ()
+
+    @property
+    def logged_reason(self) -> str:
+        """The reason as a log line may show it: problems without the values that caused
+        them (a customer's name, account number, transfer text)."""
+        return quarantine.reason(self.problems, safe=True) if self.problems else self.reason
 
     @property
     def body(self) -> dict[str, Any]:
@@ -101,14 +108,6 @@ class Answer:
         return {name: value for name, value in counts.items() if value}
 
 
-def presented_generation(headers: Mapping[str, str]) -> str:
-    if header(headers, SIGNATURE_HEADER) is not None:
-        return V2
-    if header(headers, TOKEN_HEADER) is not None:
-        return V1
-    return UNKNOWN
-
-
 def _authenticate(delivery: Delivery, body: Callable[[], Any], deps: IntakeDeps) -> AuthResult:
     now_ms = int(delivery.received_at.timestamp() * 1000)
     max_age = deps.settings.max_signature_age_seconds
@@ -126,32 +125,33 @@ def _authenticate(delivery: Delivery, body: Callable[[], Any], deps: IntakeDeps)
     return result
 
 
-def parse_json(text: str) -> tuple[Any, str]:
-    """(value, "") or (NOT_JSON, the problem). A 4,301-digit integer is a ValueError and
+def parse_json(text: str) -> tuple[Any, Problem | None]:
+    """(value, None) or (NOT_JSON, the problem). A 4,301-digit integer is a ValueError and
     deep nesting a RecursionError: both are bad input, not bugs."""
     try:
-        return json.loads(text), ""
+        return json.loads(text), None
     except (ValueError, RecursionError) as error:
-        return NOT_JSON, f"body: not valid JSON ({error})"
+        return NOT_JSON, Problem("body", f"not valid JSON ({error})")
 
 
-def understand(value: Any, json_problem: str) -> ParsedDelivery:
+def understand(value: Any, json_problem: Problem | None) -> ParsedDelivery:
     """What an authenticated body holds; whatever fails is a problem (to quarantine)."""
-    if json_problem:
+    if json_problem is not None:
         return ParsedDelivery("unknown", problems=(json_problem,))
     try:
         return parse_delivery(value)
     except (ValueError, RecursionError) as error:
-        return ParsedDelivery("unknown", problems=(f"body: could not be read ({error})",))
+        problem = Problem("body", f"could not be read ({error})")
+        return ParsedDelivery("unknown", problems=(problem,))
 
 
 def receive(delivery: Delivery, deps: IntakeDeps) -> Answer:
     # Headers first: a stranger presenting no well-formed credential costs no parse, no
     # HMAC and no secret read.
-    refused = refuse_unpresented(delivery.headers)
-    if refused is not None:
-        return Answer(401, "unauthorized", refused.generation, reason=refused.reason)
-    generation = presented_generation(delivery.headers)
+    screened = presented(delivery.headers)
+    if not screened.ok:
+        return Answer(401, "unauthorized", screened.generation, reason=screened.reason)
+    generation = screened.generation
     size = len(delivery.body.encode())
     if size > deps.settings.max_body_bytes:
         reason = f"body is {size} bytes, over the {deps.settings.max_body_bytes}-byte limit"
@@ -262,6 +262,7 @@ def _record(
         quarantined=quarantined,
         reason=problems,
         test_calls=len(test_calls),
+        problems=staged.problems,
     )
 
 
@@ -275,7 +276,7 @@ class Released:
 
 
 def release(
-    dynamodb: Any, sqs: Any, *, table: str, queue_url: str, key: str, now: datetime
+    dynamodb: DynamoDBClient, sqs: SQSClient, *, table: str, queue_url: str, key: str, now: datetime
 ) -> Released:
     """Replay a quarantined delivery through the intake (it was authenticated when it came):
     if the code now understands all of it, record its transactions (dedupe as always),

@@ -22,14 +22,24 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
-from datetime import UTC, datetime
-from typing import Any, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
 
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
-
+# from_dynamodb, timestamp and to_dynamodb are also what the ledger's readers (ops, local,
+# bench, tests) take from here.
+from casso_payments.dynamo import (
+    Written,
+    from_dynamodb,
+    put_if,
+    timestamp,
+    to_dynamodb,
+    update_if,
+)
 from casso_payments.item_size import ITEM_BUDGET_BYTES, ItemTooLarge, item_size
 from casso_payments.payload import Transaction, parse_transaction
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 RECEIVED: Final = "RECEIVED"
 PROCESSED: Final = "PROCESSED"
@@ -37,29 +47,9 @@ QUARANTINED: Final = "QUARANTINED"
 PENDING_INDEX: Final = "PendingIndex"
 STUCK: Final = "STUCK"  # `pending` of an entry the sweep re-queued MaxSweeps times
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
-
-
-def timestamp(moment: datetime) -> str:
-    """UTC ISO 8601 with milliseconds: sorts as text, which PendingIndex relies on."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def parse_timestamp(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
 
 def transaction_key(transaction_id: int) -> dict[str, Any]:
     return {"pk": {"S": f"TXN#{transaction_id}"}}
-
-
-def to_dynamodb(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: _serializer.serialize(value) for name, value in values.items()}
-
-
-def from_dynamodb(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: _deserializer.deserialize(value) for name, value in item.items()}
 
 
 @dataclass(frozen=True)
@@ -135,31 +125,42 @@ def entry_from_item(item: dict[str, Any]) -> LedgerEntry:
 
 
 def record_transaction(
-    dynamodb: Any, table: str, transaction: Transaction, *, source: str, now: datetime
+    dynamodb: DynamoDBClient, table: str, transaction: Transaction, *, source: str, now: datetime
 ) -> RecordResult:
     """Write the transaction if its id is new; otherwise return what is stored."""
     item = transaction_item(transaction, source=source, received_at=timestamp(now))
     return record_item(dynamodb, table, item)
 
 
-def record_item(dynamodb: Any, table: str, item: dict[str, Any]) -> RecordResult:
+def record_item(dynamodb: DynamoDBClient, table: str, item: dict[str, Any]) -> RecordResult:
     """Put a built transaction item if its key is new; otherwise return what is stored."""
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(pk)",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        old = error.response.get("Item")
-        return RecordResult(new=False, existing=entry_from_item(old) if old else None)
-    return RecordResult(new=True)
+    written = put_if(
+        dynamodb,
+        TableName=table,
+        Item=item,
+        ConditionExpression="attribute_not_exists(pk)",
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    if written.written:
+        return RecordResult(new=True)
+    old = written.old
+    return RecordResult(new=False, existing=entry_from_item(old) if old else None)
 
 
-def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | None:
+def update_transaction(
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, **request: Any
+) -> Written:
+    """`update_if` on one transaction item, with `#status` naming its status."""
+    return update_if(
+        dynamodb,
+        TableName=table,
+        Key=transaction_key(transaction_id),
+        ExpressionAttributeNames={"#status": "status"},
+        **request,
+    )
+
+
+def get_entry(dynamodb: DynamoDBClient, table: str, transaction_id: int) -> LedgerEntry | None:
     item = dynamodb.get_item(
         TableName=table, Key=transaction_key(transaction_id), ConsistentRead=True
     ).get("Item")
@@ -167,7 +168,7 @@ def get_entry(dynamodb: Any, table: str, transaction_id: int) -> LedgerEntry | N
 
 
 def mark_processed(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     transaction_id: int,
     *,
@@ -186,27 +187,21 @@ def mark_processed(
     if order_code is not None:
         expression += ", order_code = :code"
         values[":code"] = order_code
-    try:
-        dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=expression + " REMOVE pending",
-            ConditionExpression="#status = :received",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(values),
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return update_transaction(
+        dynamodb,
+        table,
+        transaction_id,
+        UpdateExpression=expression + " REMOVE pending",
+        ConditionExpression="#status = :received",
+        ExpressionAttributeValues=to_dynamodb(values),
+    ).written
 
 
 BATCH_GET_LIMIT = 100
 
 
 def pending_before(
-    dynamodb: Any, table: str, cutoff: datetime, *, limit: int | None = None
+    dynamodb: DynamoDBClient, table: str, cutoff: datetime, *, limit: int | None = None
 ) -> list[int]:
     """Ids still RECEIVED that were recorded before `cutoff`, oldest first, at most `limit`
     (the sparse PendingIndex)."""
@@ -228,7 +223,7 @@ def pending_before(
 STATE_PREFIX: Final = "STATE#"
 
 
-def get_state(dynamodb: Any, table: str, name: str) -> dict[str, Any] | None:
+def get_state(dynamodb: DynamoDBClient, table: str, name: str) -> dict[str, Any] | None:
     """A small named state item kept beside the transactions (e.g. the registered webhook)."""
     item = dynamodb.get_item(
         TableName=table, Key={"pk": {"S": STATE_PREFIX + name}}, ConsistentRead=True
@@ -239,7 +234,7 @@ def get_state(dynamodb: Any, table: str, name: str) -> dict[str, Any] | None:
     return {k: v for k, v in values.items() if k not in ("pk", "kind")}
 
 
-def put_state(dynamodb: Any, table: str, name: str, values: dict[str, Any]) -> None:
+def put_state(dynamodb: DynamoDBClient, table: str, name: str, values: dict[str, Any]) -> None:
     item = {"pk": STATE_PREFIX + name, "kind": "state", **values}
     dynamodb.put_item(TableName=table, Item=to_dynamodb(item))
 
@@ -248,30 +243,52 @@ class NotInLedger(LookupError):
     pass
 
 
-def reopen_for_replay(dynamodb: Any, table: str, transaction_id: int, *, now: datetime) -> int:
+def reopen(
+    dynamodb: DynamoDBClient,
+    table: str,
+    transaction_id: int,
+    *,
+    now: datetime,
+    condition: str = "",
+    sets: str = "",
+    remove: str = "",
+    values: dict[str, Any] | None = None,
+) -> int | None:
+    """Put a transaction back to RECEIVED (pending again) and count one more replay, if it is
+    a transaction and `condition` holds; `sets` and `remove` add to the update, `values` to
+    its placeholders. Returns the replay number its queue message must carry, or None when
+    refused."""
+    written = update_transaction(
+        dynamodb,
+        table,
+        transaction_id,
+        UpdateExpression=(
+            "SET #status = :received, pending = :received, replayed_at = :at"
+            + (f", {sets}" if sets else "")
+            + " ADD replays :one"
+            + (f" REMOVE {remove}" if remove else "")
+        ),
+        ConditionExpression="kind = :transaction" + (f" AND {condition}" if condition else ""),
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":received": RECEIVED,
+                ":at": timestamp(now),
+                ":one": 1,
+                ":transaction": "transaction",
+                **(values or {}),
+            }
+        ),
+        ReturnValues="UPDATED_NEW",
+    )
+    return int(from_dynamodb(written.attributes)["replays"]) if written.written else None
+
+
+def reopen_for_replay(
+    dynamodb: DynamoDBClient, table: str, transaction_id: int, *, now: datetime
+) -> int:
     """Put a transaction back to RECEIVED for an operator's replay; returns its replay number."""
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key=transaction_key(transaction_id),
-            UpdateExpression=(
-                "SET #status = :received, pending = :received, replayed_at = :at ADD replays :one"
-                " REMOVE sweeps"  # a replayed entry gets the sweep's full patience again
-            ),
-            ConditionExpression="kind = :transaction",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":received": RECEIVED,
-                    ":at": timestamp(now),
-                    ":one": 1,
-                    ":transaction": "transaction",
-                }
-            ),
-            ReturnValues="UPDATED_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotInLedger(f"transaction {transaction_id} is not in the ledger") from None
-        raise
-    return int(from_dynamodb(item)["replays"])
+    # A replayed entry gets the sweep's full patience again.
+    replays = reopen(dynamodb, table, transaction_id, now=now, remove="sweeps")
+    if replays is None:
+        raise NotInLedger(f"transaction {transaction_id} is not in the ledger")
+    return replays

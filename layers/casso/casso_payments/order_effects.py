@@ -7,30 +7,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from casso_payments import bindings, confirmation, ledger, order_expiry, orders, refunds
+from casso_payments import (
+    bindings,
+    confirmation,
+    ledger,
+    order_expiry,
+    order_payments,
+    orders,
+    refunds,
+)
 from casso_payments.bindings import Binding
-from casso_payments.outcomes import (
-    EXTRA_PAYMENT,
-    LATE,
-    MONEY_OUT,
-    OVERPAID,
-    PAID,
-    PARTIALLY_PAID,
-    REFUND,
-    UNCONFIRMED,
-)
+from casso_payments.outcomes import Outcome
 from casso_payments.payload import Transaction
-from casso_payments.payment_events import (
-    LATE_PAYMENT,
-    ORDER_EXPIRED,
-    ORDER_EXTRA_PAYMENT,
-    ORDER_OVERPAID,
-    ORDER_PAID,
-    ORDER_PARTIALLY_PAID,
-    PAYMENT_UNCONFIRMED,
-    REFUND_RECORDED,
-    PaymentEvent,
-)
+from casso_payments.payment_events import ORDER_EXPIRED, PaymentEvent
 
 if TYPE_CHECKING:
     from casso_payments.processing import ProcessorDeps
@@ -65,14 +54,6 @@ def order_detail(order: orders.Order, payment: orders.AppliedPayment) -> dict[st
     }
 
 
-def payment_outcome(payment: orders.AppliedPayment) -> tuple[str, str]:
-    if payment.status not in orders.SETTLED:
-        return PARTIALLY_PAID, ORDER_PARTIALLY_PAID
-    if not payment.settles:
-        return EXTRA_PAYMENT, ORDER_EXTRA_PAYMENT
-    return (PAID, ORDER_PAID) if payment.status == orders.PAID else (OVERPAID, ORDER_OVERPAID)
-
-
 def refund(
     entry: ledger.LedgerEntry,
     binding: Binding,
@@ -80,12 +61,12 @@ def refund(
     events: list[PaymentEvent],
     *,
     now: datetime,
-) -> tuple[str, str | None, orders.Order | None, bool, str, str]:
+) -> tuple[Outcome, str | None, orders.Order | None, bool, str, str]:
     """Record money out on the order it names, once, vouched for by Casso like a payment
     (a forged refund must not show on an order); (outcome, order code, order, recorded,
     confirmation, reason refused)."""
     if binding.decision != bindings.ORDER or binding.order_code is None:
-        return MONEY_OUT, None, None, False, confirmation.NOT_REQUIRED, ""
+        return Outcome.MONEY_OUT, None, None, False, confirmation.NOT_REQUIRED, ""
     settings = deps.settings
     table = settings.orders_table_name
     order = orders.get_order(deps.dynamodb, table, binding.order_code)
@@ -100,8 +81,8 @@ def refund(
         verdict = confirmation.confirm(entry.transaction, deps.casso)
         if not verdict.confirmed:
             detail = {"bound_order": order.key, "reason": verdict.reason}
-            events.append(PaymentEvent(PAYMENT_UNCONFIRMED, common_with(entry, None, detail)))
-            return UNCONFIRMED, None, None, False, confirmation.REFUSED, verdict.reason
+            events.append(PaymentEvent.of(Outcome.UNCONFIRMED, common_with(entry, None, detail)))
+            return Outcome.UNCONFIRMED, None, None, False, confirmation.REFUSED, verdict.reason
         vouched = confirmation.CONFIRMED
     result = refunds.record_refund(
         deps.dynamodb,
@@ -112,8 +93,8 @@ def refund(
         now=now,
     )
     detail = refunds.refund_detail(result.order, result)
-    events.append(PaymentEvent(REFUND_RECORDED, common_with(entry, order.key, detail)))
-    return REFUND, order.key, result.order, result.recorded, vouched, ""
+    events.append(PaymentEvent.of(Outcome.REFUND, common_with(entry, order.key, detail)))
+    return Outcome.REFUND, order.key, result.order, result.recorded, vouched, ""
 
 
 def pay(
@@ -124,7 +105,7 @@ def pay(
     events: list[PaymentEvent],
     *,
     now: datetime,
-) -> tuple[orders.Order, bool, str]:
+) -> tuple[orders.Order, bool, Outcome]:
     """Apply the transfer to its order, or keep it as a late payment when the order has
     expired (expiring it first if it is past due); appends the events; (order, applied,
     outcome). A retry finds the transfer in `applied` or in `late` and says the same."""
@@ -141,7 +122,7 @@ def pay(
                 events.append(PaymentEvent(ORDER_EXPIRED, detail))
     if accepted or tid in order.applied or order.status != orders.EXPIRED:
         try:
-            result = orders.apply_payment(
+            result = order_payments.apply_payment(
                 deps.dynamodb,
                 table,
                 order,
@@ -151,19 +132,17 @@ def pay(
                 now=now,
                 accept_expired=accepted,
             )
-        except orders.OrderExpired:
+        except order_payments.OrderExpired:
             order = orders.get_order(deps.dynamodb, table, order.key) or order
         else:
-            outcome, detail_type = payment_outcome(result.payment)
+            outcome = Outcome.of_payment(result.payment)
             detail = order_detail(result.order, result.payment)
-            events.append(PaymentEvent(detail_type, common_with(entry, order.key, detail)))
+            events.append(PaymentEvent.of(outcome, common_with(entry, order.key, detail)))
             return result.order, result.applied, outcome
-    order, added = order_expiry.record_late(
-        deps.dynamodb, table, order, transaction_id=tid, amount=transaction.amount, now=now
-    )
+    order, added = order_expiry.record_late(deps.dynamodb, table, order, transaction, now=now)
     detail = {**order_expiry.expired_state(order), "late_amount": transaction.amount}
-    events.append(PaymentEvent(LATE_PAYMENT, common_with(entry, order.key, detail)))
-    return order, added, LATE
+    events.append(PaymentEvent.of(Outcome.LATE, common_with(entry, order.key, detail)))
+    return order, added, Outcome.LATE
 
 
 def common_with(

@@ -16,25 +16,33 @@ payments) and settles nothing: a person accepts it (`late_payments.accept`) or r
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
+from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.orders import (
+    EXPIRED,
+    EXPIRING,
+    OPEN,
+    Order,
+    OrderError,
+    get_order,
+    update_order,
+)
+from casso_payments.payload import Transaction
 
-from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
-from casso_payments.orders import EXPIRED, EXPIRING, OPEN, Order, OrderError, get_order
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 INDEX: Final = "ExpiringIndex"
 
 
-def _conditional_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
-
-
 def is_due(order: Order, now: datetime) -> bool:
-    return order.status in OPEN and bool(order.expires_at) and order.expires_at <= timestamp(now)
+    if order.status not in OPEN or not order.expires_at:
+        return False
+    return order.expires_at <= timestamp(now)
 
 
-def due(dynamodb: Any, table: str, *, now: datetime, limit: int) -> list[str]:
+def due(dynamodb: DynamoDBClient, table: str, *, now: datetime, limit: int) -> list[str]:
     """Keys of orders whose expiry has passed and still carry `expiring`, oldest first."""
     keys: list[str] = []
     query: dict[str, Any] = {
@@ -52,44 +60,44 @@ def due(dynamodb: Any, table: str, *, now: datetime, limit: int) -> list[str]:
     return keys
 
 
-def expire(dynamodb: Any, table: str, key: str, *, now: datetime) -> tuple[Order | None, bool]:
+def expire(
+    dynamodb: DynamoDBClient, table: str, key: str, *, now: datetime
+) -> tuple[Order | None, bool]:
     """Make the order EXPIRED if it is still open and due: (the order when it is EXPIRED,
     None when it was paid in time; whether this call expired it)."""
     at = timestamp(now)
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key={"pk": {"S": key}},
-            UpdateExpression=(
-                "SET #status = :expired, expired_at = :at, updated_at = :at, "
-                "late_payments = if_not_exists(late_payments, :none)"
-            ),
-            ConditionExpression="#status IN (:pending, :partial) AND expires_at <= :at",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":expired": EXPIRED,
-                    ":at": at,
-                    ":none": {},
-                    ":pending": OPEN[0],
-                    ":partial": OPEN[1],
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if not _conditional_failed(error):
-            raise
-        current = get_order(dynamodb, table, key)
-        if current is None or current.status != EXPIRED:
-            if current is not None and current.status not in OPEN:
-                done(dynamodb, table, key)  # settled: nothing will expire it any more
-            return None, False
-        return current, False
-    return get_order(dynamodb, table, from_dynamodb(item)["pk"]), True
+    written = update_order(
+        dynamodb,
+        table,
+        key,
+        UpdateExpression=(
+            "SET #status = :expired, expired_at = :at, updated_at = :at, "
+            "late_payments = if_not_exists(late_payments, :none)"
+        ),
+        ConditionExpression="#status IN (:pending, :partial) AND expires_at <= :at",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":expired": EXPIRED,
+                ":at": at,
+                ":none": {},
+                ":pending": OPEN[0],
+                ":partial": OPEN[1],
+            }
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    if written.written:
+        return get_order(dynamodb, table, from_dynamodb(written.attributes)["pk"]), True
+    current = get_order(dynamodb, table, key)
+    if current is None or current.status != EXPIRED:
+        if current is not None and current.status not in OPEN:
+            done(dynamodb, table, key)  # settled: nothing will expire it any more
+        return None, False
+    return current, False
 
 
-def done(dynamodb: Any, table: str, key: str) -> None:
+def done(dynamodb: DynamoDBClient, table: str, key: str) -> None:
     """The order's expiry is handled (event published, or paid in time): out of the index."""
     dynamodb.update_item(
         TableName=table,
@@ -115,38 +123,37 @@ def expired_state(order: Order) -> dict[str, Any]:
 
 
 def record_late(
-    dynamodb: Any, table: str, order: Order, *, transaction_id: int, amount: int, now: datetime
+    dynamodb: DynamoDBClient, table: str, order: Order, transaction: Transaction, *, now: datetime
 ) -> tuple[Order, bool]:
     """Keep a transfer on its EXPIRED order as a late payment, once; (order, newly added)."""
+    transaction_id, amount = transaction.id, transaction.amount
     if transaction_id in order.late:
         return order, False
-    try:
-        item = dynamodb.update_item(
-            TableName=table,
-            Key={"pk": {"S": order.key}},
-            UpdateExpression="SET late_payments.#tid = :late, updated_at = :at",
-            ConditionExpression=(
-                "#status = :expired AND attribute_not_exists(late_payments.#tid)"
-                " AND attribute_not_exists(payments.#tid)"
-            ),
-            ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
-            ExpressionAttributeValues=to_dynamodb(
-                {
-                    ":late": {"amount": amount, "at": timestamp(now)},
-                    ":at": timestamp(now),
-                    ":expired": EXPIRED,
-                }
-            ),
-            ReturnValues="ALL_NEW",
-        )["Attributes"]
-    except ClientError as error:
-        if not _conditional_failed(error):
-            raise
-        current = get_order(dynamodb, table, order.key)
-        if current is not None and transaction_id in current.late:
-            return current, False
-        raise OrderError(
-            f"order {order.key}: transaction {transaction_id} can't be kept as a late payment"
-            f" (the order is {current.status if current else 'gone'})"
-        ) from None
-    return get_order(dynamodb, table, from_dynamodb(item)["pk"]) or order, True
+    written = update_order(
+        dynamodb,
+        table,
+        order.key,
+        UpdateExpression="SET late_payments.#tid = :late, updated_at = :at",
+        ConditionExpression=(
+            "#status = :expired AND attribute_not_exists(late_payments.#tid)"
+            " AND attribute_not_exists(payments.#tid)"
+        ),
+        ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
+        ExpressionAttributeValues=to_dynamodb(
+            {
+                ":late": {"amount": amount, "at": timestamp(now)},
+                ":at": timestamp(now),
+                ":expired": EXPIRED,
+            }
+        ),
+        ReturnValues="ALL_NEW",
+    )
+    if written.written:
+        return get_order(dynamodb, table, from_dynamodb(written.attributes)["pk"]) or order, True
+    current = get_order(dynamodb, table, order.key)
+    if current is not None and transaction_id in current.late:
+        return current, False
+    raise OrderError(
+        f"order {order.key}: transaction {transaction_id} can't be kept as a late payment"
+        f" (the order is {current.status if current else 'gone'})"
+    )

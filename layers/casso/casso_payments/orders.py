@@ -1,7 +1,7 @@
 """Orders: the business's own table, which the processor settles from bank transfers.
 
 The business's systems create orders (`create_order`, or any DynamoDB client writing the
-item shape in the README); the processor applies matched transfers (`apply_payment`).
+item shape in the README); the processor applies matched transfers (`order_payments.apply_payment`).
 
 Item: pk (canonical order code, see `order_codes`), order_code (as created),
 expected_amount, status, created_at, updated_at, paid_amount, paid_at, note, and payments:
@@ -19,11 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypedDict, Unpack
 
-from botocore.exceptions import ClientError
-
-from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.dynamo import Written, from_dynamodb, put_if, timestamp, to_dynamodb, update_if
 from casso_payments.order_codes import DEFAULT_PATTERN, canonical_code
 from casso_payments.payment_requests import (
     Payee,
@@ -31,6 +29,18 @@ from casso_payments.payment_requests import (
     matchable,
     payment_request,
 )
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+    class OrderOptions(TypedDict, total=False):
+        """`new_order`'s optional arguments, which `create_order` passes on."""
+
+        note: str
+        payee: Payee | None
+        pattern: str | None
+        expires_at: datetime | None
+
 
 PENDING: Final = "PENDING"
 PARTIALLY_PAID: Final = "PARTIALLY_PAID"
@@ -47,10 +57,6 @@ EXPIRING: Final = "due"
 
 class OrderError(ValueError):
     """An order can't be created or changed as asked; the message says why."""
-
-
-class OrderExpired(OrderError):
-    """The order expired before this transfer reached it: the transfer is a late payment."""
 
 
 @dataclass(frozen=True)
@@ -94,13 +100,6 @@ class Order:
         return canonical_code(self.order_code)
 
 
-@dataclass(frozen=True)
-class PaymentResult:
-    order: Order
-    applied: bool  # False: this transaction had already been applied to this order
-    payment: AppliedPayment  # what this transfer produced, the first time it was applied
-
-
 def settle(expected: int, paid: int, tolerance: int = 0) -> str:
     """The order status for `paid` VND against `expected`, within `tolerance` either way."""
     if paid > expected + tolerance:
@@ -124,7 +123,7 @@ def _applied(values: dict[str, Any]) -> dict[int, AppliedPayment]:
     return applied
 
 
-def _order(item: dict[str, Any]) -> Order:
+def order_from_item(item: dict[str, Any]) -> Order:
     values = from_dynamodb(item)
     return Order(
         order_code=values["order_code"],
@@ -146,8 +145,29 @@ def _order(item: dict[str, Any]) -> Order:
 
 
 def create_order(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
+    order_code: str,
+    expected_amount: int,
+    *,
+    now: datetime,
+    **options: Unpack[OrderOptions],
+) -> Order:
+    """Create a PENDING order (`new_order`, which says what `options` do). Raises OrderError
+    if `new_order` refuses it or an order with the same canonical code exists."""
+    order, item = new_order(order_code, expected_amount, now=now, **options)
+    created = put_if(
+        dynamodb,
+        TableName=table,
+        Item=to_dynamodb(item),
+        ConditionExpression="attribute_not_exists(pk)",
+    )
+    if not created.written:
+        raise OrderError(f"an order with code {order.key} already exists")
+    return order
+
+
+def new_order(
     order_code: str,
     expected_amount: int,
     *,
@@ -156,12 +176,12 @@ def create_order(
     payee: Payee | None = None,
     pattern: str | None = None,
     expires_at: datetime | None = None,
-) -> Order:
-    """Create a PENDING order. Raises OrderError if the code is unusable, the amount isn't a
-    positive whole number of VND, or an order with the same canonical code exists. With a
-    `payee`, the order keeps its VietQR; with a `pattern` (the default one when there is a
-    payee), a code the pattern can't find back in a description is refused. With
-    `expires_at`, the order expires then if still unpaid (`order_expiry`)."""
+) -> tuple[Order, dict[str, Any]]:
+    """A PENDING order and its item, checked; nothing written. Raises OrderError if the code
+    is unusable or the amount isn't a positive whole number of VND. With a `payee`, the
+    order keeps its VietQR; with a `pattern` (the default one when there is a payee), a code
+    the pattern can't find back in a description is refused. With `expires_at` (after
+    `now`), the order expires then if still unpaid (`order_expiry`)."""
     try:
         key = canonical_code(order_code)
     except ValueError as error:
@@ -207,103 +227,30 @@ def create_order(
         if expires_at <= now:
             raise OrderError(f"expires_at {timestamp(expires_at)} is not after now")
         item |= {"expires_at": order.expires_at, "expiring": EXPIRING}
-    try:
-        dynamodb.put_item(
-            TableName=table, Item=to_dynamodb(item), ConditionExpression="attribute_not_exists(pk)"
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise OrderError(f"an order with code {key} already exists") from None
-        raise
-    return order
+    return order, item
 
 
-def get_order(dynamodb: Any, table: str, order_code: str) -> Order | None:
+def get_order(dynamodb: DynamoDBClient, table: str, order_code: str) -> Order | None:
     """The order for any spelling of its code (`dh-0035` finds `DH35`), or None."""
     item = dynamodb.get_item(
         TableName=table, Key={"pk": {"S": canonical_code(order_code)}}, ConsistentRead=True
     ).get("Item")
-    return _order(item) if item else None
+    return order_from_item(item) if item else None
 
 
-def existing_orders(dynamodb: Any, table: str, codes: Iterable[str]) -> list[Order]:
+def existing_orders(dynamodb: DynamoDBClient, table: str, codes: Iterable[str]) -> list[Order]:
     """The orders among `codes` that exist, in the order the codes were given."""
     return [order for code in codes if (order := get_order(dynamodb, table, code)) is not None]
 
 
-def apply_payment(
-    dynamodb: Any,
-    table: str,
-    order: Order,
-    *,
-    transaction_id: int,
-    amount: int,
-    tolerance: int,
-    now: datetime,
-    attempts: int = 5,
-    accept_expired: bool = False,
-) -> PaymentResult:
-    """Add a transfer to an order, once. Optimistic: the write is conditional on the paid
-    amount we read and on the transaction not being there yet; a concurrent change re-reads.
-    An EXPIRED order takes no payment (OrderExpired) unless a person accepted it late."""
-    for _ in range(attempts):
-        if transaction_id in order.applied:
-            return PaymentResult(order, False, order.applied[transaction_id])
-        if order.status == EXPIRED and not accept_expired:
-            raise OrderExpired(f"order {order.key} expired at {order.expired_at}")
-        paid = order.paid_amount + amount
-        status = settle(order.expected_amount, paid, tolerance)
-        # Writes are serialised by the paid_amount condition, so exactly one transfer per
-        # order sees an unsettled order before it and a settled one after it.
-        settles = status in SETTLED and order.status not in SETTLED
-        payment = AppliedPayment(amount, status, paid, settles)
-        at = timestamp(now)
-        try:
-            item = dynamodb.update_item(
-                TableName=table,
-                Key={"pk": {"S": order.key}},
-                UpdateExpression=(
-                    "SET payments.#tid = :payment, paid_amount = :paid, #status = :status, "
-                    "updated_at = :at"
-                    + (
-                        # Settled: it can't expire any more, so it leaves ExpiringIndex.
-                        ", paid_at = if_not_exists(paid_at, :at) REMOVE expiring"
-                        if status in (PAID, OVERPAID)
-                        else ""
-                    )
-                ),
-                # The status must be the one read: an order that expired meanwhile takes
-                # the transfer as a late payment instead.
-                ConditionExpression=(
-                    "attribute_exists(pk) AND paid_amount = :before AND #status = :was"
-                    " AND attribute_not_exists(payments.#tid)"
-                ),
-                ExpressionAttributeNames={"#tid": str(transaction_id), "#status": "status"},
-                ExpressionAttributeValues=to_dynamodb(
-                    {
-                        ":payment": {
-                            "amount": amount,
-                            "at": at,
-                            "status": status,
-                            "paid_amount": paid,
-                            "settles": settles,
-                        },
-                        ":paid": paid,
-                        ":status": status,
-                        ":at": at,
-                        ":before": order.paid_amount,
-                        ":was": order.status,
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            current = get_order(dynamodb, table, order.order_code)
-            if current is None:
-                raise OrderError(f"order {order.key} disappeared while being paid") from None
-            order = current
-            continue
-        return PaymentResult(_order(item), True, payment)
-    raise OrderError(f"order {order.key} kept changing; gave up after {attempts} attempts")
+def update_order(dynamodb: DynamoDBClient, table: str, key: str, **request: Any) -> Written:
+    """`update_if` on the order whose canonical code is `key`."""
+    return update_if(dynamodb, TableName=table, Key={"pk": {"S": key}}, **request)
+
+
+def reread(dynamodb: DynamoDBClient, table: str, order: Order, doing: str) -> Order:
+    """The order as it is now, after a concurrent change refused our write while `doing`."""
+    current = get_order(dynamodb, table, order.key)
+    if current is None:
+        raise OrderError(f"order {order.key} disappeared while {doing}")
+    return current

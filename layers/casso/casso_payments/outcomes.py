@@ -1,19 +1,65 @@
-"""What the processor did with a transaction: the ledger item's `outcome`, the
-`Transaction Received` event's, and the processor's metric per outcome."""
+"""What the processor did with a transaction, one name per outcome. Each `Outcome` is
+the ledger item's `outcome` and the `Transaction Received` event's (its value), and carries
+the processor's metric for it, the event it publishes (detail-type; None: only Transaction
+Received) and, for a payment, the status it gave its order.
+"""
 
 from __future__ import annotations
 
-from typing import Final
+from enum import StrEnum
 
-PAID: Final = "paid"
-PARTIALLY_PAID: Final = "partially_paid"
-OVERPAID: Final = "overpaid"
-EXTRA_PAYMENT: Final = "extra_payment"
-UNMATCHED: Final = "unmatched"
-NEEDS_REVIEW: Final = "needs_review"
-UNCONFIRMED: Final = "unconfirmed"
-MONEY_OUT: Final = "money_out"
-REFUND: Final = "refund"  # money out naming one existing order: recorded on it
-LATE: Final = "late"  # for an EXPIRED order: kept on it, settles nothing
-OTHER_ACCOUNT: Final = "other_account"  # not one of AccountNumbers: recorded, never settles
-ALREADY_PROCESSED: Final = "already_processed"
+from casso_payments import orders
+
+
+class Outcome(StrEnum):
+    metric: str
+    detail_type: str | None
+    order_status: str | None
+
+    def __new__(
+        cls,
+        value: str,
+        metric: str,
+        detail_type: str | None = None,
+        order_status: str | None = None,
+    ) -> Outcome:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.metric = metric
+        member.detail_type = detail_type
+        member.order_status = order_status
+        return member
+
+    PAID = "paid", "OrdersPaid", "Order Paid", orders.PAID
+    PARTIALLY_PAID = (
+        "partially_paid",
+        "OrdersPartiallyPaid",
+        "Order Partially Paid",
+        orders.PARTIALLY_PAID,
+    )
+    OVERPAID = "overpaid", "OrdersOverpaid", "Order Overpaid", orders.OVERPAID
+    # A transfer to an order an earlier transaction already settled (refund or review it).
+    EXTRA_PAYMENT = "extra_payment", "OrdersExtraPayment", "Order Extra Payment"
+    UNMATCHED = "unmatched", "PaymentsUnmatched", "Payment Unmatched"
+    # The description names two or more existing orders: a person chooses (`ops settle`).
+    NEEDS_REVIEW = "needs_review", "PaymentsNeedReview", "Payment Needs Review"
+    # Casso's API does not vouch for the transaction: forged or broken delivery, no change.
+    UNCONFIRMED = "unconfirmed", "PaymentsUnconfirmed", "Payment Unconfirmed"
+    MONEY_OUT = "money_out", "MoneyOut"
+    # Money out naming one existing order: recorded on it.
+    REFUND = "refund", "RefundsRecorded", "Refund Recorded"
+    # For an EXPIRED order: kept on it, settles nothing until a person accepts it.
+    LATE = "late", "LatePayments", "Late Payment", orders.EXPIRED
+    # Not one of AccountNumbers: recorded, never settles.
+    OTHER_ACCOUNT = "other_account", "OtherAccountTransactions"
+    ALREADY_PROCESSED = "already_processed", "AlreadyProcessed"
+
+    @classmethod
+    def of_payment(cls, payment: orders.AppliedPayment) -> Outcome:
+        """What a transfer applied to its order was: the one that settled it (PAID or
+        OVERPAID), one more after it (EXTRA_PAYMENT), or a part (PARTIALLY_PAID)."""
+        if payment.status not in orders.SETTLED:
+            return cls.PARTIALLY_PAID
+        if not payment.settles:
+            return cls.EXTRA_PAYMENT
+        return cls.PAID if payment.status == orders.PAID else cls.OVERPAID

@@ -5,14 +5,14 @@ transactions API uses v1's field names. Every field has several spellings across
 three, so each model field lists its aliases in order. Unknown fields are kept: `raw` holds
 the item exactly as Casso sent it.
 
-Problems are reported as `<path>: <what was wrong>` (e.g. `data[1].amount: expected ...`)
-so a quarantined delivery says which field broke it.
+Problems are data (`Problem`: which field, what was wrong, what was there), shown as
+`<path>: <what was wrong>, got <type> <value>` (e.g. `data[1].amount: expected ...`) so a
+quarantined delivery says which field broke it, and logged without the value (`safe`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,49 +56,71 @@ class Transaction:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """What was wrong with one part of a delivery. `field`: where (`data[1].amount`);
+    `wrong`: what, in our own words; `got` / `value`: the type and (cut) JSON of what was
+    there, which can be a customer's name, account number or transfer text: shown whole
+    (`str`, kept with the quarantined body), never logged (`safe`)."""
+
+    field: str
+    wrong: str
+    got: str = ""
+    value: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.wrong}" + (
+            f", got {self.got} {self.value}" if self.got else ""
+        )
+
+    @property
+    def safe(self) -> str:
+        """For logs: which field and what was wrong, without the value that caused it."""
+        return f"{self.field}: {self.wrong}" + (
+            f", got {self.got} (value not logged)" if self.got else ""
+        )
+
+
+@dataclass(frozen=True)
 class ParsedDelivery:
     """What a delivery body held: the transactions understood and the problems found."""
 
     shape: str  # "v1" (data is an array), "v2" (data is an object) or "unknown"
     transactions: tuple[Transaction, ...] = ()
-    problems: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()
 
 
 class PayloadError(ValueError):
-    """One transaction item can't be understood; the message names the field."""
+    """One transaction item can't be understood; `problem` names the field."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
 
 
 # DynamoDB keeps numbers to 38 significant digits; a longer id or amount could not be stored.
 MAX_DIGITS = 38
 
 
-def _describe(value: Any) -> str:
+def _wrong(field: str, wrong: str, value: Any) -> Problem:
+    """A problem with the value that caused it: its type, and its JSON cut to 40 chars."""
+    kind = type(value).__name__
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (RecursionError, ValueError):  # nested past the recursion limit
-        return f"{type(value).__name__} (too deeply nested to show)"
-    return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
-
-
-_VALUE_SHOWN = re.compile(r"(got [a-z]+) .*$")
-
-
-def redact(problem: str) -> str:
-    """A problem without the value that caused it, for logs: field values can be a
-    customer's name, account number or transfer text (the ledger keeps the full reason)."""
-    return _VALUE_SHOWN.sub(r"\1 (value not logged)", problem)
+        return Problem(field, wrong, kind, "(too deeply nested to show)")
+    return Problem(field, wrong, kind, f"{text[:40]}{'...' if len(text) > 40 else ''}")
 
 
 def _whole_number(value: Any, path: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(f"{path}: expected a whole number, got {_describe(value)}")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise PayloadError(f"{path}: expected a whole number of VND, got {value}")
-        value = int(value)
-    if abs(value) >= 10**MAX_DIGITS:
-        raise PayloadError(f"{path}: expected at most {MAX_DIGITS} digits, got {len(str(value))}")
-    return value
+        raise PayloadError(_wrong(path, "expected a whole number", value))
+    if isinstance(value, float) and not value.is_integer():
+        raise PayloadError(Problem(path, f"expected a whole number of VND, got {value}"))
+    whole = int(value)
+    if abs(whole) >= 10**MAX_DIGITS:
+        digits = len(str(whole))
+        raise PayloadError(Problem(path, f"expected at most {MAX_DIGITS} digits, got {digits}"))
+    return whole
 
 
 def _first(item: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any]:
@@ -111,14 +133,14 @@ def _first(item: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any]:
 def parse_transaction(item: Any, path: str = "data") -> Transaction:
     """One Casso transaction object (webhook v1 item, V2 data, or API record)."""
     if not isinstance(item, dict):
-        raise PayloadError(f"{path}: expected an object, got {_describe(item)}")
+        raise PayloadError(_wrong(path, "expected an object", item))
     if item.get("id") is None:
-        raise PayloadError(f"{path}.id: missing (Casso's transaction id is required)")
+        raise PayloadError(Problem(f"{path}.id", "missing (Casso's transaction id is required)"))
     transaction_id = _whole_number(item["id"], f"{path}.id")
     if transaction_id < 0:
-        raise PayloadError(f"{path}.id: must not be negative, got {transaction_id}")
+        raise PayloadError(Problem(f"{path}.id", f"must not be negative, got {transaction_id}"))
     if item.get("amount") is None:
-        raise PayloadError(f"{path}.amount: missing")
+        raise PayloadError(Problem(f"{path}.amount", "missing"))
     values: dict[str, Any] = {"amount": _whole_number(item["amount"], f"{path}.amount")}
     name, balance = _first(item, ALIASES["balance"])
     if balance is not None:
@@ -131,7 +153,7 @@ def parse_transaction(item: Any, path: str = "data") -> Transaction:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
         if not isinstance(value, str):
-            raise PayloadError(f"{path}.{name}: expected text, got {_describe(value)}")
+            raise PayloadError(_wrong(f"{path}.{name}", "expected text", value))
         values[model_field] = value
     return Transaction(id=transaction_id, raw=item, **values)
 
@@ -142,32 +164,27 @@ def parse_delivery(body: Any) -> ParsedDelivery:
     A v1 batch with some bad items keeps the good ones and reports each bad one.
     """
     if not isinstance(body, dict):
-        return ParsedDelivery(
-            "unknown", problems=(f"body: expected an object, got {_describe(body)}",)
-        )
+        return ParsedDelivery("unknown", problems=(_wrong("body", "expected an object", body),))
     error = body.get("error", 0)
     if error != 0 or isinstance(error, bool):
-        return ParsedDelivery(
-            "unknown", problems=(f"error: Casso reported error {_describe(error)}, expected 0",)
-        )
+        problem = _wrong("error", "Casso reported an error, expected 0", error)
+        return ParsedDelivery("unknown", problems=(problem,))
     data = body.get("data")
     if isinstance(data, dict):
         try:
             return ParsedDelivery("v2", transactions=(parse_transaction(data),))
         except PayloadError as problem:
-            return ParsedDelivery("v2", problems=(str(problem),))
+            return ParsedDelivery("v2", problems=(problem.problem,))
     if isinstance(data, list):
         transactions: list[Transaction] = []
-        problems: list[str] = []
+        problems: list[Problem] = []
         for index, item in enumerate(data):
             try:
                 transactions.append(parse_transaction(item, f"data[{index}]"))
             except PayloadError as problem:
-                problems.append(str(problem))
+                problems.append(problem.problem)
         return ParsedDelivery("v1", tuple(transactions), tuple(problems))
     if data is None:
-        return ParsedDelivery("unknown", problems=("data: missing",))
-    return ParsedDelivery(
-        "unknown",
-        problems=(f"data: expected an array (v1) or an object (V2), got {_describe(data)}",),
-    )
+        return ParsedDelivery("unknown", problems=(Problem("data", "missing"),))
+    expected = "expected an array (v1) or an object (V2)"
+    return ParsedDelivery("unknown", problems=(_wrong("data", expected, data),))

@@ -9,38 +9,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+from casso_payments.outcomes import Outcome
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
 
 SOURCE: Final = "casso.payments"
+# Every processed transaction's, with its outcome; then its outcome's own (Outcome).
 TRANSACTION_RECEIVED: Final = "Transaction Received"
-ORDER_PAID: Final = "Order Paid"
-ORDER_PARTIALLY_PAID: Final = "Order Partially Paid"
-ORDER_OVERPAID: Final = "Order Overpaid"
-PAYMENT_UNMATCHED: Final = "Payment Unmatched"
-# A transfer to an order an earlier transaction already settled (refund or review it).
-ORDER_EXTRA_PAYMENT: Final = "Order Extra Payment"
-# The description names two or more existing orders: a person chooses (`ops settle`).
-PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
-# Casso's API does not vouch for the transaction: forged or broken delivery, no order change.
-PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
 # An unpaid order passed its expires_at (transaction_id null: no transfer caused it).
 ORDER_EXPIRED: Final = "Order Expired"
-# A transfer for an expired order: kept on it, settles nothing until a person accepts it.
-LATE_PAYMENT: Final = "Late Payment"
-# Money out whose description names an order: recorded on it as a refund.
-REFUND_RECORDED: Final = "Refund Recorded"
-DETAIL_TYPES = (
+DETAIL_TYPES: Final = (
     TRANSACTION_RECEIVED,
-    ORDER_PAID,
-    ORDER_PARTIALLY_PAID,
-    ORDER_OVERPAID,
-    ORDER_EXTRA_PAYMENT,
-    PAYMENT_UNMATCHED,
-    PAYMENT_NEEDS_REVIEW,
-    PAYMENT_UNCONFIRMED,
+    *(o.detail_type for o in Outcome if o.detail_type),
     ORDER_EXPIRED,
-    LATE_PAYMENT,
-    REFUND_RECORDED,
 )
 PUT_EVENTS_LIMIT = 10
 
@@ -50,12 +34,21 @@ class PaymentEvent:
     detail_type: str
     detail: dict[str, Any]
 
+    @classmethod
+    def of(cls, outcome: Outcome, detail: dict[str, Any]) -> PaymentEvent:
+        """The event an outcome publishes (it must have one)."""
+        if outcome.detail_type is None:
+            raise ValueError(f"outcome {outcome} publishes no event of its own")
+        return cls(outcome.detail_type, detail)
+
 
 class PublishError(RuntimeError):
     """EventBridge did not accept some events; the record is retried."""
 
 
-def publish(events: Any, bus_name: str, payment_events: Sequence[PaymentEvent]) -> None:
+def publish(
+    events: EventBridgeClient, bus_name: str, payment_events: Sequence[PaymentEvent]
+) -> None:
     for start in range(0, len(payment_events), PUT_EVENTS_LIMIT):
         chunk = payment_events[start : start + PUT_EVENTS_LIMIT]
         response = events.put_events(

@@ -20,30 +20,33 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from casso_payments import bindings, confirmation, ledger, order_effects, order_expiry, orders
+from casso_payments import (
+    bindings,
+    confirmation,
+    dynamo,
+    ledger,
+    order_effects,
+    order_expiry,
+    orders,
+)
 from casso_payments.bindings import Binding
 from casso_payments.order_codes import find_codes
 from casso_payments.order_effects import common_with
-from casso_payments.outcomes import (
-    ALREADY_PROCESSED,
-    NEEDS_REVIEW,
-    OTHER_ACCOUNT,
-    UNCONFIRMED,
-    UNMATCHED,
-)
+from casso_payments.outcomes import Outcome
 from casso_payments.payload import Transaction
 from casso_payments.payment_events import (
     ORDER_EXPIRED,
-    PAYMENT_NEEDS_REVIEW,
-    PAYMENT_UNCONFIRMED,
-    PAYMENT_UNMATCHED,
     TRANSACTION_RECEIVED,
     PaymentEvent,
     publish,
 )
 from casso_payments.settings import ProcessorSettings, accepts_account
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
 
 
 class MissingTransaction(LookupError):
@@ -52,8 +55,8 @@ class MissingTransaction(LookupError):
 
 @dataclass(frozen=True)
 class ProcessorDeps:
-    dynamodb: Any
-    events: Any
+    dynamodb: DynamoDBClient
+    events: EventBridgeClient
     settings: ProcessorSettings
     # Builds the Casso API client on first use (`confirmation.casso_lookup`); None: no
     # confirmation possible, so a transaction that needs one waits.
@@ -61,9 +64,11 @@ class ProcessorDeps:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Processed:
+    """What `process` did with one transaction."""
+
     transaction_id: int
-    outcome: str
+    outcome: Outcome
     order_code: str | None = None
     order: orders.Order | None = None
     # False when the transfer was already on the order (a retry after a crash).
@@ -73,11 +78,20 @@ class Outcome:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What the processor's idempotency record keeps of a message's processing, and returns
+    to a copy of it delivered while the record lives."""
+
+    outcome: str
+    order_code: str | None
+
+
 def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> Binding:
     """Which order the transfer settles, from its description and the orders that exist."""
     settings = deps.settings
     codes = find_codes(transaction.description, settings.order_code_pattern)
-    at = ledger.timestamp(now)
+    at = dynamo.timestamp(now)
     if transaction.amount == 0:
         return Binding(bindings.UNMATCHED, None, tuple(codes), at)
     existing = [
@@ -90,13 +104,13 @@ def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> B
     return Binding(bindings.UNMATCHED, None, tuple(codes), at)
 
 
-def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outcome:
+def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Processed:
     settings = deps.settings
     entry = ledger.get_entry(deps.dynamodb, settings.ledger_table_name, transaction_id)
     if entry is None:
         raise MissingTransaction(f"transaction {transaction_id} is not in the ledger")
     if entry.status == ledger.PROCESSED:
-        return Outcome(transaction_id, ALREADY_PROCESSED)
+        return Processed(transaction_id, Outcome.ALREADY_PROCESSED)
 
     transaction = entry.transaction
     order: orders.Order | None = None
@@ -105,11 +119,11 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
     reason = ""
     events: list[PaymentEvent] = []
     if not accepts_account(settings.account_numbers, transaction.account_number):
-        outcome, order_code = OTHER_ACCOUNT, None
+        outcome, order_code = Outcome.OTHER_ACCOUNT, None
     else:
         binding = _binding(entry, deps, now=now)
         if binding is None:
-            return Outcome(transaction_id, ALREADY_PROCESSED)
+            return Processed(transaction_id, Outcome.ALREADY_PROCESSED)
         order_code = binding.order_code
         if transaction.amount < 0:
             # Money out: a refund when it names one existing order, otherwise just recorded.
@@ -117,13 +131,13 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
                 entry, binding, deps, events, now=now
             )
         elif binding.decision == bindings.NEEDS_REVIEW:
-            outcome = NEEDS_REVIEW
-            detail = {"candidates": list(binding.candidates)}
-            events.append(PaymentEvent(PAYMENT_NEEDS_REVIEW, common_with(entry, None, detail)))
+            outcome = Outcome.NEEDS_REVIEW
+            detail: dict[str, Any] = {"candidates": list(binding.candidates)}
+            events.append(PaymentEvent.of(outcome, common_with(entry, None, detail)))
         elif binding.decision != bindings.ORDER or order_code is None:
-            outcome = UNMATCHED
+            outcome = Outcome.UNMATCHED
             detail = {"candidates": list(binding.candidates)}
-            events.append(PaymentEvent(PAYMENT_UNMATCHED, common_with(entry, None, detail)))
+            events.append(PaymentEvent.of(outcome, common_with(entry, None, detail)))
         else:
             order = orders.get_order(deps.dynamodb, settings.orders_table_name, order_code)
             if order is None:
@@ -137,9 +151,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
                 vouched = confirmation.CONFIRMED if verdict.confirmed else confirmation.REFUSED
                 reason = verdict.reason
             if reason:
-                outcome, bound, order_code, order = UNCONFIRMED, order_code, None, None
+                outcome, bound, order_code, order = Outcome.UNCONFIRMED, order_code, None, None
                 detail = {"bound_order": bound, "reason": reason}
-                events.append(PaymentEvent(PAYMENT_UNCONFIRMED, common_with(entry, None, detail)))
+                events.append(PaymentEvent.of(outcome, common_with(entry, None, detail)))
             else:
                 order, applied, outcome = order_effects.pay(
                     entry, order, binding, deps, events, now=now
@@ -148,7 +162,7 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         0,
         PaymentEvent(
             TRANSACTION_RECEIVED,
-            common_with(entry, order_code, {"outcome": outcome, "confirmation": vouched}),
+            common_with(entry, order_code, {"outcome": outcome.value, "confirmation": vouched}),
         ),
     )
     publish(deps.events, settings.event_bus_name, events)
@@ -159,11 +173,11 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Outco
         deps.dynamodb,
         settings.ledger_table_name,
         transaction.id,
-        outcome=outcome,
+        outcome=outcome.value,
         order_code=order_code,
         now=now,
     )
-    return Outcome(
+    return Processed(
         transaction_id,
         outcome,
         order_code,

@@ -14,11 +14,13 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
+from casso_payments.dynamo import delete_if, from_dynamodb, put_if, timestamp, to_dynamodb
+from casso_payments.payload import Problem
 
-from casso_payments.ledger import from_dynamodb, timestamp, to_dynamodb
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 QUARANTINED: Final = "QUARANTINED"
 PREFIX: Final = "QUARANTINE#"
@@ -40,13 +42,11 @@ class QuarantinedDelivery:
     body: str = ""  # empty in listings, which leave the bodies out
 
 
-def reason(problems: Sequence[str]) -> str:
+def reason(problems: Sequence[Problem], *, safe: bool = False) -> str:
     """The problems as one bounded line: a delivery with 130,000 bad items must still fit an
-    item (and a log line)."""
-    shown = [
-        p if len(p) <= MAX_PROBLEM_CHARS else p[:MAX_PROBLEM_CHARS] + "..."
-        for p in problems[:MAX_PROBLEMS_SHOWN]
-    ]
+    item (and a log line). `safe`: as logs show them, without the values (`Problem.safe`)."""
+    lines = (p.safe if safe else str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
+    shown = [p if len(p) <= MAX_PROBLEM_CHARS else p[:MAX_PROBLEM_CHARS] + "..." for p in lines]
     rest = len(problems) - len(shown)
     if rest:
         shown.append(f"and {rest} more problem{'s' if rest > 1 else ''}")
@@ -66,32 +66,27 @@ def _key(digest: str) -> dict[str, Any]:
 
 
 def quarantine_delivery(
-    dynamodb: Any, table: str, *, body: str, reason: str, generation: str, now: datetime
+    dynamodb: DynamoDBClient, table: str, *, body: str, reason: str, generation: str, now: datetime
 ) -> bool:
     """Keep a delivery we could not understand, whole. False if this exact body is already kept."""
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                **quarantine_key(body),
-                **to_dynamodb(
-                    {
-                        "kind": "quarantine",
-                        "status": QUARANTINED,
-                        "reason": reason,
-                        "generation": generation,
-                        "received_at": timestamp(now),
-                        "body": body,
-                    }
-                ),
-            },
-            ConditionExpression="attribute_not_exists(pk)",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        return False
-    return True
+    return put_if(
+        dynamodb,
+        TableName=table,
+        Item={
+            **quarantine_key(body),
+            **to_dynamodb(
+                {
+                    "kind": "quarantine",
+                    "status": QUARANTINED,
+                    "reason": reason,
+                    "generation": generation,
+                    "received_at": timestamp(now),
+                    "body": body,
+                }
+            ),
+        },
+        ConditionExpression="attribute_not_exists(pk)",
+    ).written
 
 
 def _delivery(values: dict[str, Any], *, with_body: bool) -> QuarantinedDelivery:
@@ -106,7 +101,7 @@ def _delivery(values: dict[str, Any], *, with_body: bool) -> QuarantinedDelivery
     )
 
 
-def list_quarantined(dynamodb: Any, table: str) -> list[QuarantinedDelivery]:
+def list_quarantined(dynamodb: DynamoDBClient, table: str) -> list[QuarantinedDelivery]:
     """Every quarantined delivery, oldest first. A scan of the ledger (there is no index on
     kind): fine for an operator now and then, not for a hot path."""
     found: list[QuarantinedDelivery] = []
@@ -123,24 +118,22 @@ def list_quarantined(dynamodb: Any, table: str) -> list[QuarantinedDelivery]:
     return sorted(found, key=lambda d: (d.received_at, d.key))
 
 
-def get_quarantined(dynamodb: Any, table: str, key: str) -> QuarantinedDelivery:
+def get_quarantined(dynamodb: DynamoDBClient, table: str, key: str) -> QuarantinedDelivery:
     item = dynamodb.get_item(TableName=table, Key=_key(key), ConsistentRead=True).get("Item")
     if not item or item.get("kind", {}).get("S") != "quarantine":
         raise NotQuarantined(f"no quarantined delivery {key}")
     return _delivery(from_dynamodb(item), with_body=True)
 
 
-def discard(dynamodb: Any, table: str, key: str) -> None:
+def discard(dynamodb: DynamoDBClient, table: str, key: str) -> None:
     """Delete one quarantined delivery (and nothing else: the condition checks its kind)."""
-    try:
-        dynamodb.delete_item(
-            TableName=table,
-            Key=_key(key),
-            ConditionExpression="#kind = :quarantine",
-            ExpressionAttributeNames={"#kind": "kind"},
-            ExpressionAttributeValues={":quarantine": {"S": "quarantine"}},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            raise NotQuarantined(f"no quarantined delivery {key}") from None
-        raise
+    deleted = delete_if(
+        dynamodb,
+        TableName=table,
+        Key=_key(key),
+        ConditionExpression="#kind = :quarantine",
+        ExpressionAttributeNames={"#kind": "kind"},
+        ExpressionAttributeValues={":quarantine": {"S": "quarantine"}},
+    )
+    if not deleted.written:
+        raise NotQuarantined(f"no quarantined delivery {key}")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 SQS_BATCH_LIMIT = 10
 
@@ -50,7 +53,7 @@ class EnqueueError(RuntimeError):
         self.failed = failed
 
 
-def enqueue(sqs: Any, queue_url: str, messages: Iterable[TransactionMessage]) -> int:
+def enqueue(sqs: SQSClient, queue_url: str, messages: Iterable[TransactionMessage]) -> int:
     """Send messages in batches of ten (one per transaction id); returns how many were sent."""
     unique = list({message.transaction_id: message for message in messages}.values())
     for start in range(0, len(unique), SQS_BATCH_LIMIT):

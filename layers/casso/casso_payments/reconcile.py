@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -43,20 +43,25 @@ from casso_payments.settings import ReconcilerSettings
 from casso_payments.stuck_sweep import sweep
 from casso_payments.webhook_registration import ensure_webhook
 
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_sqs import SQSClient
+
 # A run with no deadline of its own (a test, a script) holds the lease this long at most.
 UNBOUNDED_LEASE_SECONDS: Final = 900
 
 
 @dataclass(frozen=True)
 class ReconcilerDeps:
-    dynamodb: Any
-    sqs: Any
+    dynamodb: DynamoDBClient
+    sqs: SQSClient
     # Called once per run: the key and token come from secrets that may have just changed;
     # the client gets the run's deadline.
     casso: Callable[[Deadline], CassoClient]
     secure_token: Callable[[], str]
     settings: ReconcilerSettings
-    events: Any = None  # EventBridge, for Order Expired (the expiry step)
+    events: EventBridgeClient | None = None  # EventBridge, for Order Expired (the expiry step)
 
 
 Report = TypeVar("Report", bound=StepReport)
@@ -137,10 +142,10 @@ def run(deps: ReconcilerDeps, *, now: datetime, deadline: Deadline | None = None
 def build_deps(
     settings: ReconcilerSettings,
     *,
-    dynamodb: Any,
-    sqs: Any,
+    dynamodb: DynamoDBClient,
+    sqs: SQSClient,
     secrets: SecretsProvider,
-    events: Any = None,
+    events: EventBridgeClient | None = None,
     max_age: int = 60,
     **client_options: Any,
 ) -> ReconcilerDeps:

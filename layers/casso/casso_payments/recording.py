@@ -15,13 +15,17 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from casso_payments import ledger
-from casso_payments.payload import ParsedDelivery
+from casso_payments import dynamo, ledger
+from casso_payments.payload import ParsedDelivery, Problem
 from casso_payments.queue import SQS_BATCH_LIMIT, EnqueueError, TransactionMessage, enqueue
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
 
 # Threads (and, in the receiver, pooled connections: see its client's Config) per delivery.
 WRITE_CONCURRENCY: Final = 32
@@ -36,7 +40,7 @@ class Staged:
     """A delivery's transactions as ledger items, and every problem found on the way."""
 
     items: tuple[tuple[int, dict[str, Any]], ...]  # (transaction id, item), delivery order
-    problems: tuple[str, ...]
+    problems: tuple[Problem, ...]
 
 
 @dataclass(frozen=True)
@@ -53,12 +57,12 @@ def stage(parsed: ParsedDelivery, *, source: str, received_at: datetime) -> Stag
     large, text DynamoDB refuses, nested too deeply) becomes a problem, not a failed write."""
     items: list[tuple[int, dict[str, Any]]] = []
     problems = list(parsed.problems)
-    at = ledger.timestamp(received_at)
+    at = dynamo.timestamp(received_at)
     for transaction in parsed.transactions:
         try:
             item = ledger.transaction_item(transaction, source=source, received_at=at)
         except (ValueError, RecursionError) as error:
-            problems.append(f"transaction {transaction.id}: cannot be stored ({error})")
+            problems.append(Problem(f"transaction {transaction.id}", f"cannot be stored ({error})"))
             continue
         items.append((transaction.id, item))
     return Staged(tuple(items), tuple(problems))
@@ -87,7 +91,7 @@ def concurrently(
 
 
 def write(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     staged: Staged,
     *,
@@ -130,14 +134,14 @@ def write(
             if (
                 existing is not None
                 and existing.status == ledger.RECEIVED
-                and ledger.parse_timestamp(existing.received_at) <= requeue_before
+                and dynamo.parse_timestamp(existing.received_at) <= requeue_before
             ):
                 requeue.append(transaction_id)
     return Written(tuple(new), tuple(duplicates), tuple(requeue), failure)
 
 
 def enqueue_all(
-    sqs: Any,
+    sqs: SQSClient,
     queue_url: str,
     ids: Sequence[int],
     source: str,

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from casso_payments.dynamo import timestamp, to_dynamodb
+from casso_payments.orders import Order, OrderError, get_order, reread, update_order
 
-from casso_payments.ledger import timestamp, to_dynamodb
-from casso_payments.orders import Order, OrderError, get_order
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def _result(order: Order, transaction_id: int, recorded: bool) -> RefundResult:
 
 
 def record_refund(
-    dynamodb: Any,
+    dynamodb: DynamoDBClient,
     table: str,
     order: Order,
     *,
@@ -54,39 +55,34 @@ def record_refund(
         ConditionExpression="attribute_exists(pk)",
         ExpressionAttributeValues=to_dynamodb({":none": {}}),
     )
+    at = timestamp(now)
     for _ in range(attempts):
         if transaction_id in order.refunds:
             return _result(order, transaction_id, False)
         before = order.refunded_amount
         total = before + amount
-        at = timestamp(now)
-        try:
-            dynamodb.update_item(
-                TableName=table,
-                Key={"pk": {"S": order.key}},
-                UpdateExpression=(
-                    "SET refunds.#tid = :refund, refunded_amount = :total, updated_at = :at"
-                ),
-                ConditionExpression="attribute_not_exists(refunds.#tid) AND ("
-                + ("attribute_not_exists(refunded_amount) OR " if before == 0 else "")
-                + "refunded_amount = :before)",
-                ExpressionAttributeNames={"#tid": str(transaction_id)},
-                ExpressionAttributeValues=to_dynamodb(
-                    {
-                        ":refund": {"amount": amount, "at": at, "refunded_amount": total},
-                        ":total": total,
-                        ":at": at,
-                        ":before": before,
-                    }
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
-            current = get_order(dynamodb, table, order.key)
-            if current is None:
-                raise OrderError(f"order {order.key} disappeared while refunding") from None
-            order = current
+        written = update_order(
+            dynamodb,
+            table,
+            order.key,
+            UpdateExpression=(
+                "SET refunds.#tid = :refund, refunded_amount = :total, updated_at = :at"
+            ),
+            ConditionExpression="attribute_not_exists(refunds.#tid) AND ("
+            + ("attribute_not_exists(refunded_amount) OR " if before == 0 else "")
+            + "refunded_amount = :before)",
+            ExpressionAttributeNames={"#tid": str(transaction_id)},
+            ExpressionAttributeValues=to_dynamodb(
+                {
+                    ":refund": {"amount": amount, "at": at, "refunded_amount": total},
+                    ":total": total,
+                    ":at": at,
+                    ":before": before,
+                }
+            ),
+        )
+        if not written.written:
+            order = reread(dynamodb, table, order, "refunding")
             continue
         current = get_order(dynamodb, table, order.key)
         return _result(current or order, transaction_id, True)

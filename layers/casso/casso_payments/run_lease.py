@@ -10,56 +10,53 @@ does nothing.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
+from casso_payments.dynamo import delete_if, from_dynamodb, put_if, timestamp, to_dynamodb
+from casso_payments.ledger import STATE_PREFIX
 
-from casso_payments.ledger import STATE_PREFIX, from_dynamodb, timestamp, to_dynamodb
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 LEASE: Final = "reconcile-lease"
 _KEY: Final = {"pk": {"S": STATE_PREFIX + LEASE}}
 
 
 def acquire(
-    dynamodb: Any, table: str, *, owner: str, now: datetime, seconds: float
+    dynamodb: DynamoDBClient, table: str, *, owner: str, now: datetime, seconds: float
 ) -> dict[str, Any] | None:
     """Take the lease for `seconds`. None when taken; else who holds it and until when."""
-    try:
-        dynamodb.put_item(
-            TableName=table,
-            Item={
-                **_KEY,
-                **to_dynamodb(
-                    {
-                        "kind": "state",
-                        "owner": owner,
-                        "acquired_at": timestamp(now),
-                        "expires_at": timestamp(now + timedelta(seconds=seconds)),
-                    }
-                ),
-            },
-            ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-            ExpressionAttributeValues=to_dynamodb({":now": timestamp(now)}),
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
-        held = from_dynamodb(error.response.get("Item") or {})
-        return {k: held.get(k) for k in ("owner", "acquired_at", "expires_at")}
-    return None
+    written = put_if(
+        dynamodb,
+        TableName=table,
+        Item={
+            **_KEY,
+            **to_dynamodb(
+                {
+                    "kind": "state",
+                    "owner": owner,
+                    "acquired_at": timestamp(now),
+                    "expires_at": timestamp(now + timedelta(seconds=seconds)),
+                }
+            ),
+        },
+        ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
+        ExpressionAttributeValues=to_dynamodb({":now": timestamp(now)}),
+        ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    if written.written:
+        return None
+    held = from_dynamodb(written.old)
+    return {k: held.get(k) for k in ("owner", "acquired_at", "expires_at")}
 
 
-def release(dynamodb: Any, table: str, *, owner: str) -> None:
+def release(dynamodb: DynamoDBClient, table: str, *, owner: str) -> None:
     """Give the lease back, if it is still ours (an expired one may have been taken over)."""
-    try:
-        dynamodb.delete_item(
-            TableName=table,
-            Key=_KEY,
-            ConditionExpression="#owner = :owner",
-            ExpressionAttributeNames={"#owner": "owner"},
-            ExpressionAttributeValues=to_dynamodb({":owner": owner}),
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
-            raise
+    delete_if(
+        dynamodb,
+        TableName=table,
+        Key=_KEY,
+        ConditionExpression="#owner = :owner",
+        ExpressionAttributeNames={"#owner": "owner"},
+        ExpressionAttributeValues=to_dynamodb({":owner": owner}),
+    )

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 # DynamoDB items are at most 400 KB; a quarantined body is stored whole, so the limit stays
 # below that with room for the other attributes.
@@ -50,14 +51,32 @@ def _accounts(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return accounts
 
 
+@dataclass(frozen=True)
+class FunctionSettings:
+    """What every function's settings share. A field without a default is a required
+    variable, named after the field in capitals (ledger_table_name: LEDGER_TABLE_NAME)
+    unless its metadata names it (`env`); `required_from` reads them all, once."""
+
+    ledger_table_name: str
+
+    @classmethod
+    def required_from(cls, env: Mapping[str, str], *, but: tuple[str, ...] = ()) -> dict[str, Any]:
+        """field name -> value of every required variable (except the fields in `but`,
+        which the caller reads its own way); SettingsError names the first one missing."""
+        return {
+            f.name: _required(env, f.metadata.get("env", f.name.upper()))
+            for f in fields(cls)
+            if f.default is MISSING and f.default_factory is MISSING and f.name not in but
+        }
+
+
 def accepts_account(accounts: tuple[str, ...], account_number: str | None) -> bool:
     """Whether a transaction to this account is this stack's business (AccountNumbers)."""
     return not accounts or (account_number or "").strip() in accounts
 
 
 @dataclass(frozen=True)
-class ReceiverSettings:
-    ledger_table_name: str
+class ReceiverSettings(FunctionSettings):
     transaction_queue_url: str
     webhook_secret_id: str
     max_body_bytes: int = 262_144
@@ -72,9 +91,7 @@ class ReceiverSettings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReceiverSettings:
         env = os.environ if env is None else env
         return cls(
-            ledger_table_name=_required(env, "LEDGER_TABLE_NAME"),
-            transaction_queue_url=_required(env, "TRANSACTION_QUEUE_URL"),
-            webhook_secret_id=_required(env, "WEBHOOK_SECRET_ID"),
+            **cls.required_from(env),
             max_body_bytes=_int(
                 env, "MAX_BODY_BYTES", 262_144, minimum=1024, maximum=HARD_MAX_BODY_BYTES
             ),
@@ -100,8 +117,7 @@ def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str,
 
 
 @dataclass(frozen=True)
-class ProcessorSettings:
-    ledger_table_name: str
+class ProcessorSettings(FunctionSettings):
     orders_table_name: str
     idempotency_table_name: str
     event_bus_name: str
@@ -129,10 +145,7 @@ class ProcessorSettings:
         except PatternError as error:
             raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
         return cls(
-            ledger_table_name=_required(env, "LEDGER_TABLE_NAME"),
-            orders_table_name=_required(env, "ORDERS_TABLE_NAME"),
-            idempotency_table_name=_required(env, "IDEMPOTENCY_TABLE_NAME"),
-            event_bus_name=_required(env, "EVENT_BUS_NAME"),
+            **cls.required_from(env, but=("order_code_pattern",)),
             order_code_pattern=pattern,
             amount_tolerance=_int(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
             confirm_payments=_choice(env, "CONFIRM_PAYMENTS", "v1", ("v1", "all", "none")),
@@ -156,11 +169,10 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 @dataclass(frozen=True)
-class ReconcilerSettings:
-    ledger_table_name: str
+class ReconcilerSettings(FunctionSettings):
     transaction_queue_url: str
     webhook_secret_id: str
-    api_key_secret_id: str
+    api_key_secret_id: str = field(metadata={"env": "CASSO_API_KEY_SECRET_ID"})
     webhook_url: str
     casso_api_base_url: str = "https://oauth.casso.vn/v2"
     income_only: bool = True
@@ -186,15 +198,13 @@ class ReconcilerSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReconcilerSettings:
         env = os.environ if env is None else env
-        webhook_url = _required(env, "WEBHOOK_URL")
-        if not webhook_url.startswith(("https://", "http://")):
-            raise SettingsError(f"WEBHOOK_URL must be an http(s) URL, got {webhook_url!r}")
+        required = cls.required_from(env)
+        if not required["webhook_url"].startswith(("https://", "http://")):
+            raise SettingsError(
+                f"WEBHOOK_URL must be an http(s) URL, got {required['webhook_url']!r}"
+            )
         return cls(
-            ledger_table_name=_required(env, "LEDGER_TABLE_NAME"),
-            transaction_queue_url=_required(env, "TRANSACTION_QUEUE_URL"),
-            webhook_secret_id=_required(env, "WEBHOOK_SECRET_ID"),
-            api_key_secret_id=_required(env, "CASSO_API_KEY_SECRET_ID"),
-            webhook_url=webhook_url,
+            **required,
             casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
             or "https://oauth.casso.vn/v2",
             income_only=_bool(env, "INCOME_ONLY", True),

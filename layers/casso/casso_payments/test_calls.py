@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Final
 
-from casso_payments.ledger import timestamp, to_dynamodb
+from casso_payments.dynamo import timestamp, to_dynamodb
 from casso_payments.order_codes import fold
 from casso_payments.payload import Transaction
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 TEST_REFERENCE: Final = "MA_GIAO_DICH_THU_NGHIEM"
 TEST_DESCRIPTION: Final = "giao dich thu nghiem"
@@ -32,7 +35,7 @@ def is_test_call(transaction: Transaction) -> bool:
 
 
 def record_test_call(
-    dynamodb: Any, table: str, transaction: Transaction, *, source: str, now: datetime
+    dynamodb: DynamoDBClient, table: str, transaction: Transaction, *, source: str, now: datetime
 ) -> str:
     """Keep the test call with its time; returns its ledger key. Every call is kept (they are
     rare and each answers "did the test call arrive?")."""

@@ -8,7 +8,7 @@ HMAC-SHA512 over "<t>.<json>" keyed by the checksum key; lowercase hex. Casso's 
 disagree on whether non-ASCII text is escaped (\\uXXXX) before signing, so both forms are
 tried for a body that has any.
 
-Order of work, so that a stranger costs nothing: `refuse_unpresented` looks only at the
+Order of work, so that a stranger costs nothing: `presented` looks only at the
 headers (no credential, or none well-formed: refused before the body is touched); then the
 token is compared; the body is parsed (lazily, through the `body` callable) only when a
 signature must be checked.
@@ -104,17 +104,19 @@ def parse_signature_header(value: str) -> tuple[int, str] | None:
     return int(match.group(1)), match.group(2).lower()
 
 
-def refuse_unpresented(headers: Mapping[str, str] | None) -> AuthResult | None:
-    """The refusal for a delivery that presents no credential worth checking (no non-empty
-    Secure-Token and no well-formed X-Casso-Signature); None when there is one. Looks only
-    at the headers: no secret is read, no body parsed, no HMAC computed."""
+def presented(headers: Mapping[str, str] | None) -> AuthResult:
+    """What the headers present, looking only at them (no secret read, no body parsed, no
+    HMAC computed). `ok` when there is a credential worth checking (a non-empty Secure-Token
+    or a well-formed X-Casso-Signature), else the refusal; `generation` the one presented:
+    v2 when there is a signature header, else v1 when there is a token header."""
     token = header(headers, TOKEN_HEADER)
     signature = header(headers, SIGNATURE_HEADER)
+    generation = V2 if signature is not None else V1 if token is not None else UNKNOWN
     if token:
-        return None
+        return AuthResult(True, generation)
     if signature is not None:
         if parse_signature_header(signature) is not None:
-            return None
+            return AuthResult(True, V2)
         return AuthResult(False, V2, _MALFORMED)
     if token is not None:
         return AuthResult(False, V1, "Secure-Token is empty")
@@ -201,9 +203,9 @@ def authenticate(
     `body()` returns the parsed JSON body, or NOT_JSON; it is called only when a signature
     has to be checked (a token needs no parsing), so pass something that parses once.
     """
-    refused = refuse_unpresented(headers)
-    if refused is not None:
-        return refused
+    screened = presented(headers)
+    if not screened.ok:
+        return screened
     signature = header(headers, SIGNATURE_HEADER)
     token = header(headers, TOKEN_HEADER)
     failures: list[AuthResult] = []

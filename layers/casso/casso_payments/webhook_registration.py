@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import TYPE_CHECKING, Final
 
-from casso_payments import ledger
+from casso_payments import dynamo, ledger
 from casso_payments.casso_client import CassoClient, WebhookNotFound
 from casso_payments.reconcile_report import WebhookReport
 
@@ -31,7 +31,7 @@ def ensure_webhook(
     desired = {"url": settings.webhook_url, "income_only": settings.income_only}
     state = ledger.get_state(deps.dynamodb, table, WEBHOOK_STATE) or {}
     # When Casso started sending to this webhook: the paused-webhook check counts from here.
-    registered_at = state.get("registered_at") or state.get("updated_at") or ledger.timestamp(now)
+    registered_at = state.get("registered_at") or state.get("updated_at") or dynamo.timestamp(now)
     current = None
     if state.get("webhook_id") is not None:
         try:
@@ -49,7 +49,7 @@ def ensure_webhook(
             settings.webhook_url, token, income_only=settings.income_only
         )
         report.webhook_id = created.id
-        registered_at = ledger.timestamp(now)
+        registered_at = dynamo.timestamp(now)
     else:
         report.webhook_id = current.id
         if current.url != desired["url"]:
@@ -75,7 +75,7 @@ def ensure_webhook(
             "webhook_id": report.webhook_id,
             **desired,
             "token_sha256": token_hash(token),
-            "updated_at": ledger.timestamp(now),
+            "updated_at": dynamo.timestamp(now),
             "registered_at": registered_at,
         },
     )
