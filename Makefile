@@ -120,4 +120,4 @@ events: venv ## regenerate events/ (sample API Gateway events)
 	$(PYTHON) -m local.sample_events
 
 clean: ## remove the virtual environment, build output and every cache the project makes
-	rm -rf $(VENV) $(VENV313) .aws-sam .pytest_cache .ruff_cache .hypothesis .local-stack
+	rm -rf $(VENV) $(VENV313) .aws-sam .pytest_cache .ruff_cache .mypy_cache .hypothesis .local-stack

@@ -18,7 +18,7 @@ class SetupError(RuntimeError):
 class KeyChange:
     secret_id: str
     # The key that was there, kept as checksum_key_previous so deliveries Casso still
-    # retries with it keep verifying (README, "Rotating credentials").
+    # retries with it keep verifying (docs/security.md#rotating-credentials).
     previous_kept: bool
 
 

@@ -5,8 +5,8 @@ decide, emit metrics and one log line, shape the HTTP answer.
 
 It serves one route, so it routes by hand instead of through Powertools' REST resolver:
 importing `aws_lambda_powertools.event_handler` loads every resolver (AppSync, Bedrock, VPC
-Lattice, OpenAPI) and every event data class, about 8% of a cold start's CPU (README,
-"Benchmarks"). Logs, metrics and traces are still Powertools'.
+Lattice, OpenAPI) and every event data class, about 8% of a cold start's CPU (docs/benchmarks.md,
+"Cold start"). Logs, metrics and traces are still Powertools'.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Casso's webhook delivery rules, as this project reads them (README, "Casso's delivery
-rules"). The Casso simulator follows them; the receiver and the runbook are built for them.
+"""Casso's webhook delivery rules, as this project reads them (docs/casso.md).
+The Casso simulator follows them; the receiver and the runbook are built for them.
 
 Casso's page (../shared/casso/webhook-delivery.txt) contradicts itself: "retry for the next
 12 hours, the first after 1 minute, the wait growing to the next Fibonacci value each time"

@@ -8,7 +8,7 @@ Casso (`GET /v2/transactions/{id}`) and compares id, amount, description and acc
     UNCONFIRMED   Casso doesn't know the id, or knows it differently: no order change
     raises ConfirmationUnavailable   Casso unreachable, key missing or refused: retry later
 
-`ConfirmPayments` (README, "Configuration") chooses which transactions are confirmed:
+`ConfirmPayments` (docs/configuration.md) chooses which transactions are confirmed:
 v1 (default: those that arrived only by v1 webhook), all (V2 webhooks too) or none.
 The Casso client (and `requests`) is imported only here, when a confirmation is needed, so
 the processor's cold start doesn't pay for it.

@@ -6,7 +6,7 @@ The secret is a JSON object (the template creates it, generating `secure_token`)
      "checksum_key": "...", "checksum_key_previous": ""}
 
 Empty values are "not configured". A `*_previous` value keeps the old token or key valid
-while a rotation reaches Casso (README, "Rotating credentials").
+while a rotation reaches Casso (docs/security.md#rotating-credentials).
 """
 
 from __future__ import annotations
@@ -118,6 +118,6 @@ def read_casso_auth(provider: SecretsProvider, secret_id: str, *, max_age: int =
         raise CredentialsError(
             f"the Casso API key is not set: put it in secret {secret_id} as "
             '{"api_key": "<your key>"} or {"access_token": "<OAuth2 access token>"} '
-            '(README, "Deploying")'
+            "(docs/deploy.md#after-the-first-deploy)"
         )
     return auth

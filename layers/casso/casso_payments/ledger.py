@@ -1,6 +1,6 @@
 """The ledger: a DynamoDB table with one permanent item per Casso transaction id.
 
-Item shapes (README, "The ledger"):
+Item shapes (docs/architecture.md#the-ledger-ledgertable):
 
 transaction  pk "TXN#<id>", kind "transaction", transaction_id, status RECEIVED|PROCESSED,
              pending (present only while RECEIVED: PendingIndex is sparse; STUCK once the

@@ -1,7 +1,8 @@
 """Orders: the business's own table, which the processor settles from bank transfers.
 
 The business's systems create orders (`create_order`, or any DynamoDB client writing the
-item shape in the README); the processor applies matched transfers (`order_payments.apply_payment`).
+item shape in docs/architecture.md); the processor applies matched
+transfers (`order_payments.apply_payment`).
 
 Item: pk (canonical order code, see `order_codes`), order_code (as created),
 expected_amount, status, created_at, updated_at, paid_amount, paid_at, note, and payments:

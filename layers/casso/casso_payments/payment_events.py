@@ -1,4 +1,4 @@
-"""Events the processor publishes on the stack's EventBridge bus (README, "Events").
+"""Events the processor publishes on the stack's EventBridge bus (docs/events.md).
 
 Every detail carries `transaction_id` and `order_code` (null when no order matched), so a
 consumer can drop the rare copy a crash between publishing and committing can cause.

@@ -21,7 +21,8 @@ SQS_BATCH_LIMIT = 10
 class TransactionMessage:
     transaction_id: int
     source: str
-    # Raised by an operator's replay, so the processor's idempotency key is new (README).
+    # Raised by an operator's replay (docs/operations.md), so the processor's idempotency
+    # key is new.
     replay: int = 0
 
     def to_json(self) -> str:

@@ -1,6 +1,6 @@
 """Configuration from environment variables, validated once at cold start.
 
-Every setting has a documented name (README, "Configuration"). A missing or malformed value
+Every setting has a documented name (docs/configuration.md). A missing or malformed value
 fails the cold start with a message naming the variable, rather than failing a delivery later.
 """
 

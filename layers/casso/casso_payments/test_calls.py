@@ -5,7 +5,7 @@ It is recognised by its id 0 (real Casso ids start at 1) together with Casso's t
 markers: reference `MA_GIAO_DICH_THU_NGHIEM` or description "giao dich thu nghiem"
 (diacritics and case ignored). A test call is answered 200 and recorded in the ledger as
 kind `test_call` (key `TESTCALL#<received at>`, with its source and time), never as a
-transaction: it matches no order and publishes no event (README, "Casso's Test Call").
+transaction: it matches no order and publishes no event (docs/casso.md#cassos-test-call).
 """
 
 from __future__ import annotations
