@@ -54,6 +54,12 @@ def floor_processor() -> None:
     dynamodb.put_item(TableName=idempotency, Item={"id": {"S": key["pk"]["S"]}})
     dynamodb.get_item(TableName=ledger, Key=key, ConsistentRead=True)
     dynamodb.get_item(TableName=orders, Key=key, ConsistentRead=True)
+    dynamodb.update_item(  # the decision, stored before the order changes
+        TableName=ledger,
+        Key=key,
+        UpdateExpression="SET bound = :b",
+        ExpressionAttributeValues={":b": {"S": "DH1"}},
+    )
     dynamodb.update_item(
         TableName=orders,
         Key=key,

@@ -65,6 +65,8 @@ def main() -> dict[str, Any]:
     from tests.stack import Stack
 
     os.environ.update(FAKE_AWS)
+    # In-process moto: not the moto server an earlier benchmark in this run pointed at.
+    os.environ.pop("AWS_ENDPOINT_URL", None)
     quiet = io.StringIO()
     with mock_aws():
         stack = Stack.create(stack_name="bench-batch")

@@ -87,21 +87,22 @@ class Recorded:
     order_code: str | None
 
 
-def decide(transaction: Transaction, deps: ProcessorDeps, *, now: datetime) -> Binding:
-    """Which order the transfer settles, from its description and the orders that exist."""
+def decide(
+    transaction: Transaction, deps: ProcessorDeps, *, now: datetime
+) -> tuple[Binding, orders.Order | None]:
+    """Which order the transfer settles, from its description and the orders that exist;
+    with that order as read to decide, so paying it needs no second read."""
     settings = deps.settings
     codes = find_codes(transaction.description, settings.order_code_pattern)
     at = dynamo.timestamp(now)
     if transaction.amount == 0:
-        return Binding(bindings.UNMATCHED, None, tuple(codes), at)
-    existing = [
-        o.key for o in orders.existing_orders(deps.dynamodb, settings.orders_table_name, codes)
-    ]
+        return Binding(bindings.UNMATCHED, None, tuple(codes), at), None
+    existing = orders.existing_orders(deps.dynamodb, settings.orders_table_name, codes)
     if len(existing) > 1:
-        return Binding(bindings.NEEDS_REVIEW, None, tuple(existing), at)
+        return Binding(bindings.NEEDS_REVIEW, None, tuple(o.key for o in existing), at), None
     if existing:
-        return Binding(bindings.ORDER, existing[0], (), at)
-    return Binding(bindings.UNMATCHED, None, tuple(codes), at)
+        return Binding(bindings.ORDER, existing[0].key, (), at), existing[0]
+    return Binding(bindings.UNMATCHED, None, tuple(codes), at), None
 
 
 def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Processed:
@@ -121,9 +122,10 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
     if not accepts_account(settings.account_numbers, transaction.account_number):
         outcome, order_code = Outcome.OTHER_ACCOUNT, None
     else:
-        binding = _binding(entry, deps, now=now)
-        if binding is None:
+        decided = _binding(entry, deps, now=now)
+        if decided is None:
             return Processed(transaction_id, Outcome.ALREADY_PROCESSED)
+        binding, read = decided
         order_code = binding.order_code
         if transaction.amount < 0:
             # Money out: a refund when it names one existing order, otherwise just recorded.
@@ -139,7 +141,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
             detail = {"candidates": list(binding.candidates)}
             events.append(PaymentEvent.of(outcome, common_with(entry, None, detail)))
         else:
-            order = orders.get_order(deps.dynamodb, settings.orders_table_name, order_code)
+            # The order as read to decide; a retry reads it again. Paying is conditional
+            # on what was read, so an order changed since is re-read there.
+            order = read or orders.get_order(deps.dynamodb, settings.orders_table_name, order_code)
             if order is None:
                 raise orders.OrderError(f"order {order_code}, bound to this transfer, is gone")
             if transaction.id not in order.applied and confirmation.required(
@@ -189,17 +193,18 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
     )
 
 
-def _binding(entry: ledger.LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Binding | None:
-    """The transaction's binding: the stored one on a retry, else decided now and stored
-    before any order changes. None: processed meanwhile, nothing left to do."""
+def _binding(
+    entry: ledger.LedgerEntry, deps: ProcessorDeps, *, now: datetime
+) -> tuple[Binding, orders.Order | None] | None:
+    """The transaction's binding (the stored one on a retry, else decided now and stored
+    before any order changes), with the bound order if it was read to decide. None:
+    processed meanwhile, nothing left to do."""
     if entry.binding:
-        return Binding.from_item(entry.binding)
+        return Binding.from_item(entry.binding), None
+    binding, read = decide(entry.transaction, deps, now=now)
     try:
         return bindings.bind(
-            deps.dynamodb,
-            deps.settings.ledger_table_name,
-            entry.transaction.id,
-            decide(entry.transaction, deps, now=now),
-        )
+            deps.dynamodb, deps.settings.ledger_table_name, entry.transaction.id, binding
+        ), read
     except bindings.AlreadyDone:
         return None
