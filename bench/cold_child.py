@@ -24,7 +24,8 @@ class Context:
     aws_request_id = str(uuid.uuid4())
 
     def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+        # The function's own Timeout: the reconciler plans its Casso calls by what is left.
+        return int(os.environ.get("BENCH_TIMEOUT_MS", "30000"))
 
 
 def clients(*names: str) -> list:
@@ -99,6 +100,10 @@ def floor_reconciler() -> None:
         secrets.get_secret_value(SecretId=os.environ["CASSO_API_KEY_SECRET_ID"])["SecretString"]
     )["api_key"]
     ledger = os.environ["LEDGER_TABLE_NAME"]
+    lease = {"pk": {"S": "STATE#floor-lease"}}
+    dynamodb.put_item(  # one run at a time
+        TableName=ledger, Item=lease, ConditionExpression="attribute_not_exists(pk)"
+    )
     dynamodb.get_item(TableName=ledger, Key={"pk": {"S": "STATE#webhook"}})
     session = requests.Session()
     session.headers["Authorization"] = f"Apikey {key}"
@@ -115,7 +120,22 @@ def floor_reconciler() -> None:
         KeyConditionExpression="pending = :r",
         ExpressionAttributeValues={":r": {"S": "RECEIVED"}},
     )
+    dynamodb.get_item(TableName=ledger, Key={"pk": {"S": "STATE#backfill"}})
     dynamodb.put_item(TableName=ledger, Item={"pk": {"S": "STATE#floor"}})
+    dynamodb.query(  # orders due to expire
+        TableName=os.environ["ORDERS_TABLE_NAME"],
+        IndexName="ExpiringIndex",
+        KeyConditionExpression="expiring = :d",
+        ExpressionAttributeValues={":d": {"S": "due"}},
+    )
+    dynamodb.query(  # entries waiting for a person
+        TableName=ledger,
+        IndexName="PendingIndex",
+        KeyConditionExpression="pending = :s",
+        ExpressionAttributeValues={":s": {"S": "STUCK"}},
+        Select="COUNT",
+    )
+    dynamodb.delete_item(TableName=ledger, Key=lease)
 
 
 if mode == "handler":

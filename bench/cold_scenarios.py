@@ -95,7 +95,9 @@ def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> No
     else:
         ok = (
             answer.get("ok") is True
+            and answer.get("complete") is True  # not stopped early by its time budget
             and answer["webhook"]["action"] == "created"
+            and answer["webhook"]["webhook_id"] is not None
             and answer["backfill"]["missing"] == []
         )
     if not ok:
@@ -145,6 +147,7 @@ def child_env(function: str, endpoint: str, stack: Any, casso: CassoSimulator) -
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
             "_X_AMZN_TRACE_ID": TRACE_HEADER,
             "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+            "BENCH_TIMEOUT_MS": str(spec.timeout * 1000),
         }
     )
     return env
