@@ -65,10 +65,12 @@ def floor(n: int, missing: int) -> tuple[dict[str, int], int]:
     """The least a run can do: AWS calls by operation, and Casso calls."""
     aws = {
         "GetSecretValue": 2,  # the API key and the webhook's secure token
-        "GetItem": 1,  # the webhook's STATE item
-        "PutItem": missing + 1,  # each backfill, plus the webhook's state (new here)
+        "GetItem": 2,  # the webhook's STATE item, the backfill's (paused-webhook check)
+        # each backfill, the webhook's state (new here), the run's lease
+        "PutItem": missing + 2,
+        "DeleteItem": 1,  # the lease, given back
         "BatchGetItem": math.ceil(n / 100),  # which of each page's ids the ledger has
-        "Query": 1,  # the sweep: PendingIndex, one page
+        "Query": 2,  # the sweep and the count of stuck entries: PendingIndex, one page each
         "SendMessageBatch": math.ceil(missing / 10),
     }
     # the pages, plus the webhook's delete-by-URL and create
