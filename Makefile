@@ -116,7 +116,7 @@ replay: venv ## process one transaction again: make replay STACK=<stack name> ID
 	@test -n "$(STACK)" -a -n "$(ID)" || { echo "usage: make replay STACK=<stack name> ID=<id>" >&2; exit 2; }
 	$(PYTHON) -m ops replay --stack $(STACK) --id $(ID)
 
-events: venv ## regenerate events/ (sample API Gateway events)
+events: venv ## regenerate events/ (sample API Gateway and SQS events)
 	$(PYTHON) -m local.sample_events
 
 clean: ## remove the virtual environment, build output and every cache the project makes

@@ -12,6 +12,7 @@ import getpass
 import sys
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from ops.commands import Command, Failed, Usage
 from ops.commands.orders import cmd_order
@@ -78,7 +79,20 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     args = cli.parse_args(argv)
-    outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
+    try:
+        outputs = stack_outputs(boto3.client("cloudformation"), args.stack)
+    except NoRegionError:
+        return _fail(
+            "no AWS region: set AWS_DEFAULT_REGION to the stack's"
+            " (samconfig.toml deploys to ap-southeast-1)"
+        )
+    except NoCredentialsError:
+        return _fail(
+            "no AWS credentials: configure them for the stack's account"
+            " (aws configure, or AWS_PROFILE)"
+        )
+    except (ClientError, BotoCoreError) as error:
+        return _fail(f"stack {args.stack}: {error}")
     try:
         print(args.run(args, outputs))
     except Usage as error:
@@ -90,3 +104,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1

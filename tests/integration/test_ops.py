@@ -478,3 +478,40 @@ def test_a_late_payment_accepted_with_ops_pays_its_order_once(pipeline, server_s
     assert kinds.count(("Order Paid", "DH401")) == 1
     assert kinds.count(("Late Payment", "DH401")) == 1
     assert ("Order Paid", "DH402") not in kinds
+
+
+def test_ops_without_a_region_credentials_or_stack_says_what_is_missing(server_stack):
+    """One line saying what to set, not a botocore traceback."""
+    no_region = {
+        k: v for k, v in os.environ.items() if k not in ("AWS_REGION", "AWS_DEFAULT_REGION")
+    }
+    cases = [
+        ({**no_region, "AWS_CONFIG_FILE": os.devnull}, "no AWS region: set AWS_DEFAULT_REGION"),
+        (
+            {
+                **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+                "AWS_DEFAULT_REGION": "ap-southeast-1",
+                "AWS_CONFIG_FILE": os.devnull,
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+                "AWS_EC2_METADATA_DISABLED": "true",
+            },
+            "no AWS credentials",
+        ),
+        (
+            {**os.environ, "AWS_ENDPOINT_URL": server_stack.endpoint},
+            "stack no-such-stack: ",
+        ),
+    ]
+    for env, said in cases:
+        result = subprocess.run(
+            [sys.executable, "-m", "ops", "redrive", "--stack", "no-such-stack"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"error: {said}"), result.stderr
+        assert "Traceback" not in result.stderr
