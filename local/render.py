@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,10 @@ from local.poller import queue_depth
 
 
 def plain(value: Any) -> Any:
-    """DynamoDB's Decimals as the whole numbers they are (VND, ids)."""
+    """DynamoDB's Decimals as the whole numbers they are (VND, ids); the layer's records
+    (an order's applied payments) as their fields."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):

@@ -73,6 +73,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"  {command('order create DH35 200500')}")
     print(f"  {command('reconcile')}          # registers the webhook with the simulator")
     print("  " + command('send 200500 "DH35 thanh toan"'))
+    print(f"  {command('wait')}               # until the pipeline has settled")
     print(f"  {command('show')}")
     print("Ctrl-C stops everything.", flush=True)
     while not stopping:

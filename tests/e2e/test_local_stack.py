@@ -61,6 +61,10 @@ def test_the_story_as_assertions(stack):
     assert shown["queues"] == {"TransactionQueue": 0, "TransactionDeadLetterQueue": 0}
     answers = stack.status()["answers"]
     assert answers.get("401") == story.EXPECTED_REJECTED
+    # `order show`: the order as JSON, each applied transfer with its fields.
+    order = json.loads(stack.cli("order", "show", "DH36").stdout)
+    assert order["status"] == orders["DH36"][0]
+    assert sum(p["amount"] for p in order["applied"].values()) == order["paid_amount"]
 
 
 def test_a_processor_killed_mid_batch_loses_nothing_and_applies_nothing_twice(stack):
