@@ -10,7 +10,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from casso_payments.ledger import from_dynamodb
+from casso_payments.ledger import from_dynamodb, record_transaction
+from casso_payments.payload import parse_transaction
 from local.event_schemas import check as check_event_schema
 from local.invoke import LocalContext
 from local.poller import drain_queue
@@ -19,6 +20,14 @@ from local.poller import drain_queue
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 # A deployed stack's webhook URL, as the reconciler is given it (nothing listens there).
 WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/casso/webhook"
+
+
+def delivered_by_webhook(stack: Any, records: list[dict[str, Any]], *, at: datetime) -> None:
+    """What a working v1 webhook would have put in the ledger for these Casso records."""
+    for record in records:
+        record_transaction(
+            stack.dynamodb, stack.table, parse_transaction(record), source="webhook-v1", now=at
+        )
 
 
 def ledger_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:

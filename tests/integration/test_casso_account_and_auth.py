@@ -11,9 +11,8 @@ import pytest
 from casso_payments import ledger
 from casso_payments.casso_auth import CassoAuth
 from casso_payments.casso_client import CassoAuthError, CassoClient
-from casso_payments.payload import parse_transaction
 from casso_payments.reconcile import run
-from tests.helpers import WEBHOOK_URL
+from tests.helpers import WEBHOOK_URL, delivered_by_webhook
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -109,16 +108,6 @@ def test_a_transfer_to_another_account_is_recorded_but_never_settles_an_order(
 # A paused webhook, as the reconciler sees it
 
 
-def delivered_by_webhook(server_stack, record: dict, at: datetime) -> None:
-    ledger.record_transaction(
-        server_stack.dynamodb,
-        server_stack.table,
-        parse_transaction(record),
-        source="webhook-v1",
-        now=at,
-    )
-
-
 def test_missed_transactions_after_a_silence_raise_webhook_probably_paused(
     reconcile, casso, server_stack
 ):
@@ -127,7 +116,7 @@ def test_missed_transactions_after_a_silence_raise_webhook_probably_paused(
     delivered = casso.add_transaction(
         1000, "delivered", when=start + timedelta(minutes=5), deliver=False
     )
-    delivered_by_webhook(server_stack, delivered, start + timedelta(minutes=6))
+    delivered_by_webhook(server_stack, [delivered], at=start + timedelta(minutes=6))
     held = casso.add_transaction(
         2000, "held by Casso", when=start + timedelta(minutes=30), deliver=False
     )

@@ -22,16 +22,9 @@ from tests.helpers import NOW, drain_queue, published_events
 pytestmark = pytest.mark.integration
 
 
-def fake_deployed_stack(server_stack, **more_outputs: str) -> str:
-    """A CloudFormation stack on the moto server whose outputs name the test's resources."""
+def stack_with_outputs(server_stack, **outputs: str) -> str:
+    """A CloudFormation stack on the moto server with these outputs and nothing else."""
     name = f"deployed-{uuid.uuid4().hex[:6]}"
-    outputs = {
-        "TransactionQueueUrl": server_stack.queue_url,
-        "TransactionDeadLetterQueueUrl": server_stack.dlq_url,
-        "LedgerTableName": server_stack.table,
-        "OrdersTableName": server_stack.orders_table,
-        **more_outputs,
-    }
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
@@ -40,6 +33,18 @@ def fake_deployed_stack(server_stack, **more_outputs: str) -> str:
         StackName=name, TemplateBody=json.dumps(template)
     )
     return name
+
+
+def fake_deployed_stack(server_stack, **more_outputs: str) -> str:
+    """A deployed stack as ops sees it: outputs naming the test's queues and tables."""
+    return stack_with_outputs(
+        server_stack,
+        TransactionQueueUrl=server_stack.queue_url,
+        TransactionDeadLetterQueueUrl=server_stack.dlq_url,
+        LedgerTableName=server_stack.table,
+        OrdersTableName=server_stack.orders_table,
+        **more_outputs,
+    )
 
 
 def make(target: str, endpoint: str, **variables: str) -> subprocess.CompletedProcess:
@@ -291,16 +296,7 @@ def test_ops_env_json_writes_sam_env_vars_from_the_deployed_functions(server_sta
         StackName=name, TemplateBody=json.dumps({"Resources": resources})
     )
     output = tmp_path / "env.json"
-    env = {**os.environ, "AWS_ENDPOINT_URL": server_stack.endpoint}
-    result = subprocess.run(
-        [sys.executable, "-m", "ops", "env-json", "--stack", name, "--output", str(output)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = ops(server_stack.endpoint, "env-json", "--stack", name, "--output", str(output))
     assert result.returncode == 0, result.stderr
     env_vars = json.loads(output.read_text())
     assert sorted(env_vars) == sorted(functions)
@@ -310,18 +306,6 @@ def test_ops_env_json_writes_sam_env_vars_from_the_deployed_functions(server_sta
 
 
 # Casso-side setup: the checksum key, and a reconciler run now
-
-
-def stack_with_outputs(server_stack, **outputs: str) -> str:
-    name = f"deployed-{uuid.uuid4().hex[:6]}"
-    template = {
-        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-    }
-    server_stack.client("cloudformation").create_stack(
-        StackName=name, TemplateBody=json.dumps(template)
-    )
-    return name
 
 
 def webhook_secret(server_stack) -> dict:

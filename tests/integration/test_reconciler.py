@@ -11,12 +11,17 @@ import pytest
 
 from casso_payments import ledger
 from casso_payments.intake import Delivery, receive
-from casso_payments.payload import parse_transaction
 from casso_payments.reconcile import run
 from local.http_front import HttpFront
 from local.invoke import LocalContext
 from local.sample_events import LOCAL_SECURE_TOKEN, WEBHOOK_PATH
-from tests.helpers import WEBHOOK_URL, drain_queue, ledger_items, transaction_ids
+from tests.helpers import (
+    WEBHOOK_URL,
+    delivered_by_webhook,
+    drain_queue,
+    ledger_items,
+    transaction_ids,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -137,19 +142,6 @@ def test_lost_state_with_a_live_webhook_converges_to_one(reconcile, casso, serve
 # Backfill
 
 
-def deliver_directly(server_stack, records: list[dict]) -> None:
-    """What a working webhook would have put in the ledger."""
-    now = datetime.now(UTC)
-    for record in records:
-        ledger.record_transaction(
-            server_stack.dynamodb,
-            server_stack.table,
-            parse_transaction(record),
-            source="webhook-v1",
-            now=now,
-        )
-
-
 def test_thousand_transactions_with_37_never_delivered_are_all_backfilled(
     reconcile, casso, server_stack
 ):
@@ -162,7 +154,10 @@ def test_thousand_transactions_with_37_never_delivered_are_all_backfilled(
     ]
     lost = {r["id"] for r in records[::27][:37]}
     assert len(lost) == 37
-    deliver_directly(server_stack, [r for r in records if r["id"] not in lost])
+    # What a working webhook would have put in the ledger.
+    delivered_by_webhook(
+        server_stack, [r for r in records if r["id"] not in lost], at=datetime.now(UTC)
+    )
     before = {i["pk"]: i for i in ledger_items(server_stack.dynamodb, server_stack.table)}
     batch_gets = []
     server_stack.dynamodb.meta.events.register(

@@ -14,8 +14,7 @@ from casso_payments.orders import OrderError, create_order, get_order
 from casso_payments.processing import process
 from casso_payments.reconcile_report import ExpiryReport
 from casso_payments.run_budget import Deadline
-from tests.helpers import fail_calls
-from tests.unit.test_processing import events, record
+from tests.unit.test_processing import events, fail_mark_processed_once, record
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
@@ -121,12 +120,7 @@ def test_a_late_payment_retried_after_a_crash_is_kept_once(stack):
     expiring(stack, "DH9", 200_000)
     record(stack, 9, 150_000, "DH9")
     # The first attempt dies after keeping the transfer, before the ledger says PROCESSED.
-    heal = fail_calls(
-        stack.dynamodb,
-        "UpdateItem",
-        "InternalServerError",
-        when=lambda params: "REMOVE pending" in params["UpdateExpression"],
-    )
+    heal = fail_mark_processed_once(stack, 9)
     with pytest.raises(Exception, match="InternalServerError"):
         process(9, stack.processor_deps(), now=LATER)
     heal()

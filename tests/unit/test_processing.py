@@ -142,12 +142,7 @@ def test_crash_after_the_order_update_does_not_apply_twice(stack):
     record(stack, 1, 100_000, "DH35")
     deps = stack.processor_deps()
     # The ledger's "processed" mark fails once, after the order was updated.
-    heal = fail_calls(
-        stack.dynamodb,
-        "UpdateItem",
-        "InternalServerError",
-        when=lambda params: "REMOVE pending" in params["UpdateExpression"],
-    )
+    heal = fail_mark_processed_once(stack, 1)
     with pytest.raises(Exception, match="InternalServerError"):
         process(1, deps, now=NOW)
     assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 100_000

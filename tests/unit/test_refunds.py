@@ -10,7 +10,7 @@ from casso_payments.ledger import get_entry
 from casso_payments.orders import get_order
 from casso_payments.processing import process
 from tests.helpers import fail_calls
-from tests.unit.test_processing import events, order, record
+from tests.unit.test_processing import events, fail_mark_processed_once, order, record
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -80,12 +80,7 @@ def test_a_refund_retried_after_a_crash_is_recorded_once(stack):
     order(stack, "DH37", 100_000)
     record(stack, 4, -40_000, "HOAN TIEN DH37")
     # The first attempt dies after recording the refund, before the ledger says PROCESSED.
-    heal = fail_calls(
-        stack.dynamodb,
-        "UpdateItem",
-        "InternalServerError",
-        when=lambda params: "REMOVE pending" in params["UpdateExpression"],
-    )
+    heal = fail_mark_processed_once(stack, 4)
     with pytest.raises(Exception, match="InternalServerError"):
         process(4, stack.processor_deps(), now=NOW)
     heal()
