@@ -98,10 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except Usage as error:
         cli.error(str(error))
     except Failed as error:
-        if error.report:
-            print(error.report)
-        else:
-            print(f"error: {error}", file=sys.stderr)
+        if not error.report:
+            return _fail(str(error))
+        print(error.report)
         return 1
     return 0
 
