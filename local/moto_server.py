@@ -72,11 +72,9 @@ class QueueAttributes(Mapping[str, Any]):
     def __getitem__(self, name: str) -> Any:
         if name not in self._names:
             raise KeyError(name)
-        from moto.core.utils import camelcase_to_underscores
-
         if name == "RedrivePolicy" and self._queue.redrive_policy:
             return json.dumps(self._queue.redrive_policy)
-        value = getattr(self._queue, camelcase_to_underscores(name))
+        value = getattr(self._queue, _python_name(name))
         return str(value).lower() if isinstance(value, bool) else value
 
     def __contains__(self, name: object) -> bool:  # Mapping's would compute the value
@@ -87,6 +85,15 @@ class QueueAttributes(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+@functools.cache
+def _python_name(attribute: str) -> str:
+    """`MessageRetentionPeriod` -> `message_retention_period`, moto's way, once per name:
+    the SQS calls read an attribute per message."""
+    from moto.core.utils import camelcase_to_underscores
+
+    return camelcase_to_underscores(attribute)
 
 
 def lazy_queue_attributes() -> None:
