@@ -1,6 +1,6 @@
 """ProcessorFunction: SQS batch of transaction ids -> orders settled, events published.
 
-Thin by design: Powertools' batch processor reports each failed record on its own (the rest
+Thin by design: `sqs_batch.process_batch` reports each failed record on its own (the rest
 of the batch is done and deleted); Powertools' Idempotency keeps two concurrent deliveries
 of one transaction from being worked at the same time; `processing.process` does the work.
 A record waiting for Casso to confirm it backs off on its message's visibility.
@@ -18,12 +18,6 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -38,9 +32,9 @@ from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
 from casso_payments.processing import ProcessorDeps, Recorded, process
 from casso_payments.queue import TransactionMessage
 from casso_payments.settings import ProcessorSettings
+from casso_payments.sqs_batch import PartialBatchResponse, SQSRecord, process_batch, receive_count
 
 if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -49,7 +43,6 @@ logger = Logger()
 # libraries it never uses, at every cold start.
 tracer = Tracer(patch_modules=("boto3",))
 metrics = Metrics()
-batch = BatchProcessor(event_type=EventType.SQS)
 
 # Built once per execution environment and reused by every invocation.
 settings = ProcessorSettings.from_env()
@@ -120,9 +113,9 @@ def process_once(message: TransactionMessage) -> Recorded:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> Recorded:
-    receives = int(record.attributes.approximate_receive_count or 1)
+    receives = receive_count(record)
     try:
-        message = TransactionMessage.from_json(record.body)
+        message = TransactionMessage.from_json(record["body"])
         logger.set_correlation_id(str(message.transaction_id))
         recorded: Recorded = process_once(message=message)
         return recorded
@@ -143,7 +136,7 @@ def record_handler(record: SQSRecord) -> Recorded:
         logger.exception(
             "record failed; it will be retried, then dead-lettered",
             extra={
-                "message_id": record.message_id,
+                "message_id": record["messageId"],
                 "receive_count": receives,
                 "reason": f"{type(error).__name__}: {error}",
             },
@@ -158,7 +151,7 @@ def _back_off(record: SQSRecord, seconds: int) -> None:
     try:
         _sqs().change_message_visibility(
             QueueUrl=settings.transaction_queue_url,
-            ReceiptHandle=record.receipt_handle,
+            ReceiptHandle=record["receiptHandle"],
             VisibilityTimeout=seconds,
         )
     except Exception:  # the record still fails and comes back after the queue's timeout
@@ -168,11 +161,9 @@ def _back_off(record: SQSRecord, seconds: int) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialBatchResponse:
     idempotency.register_lambda_context(context)
-    return process_partial_response(
-        event=event, record_handler=record_handler, processor=batch, context=context
-    )
+    return process_batch(event, record_handler)
 
 
 cold_start.set_up_done()  # the last line of set-up: freeze what it made, collect again

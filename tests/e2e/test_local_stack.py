@@ -132,7 +132,7 @@ def test_invoking_the_processor_says_what_it_did_with_each_record(stack):
         "invoke", "ProcessorFunction", "-e", "events/processor-matched.json", check=False
     )
     assert result.returncode == 1
-    assert "error: ProcessorFunction raised BatchProcessingError" in result.stderr
+    assert "error: ProcessorFunction raised BatchFailed: all 1 records failed: " in result.stderr
     assert "transaction 1: not in the ledger: nothing to process" in result.stderr
     poisoned = stack.cli(
         "invoke", "ProcessorFunction", "-e", "events/processor-poisoned-batch.json", check=False

@@ -10,12 +10,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
-from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 
 from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.orders import get_order
+from casso_payments.sqs_batch import BatchFailed
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, published_events, transaction_ids
 
@@ -71,7 +71,7 @@ def test_fifty_processor_environments_settle_an_order_once_with_one_order_paid(
     def invoke(n: int) -> None:
         # When every record of a batch met a copy in progress, the invocation fails and
         # Lambda would retry the batch; the real messages below stand for that.
-        with contextlib.suppress(BatchProcessingError):
+        with contextlib.suppress(BatchFailed):
             pipeline.process(batches[n], processors[n])
 
     all_at_once(invoke, list(range(THREADS)))

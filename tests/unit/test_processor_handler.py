@@ -91,9 +91,35 @@ def test_poisoned_record_is_reported_alone_with_its_reason_logged(processor, sta
     assert metrics[-1]["OrdersOverpaid"] == [1.0]
 
 
+def test_a_batch_whose_every_record_failed_fails_the_invocation_naming_each(processor, stack):
+    """Lambda then counts an error (ProcessorErrorsAlarm) and retries the whole batch."""
+    from casso_payments.sqs_batch import BatchFailed
+    from local.lambda_events import sqs_event, sqs_record
+
+    event = sqs_event(
+        [
+            sqs_record("not json", message_id="bad-body"),
+            sqs_record('{"transaction_id": 999999, "source": "webhook-v1"}', message_id="unknown"),
+        ]
+    )
+    with pytest.raises(BatchFailed) as failed:
+        processor(event)
+    assert [mid for mid, _ in failed.value.errors] == ["bad-body", "unknown"]
+    assert str(failed.value).startswith("all 2 records failed: bad-body: ValueError: message body")
+    assert "unknown: MissingTransaction: transaction 999999" in str(failed.value)
+    assert published_events(stack.sqs, stack.events_tap_url) == []
+
+
+@pytest.mark.parametrize("event", [{}, {"Records": []}, {"Records": "x"}])
+def test_an_event_that_is_not_an_sqs_batch_is_refused_saying_so(processor, event):
+    with pytest.raises(ValueError, match="not an SQS batch: 'Records' is "):
+        processor(event)
+
+
 def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment(template):
     """Cold start: a fresh interpreter loading the handler has not imported requests, the
-    Casso client or Powertools Parameters (confirmation imports them on first use)."""
+    Casso client or Powertools Parameters (confirmation imports them on first use), nor
+    Powertools' event data classes (sqs_batch's docstring)."""
     import subprocess
 
     from local.template import ROOT
@@ -103,7 +129,8 @@ def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment(
         "function_spec, load_template; "
         "load_module(function_spec(load_template(), 'ProcessorFunction')); "
         "print(sorted(m for m in ('requests', 'casso_payments.casso_client', "
-        "'aws_lambda_powertools.utilities.parameters') if m in sys.modules))"
+        "'aws_lambda_powertools.utilities.parameters', "
+        "'aws_lambda_powertools.utilities.data_classes') if m in sys.modules))"
     )
     environment = {
         "LEDGER_TABLE_NAME": "ledger",
