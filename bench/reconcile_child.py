@@ -23,7 +23,7 @@ def main() -> None:
     deps = build_deps(
         settings,
         dynamodb=clients["dynamodb"],
-        sqs=clients["sqs"],
+        sqs=lambda: clients["sqs"],
         secrets=SecretsProvider(boto3_client=clients["secretsmanager"]),
     )
     tracemalloc.start()

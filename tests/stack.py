@@ -106,9 +106,9 @@ class Stack:
         return build_deps(
             settings,
             dynamodb=self.dynamodb,
-            sqs=self.sqs,
+            sqs=lambda: self.sqs,
             secrets=SecretsProvider(boto3_client=self.secretsmanager),
-            events=self.clients["events"],
+            events=lambda: self.clients["events"],
             max_age=0,
             backoff=0.01,
         )

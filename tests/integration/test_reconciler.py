@@ -20,6 +20,7 @@ from tests.helpers import (
     delivered_by_webhook,
     drain_queue,
     ledger_items,
+    published_events,
     transaction_ids,
 )
 
@@ -358,3 +359,40 @@ def test_handler_reports_one_summary_line_and_fails_the_invocation_on_failure(
     metrics = [line for line in lines if "_aws" in line]
     assert metrics[-1]["ReconcileFailures"] == [1.0]
     assert metrics[0]["WebhookRepairs"] == [1.0]
+
+
+def test_handler_makes_its_sqs_and_eventbridge_clients_only_when_a_run_needs_them(
+    casso, server_stack, load_function
+):
+    """A run that queues and publishes nothing (most runs) doesn't pay for those clients at
+    its cold start; a later run that does queue and publish still delivers both."""
+    from casso_payments.orders import create_order, get_order
+
+    module = load_function(
+        "ReconcilerFunction", CASSO_API_BASE_URL=casso.api_url, WEBHOOK_URL=WEBHOOK_URL
+    )
+    context = LocalContext("ReconcilerFunction", timeout_seconds=300)
+    assert module.lambda_handler({}, context)["ok"] is True
+    assert (module._sqs.cache_info().currsize, module._events.cache_info().currsize) == (0, 0)
+
+    lost = casso.add_transaction(77_000, "DH77 webhook bi mat", deliver=False)
+    now = datetime.now(UTC)
+    create_order(
+        server_stack.dynamodb,
+        server_stack.orders_table,
+        "DH78",
+        50_000,
+        now=now - timedelta(hours=2),
+        expires_at=now - timedelta(minutes=1),
+    )
+    summary = module.lambda_handler({}, context)
+    assert (summary["backfill"]["missing"], summary["expiry"]["expired"]) == (
+        [lost["id"]],
+        ["DH78"],
+    )
+    assert drain_queue(server_stack.sqs, server_stack.queue_url) == [
+        {"transaction_id": lost["id"], "source": "reconcile"}
+    ]
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH78").status == "EXPIRED"
+    published = published_events(server_stack.sqs, server_stack.events_tap_url)
+    assert [(t, d["order_code"]) for t, d in published] == [("Order Expired", "DH78")]

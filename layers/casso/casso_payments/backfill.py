@@ -137,7 +137,7 @@ def backfill(
             if result.new:  # else the webhook delivered it meanwhile
                 recorded.append(transaction.id)
         enqueue(
-            deps.sqs,
+            deps.sqs(),
             settings.transaction_queue_url,
             [TransactionMessage(t, RECONCILE) for t in recorded],
         )

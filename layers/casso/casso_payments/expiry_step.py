@@ -35,7 +35,7 @@ def expire_due(
         order, _ = order_expiry.expire(deps.dynamodb, table, key, now=now)
         if order is not None:
             detail = order_expiry.expired_event(order)
-            publish(events, settings.event_bus_name, [PaymentEvent(ORDER_EXPIRED, detail)])
+            publish(events(), settings.event_bus_name, [PaymentEvent(ORDER_EXPIRED, detail)])
             report.expired.append(key)
         # Published (or paid in time): out of the index, so no run sees it again.
         order_expiry.done(deps.dynamodb, table, key)

@@ -55,13 +55,15 @@ UNBOUNDED_LEASE_SECONDS: Final = 900
 @dataclass(frozen=True)
 class ReconcilerDeps:
     dynamodb: DynamoDBClient
-    sqs: SQSClient
+    # SQS and EventBridge clients are made on first use: most runs queue and publish nothing,
+    # and each client made costs its cold start 4-6 ms (docs/benchmarks.md#cold-start).
+    sqs: Callable[[], SQSClient]
     # Called once per run: the key and token come from secrets that may have just changed;
     # the client gets the run's deadline.
     casso: Callable[[Deadline], CassoClient]
     secure_token: Callable[[], str]
     settings: ReconcilerSettings
-    events: EventBridgeClient | None = None  # EventBridge, for Order Expired (the expiry step)
+    events: Callable[[], EventBridgeClient] | None = None  # for Order Expired (the expiry step)
 
 
 Report = TypeVar("Report", bound=StepReport)
@@ -143,9 +145,9 @@ def build_deps(
     settings: ReconcilerSettings,
     *,
     dynamodb: DynamoDBClient,
-    sqs: SQSClient,
+    sqs: Callable[[], SQSClient],
     secrets: SecretsProvider,
-    events: EventBridgeClient | None = None,
+    events: Callable[[], EventBridgeClient] | None = None,
     max_age: int = 60,
     **client_options: Any,
 ) -> ReconcilerDeps:

@@ -60,5 +60,5 @@ def sweep(deps: ReconcilerDeps, report: SweepReport, *, now: datetime, deadline:
             report.stopped = str(stop)
         if report.requeued:
             messages = [TransactionMessage(t, SWEEP) for t in report.requeued]
-            enqueue(deps.sqs, settings.transaction_queue_url, messages)
+            enqueue(deps.sqs(), settings.transaction_queue_url, messages)
     report.parked_total = count_stuck(deps.dynamodb, table)
