@@ -1,0 +1,70 @@
+"""What `make build` leaves for `sam deploy`: every module ships its python3.13 bytecode.
+
+Lambda's file system is read-only, so a module without a .pyc is compiled again at every
+cold start (docs/benchmarks.md#bytecode-shipped-with-the-build). `make test` builds before
+it runs the tests; run alone, this file needs `make build` first.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from local.template import ROOT, function_ids, load_template
+
+BUILD = ROOT / ".aws-sam" / "build"
+
+# Run by python3.13, the runtime's interpreter: its magic number and source hash are the
+# ones Lambda checks.
+CHECK = """
+import importlib.util, json, pathlib, sys
+found = {}
+for root in sys.argv[1:]:
+    for source in sorted(pathlib.Path(root).rglob("*.py")):
+        pyc = pathlib.Path(importlib.util.cache_from_source(str(source)))
+        if not pyc.exists():
+            found[str(source)] = "no .pyc"
+            continue
+        head = pyc.read_bytes()[:16]
+        if head[:4] != importlib.util.MAGIC_NUMBER:
+            found[str(source)] = "compiled for another Python"
+        elif int.from_bytes(head[4:8], "little") != 0b11:
+            found[str(source)] = "not checked-hash (an extracted zip's times would void it)"
+        elif head[8:16] != importlib.util.source_hash(source.read_bytes()):
+            found[str(source)] = "stale: the source changed after it was compiled"
+        else:
+            found[str(source)] = "ok"
+print(json.dumps(found))
+"""
+
+
+def python313() -> str:
+    found = subprocess.run(
+        [str(ROOT / "scripts" / "find-python"), "3.13", "exact"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    if not found:
+        pytest.skip("python3.13 not found (make build needs it too)")
+    return found
+
+
+def test_every_built_module_ships_hash_checked_python313_bytecode():
+    roots = [BUILD / "CassoLayer" / "python", *(BUILD / f for f in function_ids(load_template()))]
+    if not all(root.is_dir() for root in roots):
+        pytest.skip("no complete build: run make build")
+    result = subprocess.run(
+        [python313(), "-c", CHECK, *map(str, roots)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    found = json.loads(result.stdout)
+    assert len(found) > 500  # boto3, botocore, Powertools, the layer, the handlers
+    for name in ("casso_payments/intake.py", "botocore/client.py", "ReceiverFunction/app.py"):
+        assert any(path.endswith(name) for path in found), name
+    assert {path: why for path, why in found.items() if why != "ok"} == {}
