@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -136,13 +137,33 @@ class CallCounter:
         return taken
 
 
+def request_shape(operation: str, body: bytes) -> str:
+    """A request without its data: the operation, every parameter's name and nesting, the
+    expressions word for word, and each other value only as its type. Two runs whose requests
+    have the same shapes ask the same of AWS, whatever their ids, amounts and times."""
+
+    def shape(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: shape(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [shape(v) for v in value]
+        return value if key.endswith("Expression") else type(value).__name__
+
+    try:
+        params = json.loads(body) if body else {}
+    except ValueError:  # not a JSON protocol: its size stands for it
+        params = {"body bytes": len(body)}
+    return json.dumps([operation, shape(params)], sort_keys=True)
+
+
 class ServerCalls:
-    """Every AWS API call the moto server answers, by operation, whichever process made it
-    (a cold-start child, a reconciler run): counted where they arrive, none can hide."""
+    """Every AWS API call the moto server answers, whichever process made it (a cold-start
+    child, a reconciler run), with its shape (`request_shape`): counted where they arrive,
+    none can hide."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.calls: Counter[str] = Counter()
+        self._log: list[tuple[str, str]] = []  # (operation, shape), in arrival order
 
     def wrap(self, app: Any) -> Any:
         def counted(environ: dict[str, Any], start_response: Any) -> Any:
@@ -150,18 +171,27 @@ class ServerCalls:
             # operation in X-Amz-Target, e.g. "DynamoDB_20120810.PutItem".
             target = environ.get("HTTP_X_AMZ_TARGET", "")
             operation = target.rsplit(".", 1)[-1] if target else environ.get("PATH_INFO", "?")
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)  # read again by moto
             with self._lock:
-                self.calls[operation] += 1
+                self._log.append((operation, request_shape(operation, body)))
             return app(environ, start_response)
 
         return counted
 
-    def snapshot(self) -> Counter[str]:
+    def snapshot(self) -> int:
         with self._lock:
-            return Counter(self.calls)
+            return len(self._log)
 
-    def since(self, before: Counter[str]) -> dict[str, int]:
-        return dict(self.snapshot() - before)
+    def since(self, mark: int) -> dict[str, int]:
+        """Calls by operation since `snapshot()` returned `mark`."""
+        with self._lock:
+            return dict(Counter(operation for operation, _ in self._log[mark:]))
+
+    def shapes_since(self, mark: int) -> list[str]:
+        """The shapes of the requests since `mark`, in a stable order."""
+        with self._lock:
+            return sorted(shape for _, shape in self._log[mark:])
 
 
 class _CountingMotoServer(ThreadedMotoServer):
