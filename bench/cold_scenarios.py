@@ -35,7 +35,7 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
     from casso_payments.intake import Delivery, IntakeDeps, receive
     from casso_payments.ledger import STATE_PREFIX
     from casso_payments.orders import create_order
-    from casso_payments.settings import ReceiverSettings
+    from casso_payments.settings.receiver import ReceiverSettings
     from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
 
     path = workdir / f"{function}-{run}.json"

@@ -14,7 +14,7 @@ import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
 from casso_payments.reconcile import build_deps, run
-from casso_payments.settings import ReconcilerSettings
+from casso_payments.settings.reconciler import ReconcilerSettings
 
 
 def main() -> None:

@@ -14,7 +14,9 @@ from casso_payments.credentials import CredentialStore
 from casso_payments.intake import IntakeDeps
 from casso_payments.processing import ProcessorDeps
 from casso_payments.reconcile import ReconcilerDeps, build_deps
-from casso_payments.settings import ProcessorSettings, ReceiverSettings, ReconcilerSettings
+from casso_payments.settings.processor import ProcessorSettings
+from casso_payments.settings.receiver import ReceiverSettings
+from casso_payments.settings.reconciler import ReconcilerSettings
 from local.provision import ProvisionedResources, provision, tap_events
 from local.sample_events import LOCAL_SECRET_VALUES
 from local.template import function_spec, load_template

@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
 from casso_payments.processing import ProcessorDeps, Recorded, process
 from casso_payments.queue import TransactionMessage
-from casso_payments.settings import ProcessorSettings
+from casso_payments.settings.processor import ProcessorSettings
 from casso_payments.sqs_batch import PartialBatchResponse, SQSRecord, process_batch, receive_count
 
 if TYPE_CHECKING:

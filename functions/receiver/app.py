@@ -32,7 +32,7 @@ from botocore.config import Config
 from casso_payments.credentials import CredentialStore
 from casso_payments.intake import Delivery, IntakeDeps, receive
 from casso_payments.recording import WRITE_CONCURRENCY
-from casso_payments.settings import ReceiverSettings
+from casso_payments.settings.receiver import ReceiverSettings
 
 WEBHOOK_PATH = "/casso/webhook"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")

@@ -28,7 +28,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from casso_payments.reconcile import build_deps, run
 from casso_payments.run_budget import Deadline
-from casso_payments.settings import ReconcilerSettings
+from casso_payments.settings.reconciler import ReconcilerSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient

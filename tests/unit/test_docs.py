@@ -215,7 +215,7 @@ def test_variables_the_template_does_not_set_are_read_by_the_code_and_not_declar
     """The few settings only a by-hand override changes: each is read by the layer, and
     not declared by the template for the function the row names (else it belongs above)."""
     template = load_template()
-    source = "\n".join(p.read_text() for p in sorted(LAYER.glob("*.py")))
+    source = "\n".join(p.read_text() for p in sorted(LAYER.rglob("*.py")))
     rows = table_rows(section(doc, NOT_SET))
     assert rows, "no rows under 'Variables the template does not set'"
     for cells in rows:

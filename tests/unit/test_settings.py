@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from casso_payments.settings import ReceiverSettings, SettingsError
+from casso_payments.settings import SettingsError
+from casso_payments.settings.receiver import ReceiverSettings
 
 REQUIRED = {
     "LEDGER_TABLE_NAME": "ledger",
@@ -49,7 +50,7 @@ PROCESSOR = {
 
 
 def test_processor_confirms_v1_payments_by_default_and_names_a_bad_choice():
-    from casso_payments.settings import ProcessorSettings
+    from casso_payments.settings.processor import ProcessorSettings
 
     assert ProcessorSettings.from_env(PROCESSOR).confirm_payments == "v1"
     assert ProcessorSettings.from_env(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from casso_payments import quarantine, recording
 from casso_payments.credentials import CredentialsError, CredentialsUnavailable
 from casso_payments.payload import ParsedDelivery, Problem, parse_delivery
-from casso_payments.settings import ReceiverSettings
+from casso_payments.settings.receiver import ReceiverSettings
 from casso_payments.test_calls import is_test_call, record_test_call
 from casso_payments.webhook_auth import (
     NOT_JSON,

@@ -42,7 +42,8 @@ from casso_payments.payment_events import (
     PaymentEvent,
     publish,
 )
-from casso_payments.settings import ProcessorSettings, accepts_account
+from casso_payments.settings import accepts_account
+from casso_payments.settings.processor import ProcessorSettings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

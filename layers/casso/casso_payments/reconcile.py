@@ -39,7 +39,7 @@ from casso_payments.reconcile_report import (
     WebhookReport,
 )
 from casso_payments.run_budget import Deadline, DeadlineReached
-from casso_payments.settings import ReconcilerSettings
+from casso_payments.settings.reconciler import ReconcilerSettings
 from casso_payments.stuck_sweep import sweep
 from casso_payments.webhook_registration import ensure_webhook
 

@@ -1,0 +1,56 @@
+"""The processor's settings (ProcessorFunction's environment, docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from casso_payments.settings import (
+    FunctionSettings,
+    SettingsError,
+    account_list,
+    choice,
+    whole_number,
+)
+
+
+@dataclass(frozen=True)
+class ProcessorSettings(FunctionSettings):
+    orders_table_name: str
+    idempotency_table_name: str
+    event_bus_name: str
+    order_code_pattern: str
+    # VND either side of the expected amount that still counts as paid exactly.
+    amount_tolerance: int = 0
+    # Which transactions Casso's API must vouch for before they change an order
+    # (`confirmation`): v1 | all | none.
+    confirm_payments: str = "v1"
+    casso_api_key_secret_id: str = ""
+    casso_api_base_url: str = "https://oauth.casso.vn/v2"
+    # For the back-off of a record waiting on Casso (its message's visibility).
+    transaction_queue_url: str = ""
+    # Only transfers to these accounts settle orders (empty: every account).
+    account_numbers: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
+        from casso_payments.order_codes import DEFAULT_PATTERN, PatternError, compile_pattern
+
+        env = os.environ if env is None else env
+        pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN
+        try:
+            compile_pattern(pattern)
+        except PatternError as error:
+            raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
+        return cls(
+            **cls.required_from(env, but=("order_code_pattern",)),
+            order_code_pattern=pattern,
+            amount_tolerance=whole_number(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
+            confirm_payments=choice(env, "CONFIRM_PAYMENTS", "v1", ("v1", "all", "none")),
+            casso_api_key_secret_id=env.get("CASSO_API_KEY_SECRET_ID", "").strip(),
+            casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
+            or "https://oauth.casso.vn/v2",
+            transaction_queue_url=env.get("TRANSACTION_QUEUE_URL", "").strip(),
+            account_numbers=account_list(env, "ACCOUNT_NUMBERS"),
+        )
