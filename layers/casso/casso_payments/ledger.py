@@ -31,6 +31,7 @@ from casso_payments.dynamo import (
     Written,
     from_dynamodb,
     put_if,
+    query_pages,
     timestamp,
     to_dynamodb,
     update_if,
@@ -206,7 +207,8 @@ def pending_before(
     """Ids still RECEIVED that were recorded before `cutoff`, oldest first, at most `limit`
     (the sparse PendingIndex)."""
     ids: list[int] = []
-    for page in dynamodb.get_paginator("query").paginate(
+    for page in query_pages(
+        dynamodb,
         TableName=table,
         IndexName=PENDING_INDEX,
         KeyConditionExpression="pending = :received AND received_at < :cutoff",

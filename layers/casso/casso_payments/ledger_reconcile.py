@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.dynamo import from_dynamodb, query_pages, timestamp, to_dynamodb
 from casso_payments.ledger import (
     BATCH_GET_LIMIT,
     PENDING_INDEX,
@@ -76,7 +76,8 @@ def park_stuck(dynamodb: DynamoDBClient, table: str, transaction_id: int) -> boo
 def count_stuck(dynamodb: DynamoDBClient, table: str) -> int:
     """How many entries the sweep has given up on and wait for a person."""
     total = 0
-    for page in dynamodb.get_paginator("query").paginate(
+    for page in query_pages(
+        dynamodb,
         TableName=table,
         IndexName=PENDING_INDEX,
         KeyConditionExpression="pending = :stuck",
