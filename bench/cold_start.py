@@ -29,7 +29,7 @@ from bench.common import (
 )
 from local.casso_simulator import CassoSimulator
 from local.sample_events import LOCAL_CASSO_API_KEY
-from local.template import ROOT, function_spec, load_template
+from local.template import ROOT, function_spec, load_template, runtime_python
 
 RUNS = int(os.environ.get("BENCH_COLD_RUNS", "15"))
 # The goals of issue 13: a cold start at most this many times the same calls made bare.
@@ -40,12 +40,7 @@ CASSO_TRANSACTIONS = 20
 
 def interpreter() -> tuple[str, Path, str]:
     """python3.13 with the built layer (Lambda's runtime and packages), or the sources."""
-    found = subprocess.run(
-        [str(ROOT / "scripts" / "find-python"), "3.13", "exact"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
+    found = runtime_python()
     layer = BUILD / "CassoLayer" / "python"
     if found and layer.is_dir():
         if not any((layer / "casso_payments" / "__pycache__").glob("*.cpython-313.pyc")):

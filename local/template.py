@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import functools
 import re
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -142,6 +143,18 @@ def function_spec(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
         environment=environment,
         timeout=int(props.get("Timeout", 3)),
     )
+
+
+def runtime_python() -> str | None:
+    """This machine's python3.13, the functions' Lambda runtime (scripts/find-python), for
+    what must run as Lambda would: the build, the benchmark's children; None if it has none."""
+    found = subprocess.run(  # noqa: S603 - the repository's own script, fixed arguments
+        [str(ROOT / "scripts" / "find-python"), "3.13", "exact"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return found or None
 
 
 def function_ids(template: Mapping[str, Any]) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from local.template import ROOT, function_ids, load_template
+from local.template import ROOT, function_ids, load_template, runtime_python
 
 BUILD = ROOT / ".aws-sam" / "build"
 
@@ -40,24 +40,15 @@ print(json.dumps(found))
 """
 
 
-def python313() -> str:
-    found = subprocess.run(
-        [str(ROOT / "scripts" / "find-python"), "3.13", "exact"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
-    if not found:
-        pytest.skip("python3.13 not found (make build needs it too)")
-    return found
-
-
 def test_every_built_module_ships_hash_checked_python313_bytecode():
     roots = [BUILD / "CassoLayer" / "python", *(BUILD / f for f in function_ids(load_template()))]
     if not all(root.is_dir() for root in roots):
         pytest.skip("no complete build: run make build")
+    python = runtime_python()
+    if python is None:
+        pytest.skip("python3.13 not found (make build needs it too)")
     result = subprocess.run(
-        [python313(), "-c", CHECK, *map(str, roots)],
+        [python, "-c", CHECK, *map(str, roots)],
         capture_output=True,
         text=True,
         timeout=120,
