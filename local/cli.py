@@ -35,6 +35,7 @@ from local.commands.pipeline import (
 from local.config import Ports
 from local.stack_client import NotRunning
 from local.webhook_controls import add_lifecycle_options, add_webhook_command
+from ops.closed_stdout import quiet_when_stdout_closes
 
 
 def parser() -> argparse.ArgumentParser:
@@ -142,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+@quiet_when_stdout_closes
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:

@@ -14,6 +14,7 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
@@ -76,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+@quiet_when_stdout_closes
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     args = cli.parse_args(argv)
