@@ -27,6 +27,7 @@ from ops.commands.transactions import (
     cmd_replay,
     cmd_settle,
 )
+from ops.qr import add_qr_arguments
 from ops.tools import stack_outputs
 
 WHY = "why (recorded with the decision)"
@@ -70,8 +71,7 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("--order", required=True, help="the order code, e.g. DH35")
     order.add_argument("--amount", type=int, help="expected VND: create the order")
     order.add_argument("--note", default="")
-    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
-    order.add_argument("--dir", default=".", help="where CODE.svg goes (default: here)")
+    add_qr_arguments(order)
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

@@ -88,6 +88,7 @@ def local_cli_env(stack: Any, state_dir: Path, **parameters: str) -> dict[str, s
     """The environment in which `python -m local.cli` finds `stack` (on a moto server) as
     its running local stack: the state file the stack would write, with this process as the
     stack's (alive for as long as the test runs) and these template parameters."""
+    state_dir.mkdir(parents=True, exist_ok=True)
     write_state(
         state_dir,
         {

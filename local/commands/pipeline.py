@@ -40,7 +40,7 @@ def cmd_order(args: argparse.Namespace) -> int:
             return 1
         print(f"order {order.order_code} created: {order.expected_amount:,} VND, {order.status}")
         if args.qr:
-            return show_qr(order)
+            return show_qr(order, args.dir)
         return 0
     order = get_order(dynamodb, table, args.code)
     if order is None:
