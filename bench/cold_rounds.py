@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.cold_scenarios import FUNCTIONS, check, child_env, prepare, seed_ledger
 from bench.common import local_aws
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 
 CHILD = Path(__file__).resolve().parent / "cold_child.py"
 OBJECTS_ALIVE = 50_000  # before the clock, a round's count is drawn from 0 to this

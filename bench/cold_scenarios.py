@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import FAKE_AWS
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from local.template import function_spec, load_template
 

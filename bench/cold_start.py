@@ -27,7 +27,7 @@ from bench.common import (
     table,
     verdict,
 )
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 from local.sample_events import LOCAL_CASSO_API_KEY
 from local.template import ROOT, function_spec, load_template, runtime_python
 

@@ -31,7 +31,7 @@ from bench.common import (
     verdict,
 )
 from bench.stack_probes import MotoProbe, cpu_by_component, timed_front, warm_receivers
-from local.casso_simulator import webhook_request
+from local.casso.simulator import webhook_request
 from local.config import Credentials, Ports
 from local.http_front import HttpFront
 from local.stack import LocalPipeline

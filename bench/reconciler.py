@@ -27,7 +27,7 @@ from bench.common import (
 from casso_payments.ledger import timestamp, transaction_item
 from casso_payments.payload import parse_transaction
 from casso_payments.settings.reconciler import ReconcilerSettings
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 from local.sample_events import LOCAL_CASSO_API_KEY
 from local.template import ROOT, function_spec, load_template
 

@@ -35,6 +35,8 @@ from local.commands.pipeline import (
 from local.config import Ports
 from local.stack_client import NotRunning
 from local.webhook_controls import add_lifecycle_options, add_webhook_command
+from ops.closed_stdout import quiet_when_stdout_closes
+from ops.qr import add_qr_arguments
 
 
 def parser() -> argparse.ArgumentParser:
@@ -73,7 +75,7 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("code")
     order.add_argument("amount", type=int, nargs="?", default=0, help="expected VND (create)")
     order.add_argument("--note", default="")
-    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    add_qr_arguments(order)
     order.add_argument("--expires-in", type=float, default=0, help="seconds until it expires")
     order.set_defaults(run=cmd_order)
 
@@ -142,6 +144,7 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+@quiet_when_stdout_closes
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:

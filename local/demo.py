@@ -166,7 +166,7 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
 
 
 def _forged_webhook(stack: LocalPipeline) -> int:
-    from local.casso_simulator import webhook_request
+    from local.casso.simulator import webhook_request
 
     record = {
         "id": 990001,
@@ -194,7 +194,7 @@ def _about(event: dict[str, Any], transaction_id: int) -> bool:
 
 def _forged_v1_webhook(stack: LocalPipeline) -> int:
     """Someone who saw the v1 secure token (a proxy log, a leaked .env) forges a payment."""
-    from local.casso_simulator import webhook_request
+    from local.casso.simulator import webhook_request
 
     record = {
         "id": FORGED_V1_ID,

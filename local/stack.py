@@ -32,7 +32,7 @@ from casso_payments.casso_delivery import (
     RETRY_DELAYS_MINUTES,
 )
 from local import control
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 from local.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
 from local.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
 from local.http_front import HttpFront

@@ -14,6 +14,7 @@ import sys
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
@@ -26,6 +27,7 @@ from ops.commands.transactions import (
     cmd_replay,
     cmd_settle,
 )
+from ops.qr import add_qr_arguments
 from ops.tools import stack_outputs
 
 WHY = "why (recorded with the decision)"
@@ -69,13 +71,13 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("--order", required=True, help="the order code, e.g. DH35")
     order.add_argument("--amount", type=int, help="expected VND: create the order")
     order.add_argument("--note", default="")
-    order.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
-    order.add_argument("--dir", default=".", help="where CODE.svg goes (default: here)")
+    add_qr_arguments(order)
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root
 
 
+@quiet_when_stdout_closes
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     args = cli.parse_args(argv)

@@ -5,6 +5,7 @@ segno draws it."""
 
 from __future__ import annotations
 
+import argparse
 import io
 import sys
 from collections.abc import Mapping
@@ -24,6 +25,21 @@ def payee_from(values: Mapping[str, str]) -> Payee | None:
     if not bank_bin or not account:
         return None
     return Payee(bank_bin, account, values.get("PayeeAccountName", "").strip())
+
+
+def add_qr_arguments(command: argparse.ArgumentParser) -> None:
+    """--qr and --dir, alike in `python -m ops order` and `python -m local.cli order`."""
+    command.add_argument("--qr", action="store_true", help="draw its VietQR, write CODE.svg")
+    command.add_argument(
+        "--dir", type=_directory, default=".", help="where CODE.svg goes (default: here)"
+    )
+
+
+def _directory(value: str) -> Path:
+    # Refused while parsing, before an order is created that its QR then cannot be saved for.
+    if not Path(value).is_dir():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a directory")
+    return Path(value)
 
 
 def render(text: str, svg_path: Path) -> str:

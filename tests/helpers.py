@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -15,6 +17,7 @@ from casso_payments.payload import parse_transaction
 from local.event_schemas import check as check_event_schema
 from local.invoke import LocalContext
 from local.poller import drain_queue
+from local.stack_client import NAMED_RESOURCES, write_state
 
 # The tests' one clock reading: a fixed moment, so dates in keys and codes are stable.
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -79,3 +82,20 @@ def captured_handler(module: Any, function: str, **context: Any) -> Callable[[di
         return module.lambda_handler(event, LocalContext(function, **context))
 
     return call
+
+
+def local_cli_env(stack: Any, state_dir: Path, **parameters: str) -> dict[str, str]:
+    """The environment in which `python -m local.cli` finds `stack` (on a moto server) as
+    its running local stack: the state file the stack would write, with this process as the
+    stack's (alive for as long as the test runs) and these template parameters."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    write_state(
+        state_dir,
+        {
+            "pid": os.getpid(),
+            "urls": {"moto": stack.endpoint},
+            "parameters": parameters,
+            "resources": {name: stack.local.ref(name) for name in NAMED_RESOURCES},
+        },
+    )
+    return {**os.environ, "LOCAL_STACK_DIR": str(state_dir)}

@@ -1,3 +1,3 @@
-"""The Casso simulator's parts: the wire format (wire), webhooks and their lifecycle
-(webhooks), and the sender that delivers, retries, pauses, holds and replays (sender). The
-REST API and the simulator itself are in local/casso_simulator.py."""
+"""The Casso simulator (simulator: `CassoSimulator`, which puts the rest together) and its
+parts: the wire format (wire), webhooks and their lifecycle (webhooks), the sender that
+delivers, retries, pauses, holds and replays (sender), and the REST APIs (api, account_api)."""

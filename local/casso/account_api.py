@@ -13,7 +13,7 @@ from flask import Flask, Response, request
 from local.casso.api import envelope
 
 if TYPE_CHECKING:
-    from local.casso_simulator import CassoSimulator
+    from local.casso.simulator import CassoSimulator
 
 
 def register_gate(app: Flask, sim: CassoSimulator) -> None:

@@ -12,7 +12,7 @@ from flask import Flask, Response, request
 from local.casso.webhooks import ReplayRefused
 
 if TYPE_CHECKING:
-    from local.casso_simulator import CassoSimulator
+    from local.casso.simulator import CassoSimulator
 
 
 def envelope(data: Any, error: int = 0, message: str = "success", status: int = 200) -> Response:

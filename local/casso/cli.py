@@ -1,4 +1,4 @@
-"""`python -m local.casso_simulator`: the Casso simulator on its own, until Ctrl-C."""
+"""`python -m local.casso.simulator`: the Casso simulator on its own, until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="local.casso_simulator", description="A local Casso: REST API v2 and webhook sender."
+        prog="local.casso.simulator", description="A local Casso: REST API v2 and webhook sender."
     )
     parser.add_argument("--port", type=int, default=4000, help="port on 127.0.0.1 (default 4000)")
     parser.add_argument("--api-key", default="local-casso-api-key-not-a-secret")
@@ -20,7 +20,7 @@ def main(argv: list[str] | None = None) -> int:
         help="real seconds per Casso minute in retries (default 1)",
     )
     args = parser.parse_args(argv)
-    from local.casso_simulator import CassoSimulator
+    from local.casso.simulator import CassoSimulator
 
     simulator = CassoSimulator(api_key=args.api_key, port=args.port, minute=args.minute)
     try:

@@ -40,7 +40,7 @@ def cmd_order(args: argparse.Namespace) -> int:
             return 1
         print(f"order {order.order_code} created: {order.expected_amount:,} VND, {order.status}")
         if args.qr:
-            return show_qr(order)
+            return show_qr(order, args.dir)
         return 0
     order = get_order(dynamodb, table, args.code)
     if order is None:
@@ -78,7 +78,7 @@ def cmd_send(args: argparse.Namespace) -> int:
 
 def cmd_send_webhook(args: argparse.Namespace) -> int:
     """A correctly signed Casso webhook to any URL, a deployed API Gateway included."""
-    from local.casso_simulator import webhook_request
+    from local.casso.simulator import webhook_request
 
     state = None if args.url and (args.token or args.checksum_key) else running()
     url = args.url or state["urls"]["webhook"]

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from local.casso_simulator import webhook_request
+from local.casso.simulator import webhook_request
 
 STACK = os.environ.get("AWS_SAM_STACK_NAME", "")
 pytestmark = pytest.mark.skipif(not STACK, reason="set AWS_SAM_STACK_NAME to test a deployed stack")

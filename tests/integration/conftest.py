@@ -13,7 +13,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from casso_payments.orders import create_order
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
 from local.poller import PollResult, drain, poll_once

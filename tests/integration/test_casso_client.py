@@ -15,7 +15,7 @@ from casso_payments.casso_client import (
     Webhook,
     WebhookNotFound,
 )
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 
 pytestmark = pytest.mark.integration
 KEY = "sim-api-key"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from local.casso_simulator import CassoSimulator
+from local.casso.simulator import CassoSimulator
 
 pytestmark = pytest.mark.integration
 

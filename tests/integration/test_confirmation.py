@@ -12,7 +12,7 @@ import pytest
 
 from casso_payments.ledger import get_entry
 from casso_payments.orders import get_order
-from local.casso_simulator import CassoSimulator, webhook_request
+from local.casso.simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
 from local.poller import poll_once, queue_depth

@@ -32,7 +32,7 @@ from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
 from casso_payments.reconcile import SweepReport, sweep
 from casso_payments.run_budget import Deadline
-from local.casso_simulator import CassoSimulator, webhook_request
+from local.casso.simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
 from local.poller import drain

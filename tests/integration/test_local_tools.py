@@ -6,12 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from casso_payments import vietqr
+from casso_payments.orders import get_order
 from local import demo
 from local.config import Ports
 from local.template import ROOT
+from tests.helpers import local_cli_env
 
 pytestmark = pytest.mark.integration
 
@@ -98,3 +102,57 @@ def test_shipped_env_json_covers_every_variable_that_references_the_stack():
             if isinstance(value, dict) and value.get("Ref") not in template["Parameters"]
         }
         assert needs <= set(shipped.get(function, {})), function
+
+
+def run_local_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "local.cli", *args],
+        cwd=cwd,
+        env={**env, "PYTHONPATH": str(ROOT)},  # from any directory, as `make` would not be
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_order_create_with_qr_writes_the_svg_into_dir_and_nowhere_else(server_stack, tmp_path):
+    env = local_cli_env(
+        server_stack,
+        tmp_path / "state",
+        PayeeBankBin="970436",
+        PayeeAccountNumber="0011001234567",
+    )
+    here, qr_dir = tmp_path / "here", tmp_path / "qr"
+    here.mkdir()
+    qr_dir.mkdir()
+
+    result = run_local_cli(
+        "order", "create", "DH35", "200500", "--qr", "--dir", str(qr_dir), env=env, cwd=here
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {qr_dir / 'DH35.svg'}" in result.stdout
+    assert [p.name for p in qr_dir.iterdir()] == ["DH35.svg"]
+    assert (qr_dir / "DH35.svg").read_text().lstrip().startswith("<?xml")
+    assert list(here.iterdir()) == []
+    stored = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    assert vietqr.parse(stored.vietqr)["amount"] == 200_500
+
+    # Without --dir: the current directory, as before.
+    result = run_local_cli("order", "create", "DH36", "300000", "--qr", env=env, cwd=here)
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in here.iterdir()] == ["DH36.svg"]
+
+
+def test_order_create_into_a_missing_dir_is_refused_before_the_order_exists(server_stack, tmp_path):
+    env = local_cli_env(
+        server_stack, tmp_path, PayeeBankBin="970436", PayeeAccountNumber="0011001234567"
+    )
+    missing = tmp_path / "no-such-dir"
+    result = run_local_cli(
+        "order", "create", "DH37", "1000", "--qr", "--dir", str(missing), env=env, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert f"argument --dir: '{missing}' is not a directory" in result.stderr
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH37") is None
+    assert not missing.exists()

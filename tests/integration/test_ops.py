@@ -416,6 +416,13 @@ def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, t
     assert "\u2588" in result.stdout  # the code drawn with block characters
     assert (tmp_path / "DH35.svg").read_text().lstrip().startswith("<?xml")
 
+    missing = tmp_path / "no-such-dir"
+    args = ("order", "--stack", stack, "--order", "DH38", "--amount", "1000", "--qr")
+    refused = ops(server_stack.endpoint, *args, "--dir", str(missing))
+    assert refused.returncode == 2
+    assert f"argument --dir: '{missing}' is not a directory" in refused.stderr
+    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH38") is None
+
     refused = ops(
         server_stack.endpoint, "order", "--stack", stack, "--order", "INV9", "--amount", "1000"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from local.casso_simulator import FIRST_TRANSACTION_ID
+from local.casso.simulator import FIRST_TRANSACTION_ID
 from local.sample_events import EVENTS, sample_events
 
 
