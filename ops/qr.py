@@ -11,8 +11,6 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import segno
-
 from casso_payments.orders import Order
 from casso_payments.payment_requests import Payee
 
@@ -44,6 +42,9 @@ def _directory(value: str) -> Path:
 
 def render(text: str, svg_path: Path) -> str:
     """Write the QR of `text` to `svg_path`; return it drawn for a terminal."""
+    # Imported here: every local.cli command defines --qr, only an order drawn needs segno.
+    import segno
+
     # Error correction M: what banking apps' own VietQRs use, readable off a phone screen.
     code = segno.make(text, error="m", micro=False)
     code.save(str(svg_path), kind="svg", scale=8, border=4)
