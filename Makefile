@@ -90,7 +90,8 @@ receiver-py313: $(STAMP313) ## the receiver's tests on python3.13 too
 # sam build ships sources only, and Lambda's file system is read-only: without bytecode in
 # the artifacts every cold start compiles boto3, Powertools and the layer again (a receiver
 # cold start 686 ms instead of 278 ms; docs/benchmarks.md#bytecode-shipped-with-the-build).
-# Hash-checked, so a .pyc that no longer matches its source is never run.
+# Hash-checked, so a .pyc that no longer matches its source is never run. compileall -q
+# prints only errors, on stdout: not redirected, so a module that fails to compile says why.
 build: venv ## sam build (needs python3.13, the Lambda runtime's version), then its bytecode
 	@py313="$$(scripts/find-python 3.13 exact)" || { \
 	  echo "error: sam build needs python3.13 (the functions' Lambda runtime) and none was found." >&2; \
@@ -98,7 +99,7 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version), then 
 	echo "sam build with $$py313"; \
 	PATH="$$(dirname "$$py313"):$$PATH" $(BIN)/sam build --template template.yaml && \
 	echo "compiling .aws-sam/build for python3.13 (checked-hash .pyc, shipped by sam deploy)" && \
-	"$$py313" -m compileall -q -j 0 --invalidation-mode checked-hash .aws-sam/build >/dev/null
+	"$$py313" -m compileall -q -j 0 --invalidation-mode checked-hash .aws-sam/build
 
 # The checks first; then the python3.13 run beside the main one (each target's output kept
 # together, the main run's summary last: it takes longest).

@@ -1,7 +1,7 @@
 """Runs in a fresh interpreter: time one import-and-first-call, print milliseconds as JSON.
 
     cold_child.py handler <code dir> <layer dir> <event.json>
-    cold_child.py floor-<function> <layer dir> <event.json>
+    cold_child.py floor-<function>[-never-collecting] <layer dir> <event.json>
 
 Only the standard library is imported before the clock starts; the code and its
 dependencies come from the directories given (the built layer, as on Lambda).
@@ -33,7 +33,7 @@ with open(sys.argv[-1]) as f:
     event = json.load(f)
 # Live objects made before the clock, as Lambda's runtime makes its own before it imports a
 # handler: their number decides where the collector's full collections fall during set-up,
-# and cold_start.py varies it from round to round (the same on every side of a round).
+# and cold_rounds.py varies it from round to round (the same on every side of a round).
 already_alive = [[] for _ in range(int(os.environ.get("BENCH_OBJECTS_ALIVE", "0")))]
 if mode == "handler":
     code_dir, layer_dir = sys.argv[2:4]

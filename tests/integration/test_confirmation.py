@@ -173,6 +173,25 @@ def test_a_payment_waiting_for_casso_backs_off_on_its_message_visibility(
     assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
 
 
+def test_each_receive_of_a_waiting_payment_backs_off_longer(confirming, casso, server_stack):
+    """The back-off follows the record's receive count (SQS's ApproximateReceiveCount, as
+    Lambda hands it over): 1, 2, 4, 8 minutes, then 15 on the last receive before the DLQ."""
+    pipeline = confirming()
+    asked: list[int] = []
+    pipeline.processor._sqs().meta.events.register(
+        "before-parameter-build.sqs.ChangeMessageVisibility",
+        lambda params, **_: asked.append(params["VisibilityTimeout"]),
+    )
+    record = casso.add_transaction(200_500, "DH35", deliver=False)
+    assert pipeline.deliver(record) == 200
+    casso.outage(503)
+    # Each poll makes the failed message visible again at once: the next receive of it.
+    polls = [pipeline.poll() for _ in range(5)]  # MaxReceiveCount's default
+    assert [(p.received, len(p.failed)) for p in polls] == [(1, 1)] * 5
+    assert asked == [60, 120, 240, 480, 900]
+    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
+
+
 def test_a_forged_v1_refund_is_not_recorded_on_its_order(confirming, casso, server_stack):
     pipeline = confirming()
     # Money out never seen by Casso, "refunding" DH35: it must not show on the order.

@@ -72,7 +72,7 @@ def imported_modules(paths: list[Path]) -> set[str]:
 
 def test_every_third_party_import_is_declared():
     """Nothing works only because another package happened to bring it in."""
-    # app: a handler's module, and floors: bench/floors.py, each imported from its own folder.
+    # app: a handler's module, and floors: bench/floors/, each imported from its own folder.
     first_party = {"bench", "casso_payments", "functions", "local", "ops", "tests", "app", "floors"}
     sources = [
         p
