@@ -1,5 +1,6 @@
 """make bench: every benchmark, each figure beside a floor measured in the same run.
-Tables are printed; figures are written to bench/results.json."""
+Tables are printed; figures are written to bench/results.json, unless the run is a quick
+one (fewer repetitions than the defaults: bench.common.REPETITIONS)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import time
 
 from bench import cold_start, end_to_end, receiver, receiver_batch, reconciler
-from bench.common import RESULTS
+from bench.common import RESULTS, quick_run
 
 SUITES = {
     "cold_start": cold_start.main,
@@ -29,7 +30,8 @@ def main(argv: list[str]) -> int:
         print(f"\n=== {name} ===", flush=True)
         SUITES[name]()
         print(f"({name}: {time.monotonic() - started:.0f} s)", flush=True)
-    print(f"\nfigures written to {RESULTS}")
+    if not quick_run():
+        print(f"\nfigures written to {RESULTS}")
     return 0
 
 

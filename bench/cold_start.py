@@ -5,7 +5,6 @@ rounds themselves are bench/cold_rounds.py."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from bench.common import (
     machine_line,
     median,
     pair_ratios,
+    repetitions,
     save,
     shown,
     spread,
@@ -29,9 +29,9 @@ from bench.common import (
 )
 from local.casso.simulator import CassoSimulator
 from local.sample_events import LOCAL_CASSO_API_KEY
-from local.template import ROOT, function_spec, load_template, runtime_python
+from local.template import ROOT, runtime_python
 
-RUNS = int(os.environ.get("BENCH_COLD_RUNS", "15"))
+RUNS = repetitions("BENCH_COLD_RUNS")
 # The goals of issue 13: a cold start at most this many times the same calls made bare.
 GOALS = {"ReceiverFunction": 1.10, "ProcessorFunction": 1.15, "ReconcilerFunction": 1.15}
 BUILD = ROOT / ".aws-sam" / "build"
@@ -39,15 +39,15 @@ CASSO_TRANSACTIONS = 20
 
 
 def interpreter() -> tuple[str, Path, str]:
-    """python3.13 with the built layer (Lambda's runtime and packages), or the sources."""
+    """python3.13 and the built layer: Lambda's runtime, and what `sam deploy` ships."""
     found = runtime_python()
     layer = BUILD / "CassoLayer" / "python"
-    if found and layer.is_dir():
-        if not any((layer / "casso_payments" / "__pycache__").glob("*.cpython-313.pyc")):
-            # Measured as Lambda would run it: every module compiled at every cold start.
-            return found, layer, "python3.13 + built layer WITHOUT bytecode (run make build)"
-        return found, layer, "python3.13 + built layer, with its bytecode"
-    return sys.executable, ROOT / "layers" / "casso", "venv python + layer sources (run make build)"
+    if found is None or not layer.is_dir():
+        sys.exit("cold_start measures the build with python3.13: run make build first")
+    if not any((layer / "casso_payments" / "__pycache__").glob("*.cpython-313.pyc")):
+        # Measured as Lambda would run it: every module compiled at every cold start.
+        return found, layer, "python3.13 + built layer WITHOUT bytecode (run make build)"
+    return found, layer, "python3.13 + built layer, with its bytecode"
 
 
 def figures(function: str, samples: Samples) -> dict[str, Any]:
@@ -165,8 +165,7 @@ def main() -> dict[str, Any]:
             bare = Path(workdir) / "without-bytecode"
             shutil.copytree(BUILD, bare, ignore=shutil.ignore_patterns("__pycache__"))
         for function in FUNCTIONS:
-            spec = function_spec(load_template(), function)
-            code = BUILD / function if "built" in how else spec.code_dir
+            code = BUILD / function
             samples = measure(
                 function, python, sides(function, code, layer, bare), casso, Path(workdir), RUNS
             )

@@ -94,8 +94,27 @@ def machine() -> dict[str, Any]:
     return {"cores": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
+# The repetitions behind the figures bench/results.json keeps. Fewer make a quick, rough
+# look (docs/benchmarks.md#running-them), which is printed but never replaces them.
+REPETITIONS = {"BENCH_COLD_RUNS": 15, "BENCH_WARM": 300, "BENCH_RECONCILE_REPEATS": 3}
+
+
+def repetitions(name: str) -> int:
+    """How many times to repeat: the environment's `name`, else its default."""
+    return int(os.environ.get(name) or REPETITIONS[name])
+
+
+def quick_run() -> list[str]:
+    """The repetition settings below their defaults, e.g. ["BENCH_COLD_RUNS=3"]."""
+    return [f"{n}={repetitions(n)}" for n in REPETITIONS if repetitions(n) < REPETITIONS[n]]
+
+
 def save(section: str, data: dict[str, Any], *, before: dict[str, Any] | None = None) -> None:
-    """Write one benchmark's figures, with the machine's load before and after the run."""
+    """Write one benchmark's figures, with the machine's load before and after the run;
+    a quick run's are only printed."""
+    if quick_run():
+        print(f"  a quick run ({', '.join(quick_run())}): bench/results.json left as it was")
+        return
     if before is not None:
         after = machine()
         data = {

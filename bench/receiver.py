@@ -22,6 +22,7 @@ from bench.common import (
     pair_ratios,
     percentile,
     ratio,
+    repetitions,
     save,
     shown,
     spread,
@@ -33,7 +34,7 @@ from local.lambda_events import rest_proxy_event
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from local.template import function_spec, load_template
 
-WARM = int(os.environ.get("BENCH_WARM", "300"))
+WARM = repetitions("BENCH_WARM")
 WARM_GOAL = 1.2  # issue 13/15: warm latency at most 1.2x the same calls made raw
 
 

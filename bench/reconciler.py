@@ -19,6 +19,7 @@ from bench.common import (
     machine,
     machine_line,
     ratio,
+    repetitions,
     save,
     shown,
     spread,
@@ -34,7 +35,7 @@ from local.template import ROOT, function_spec, load_template
 # (transactions, missing): 2% missing at both sizes, and 10,000 with as few missing as 1,000
 # has, which shows what the memory follows.
 RUNS = ((1_000, 20), (10_000, 200), (10_000, 20))
-REPEATS = int(os.environ.get("BENCH_RECONCILE_REPEATS", "3"))
+REPEATS = repetitions("BENCH_RECONCILE_REPEATS")
 PAGE = 100
 
 
