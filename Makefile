@@ -88,8 +88,8 @@ receiver-py313: $(STAMP313) ## the receiver's tests on python3.13 too
 	$(VENV313)/bin/python -m pytest -q -p no:cacheprovider $(RECEIVER_TESTS)
 
 # sam build ships sources only, and Lambda's file system is read-only: without bytecode in
-# the artifacts every cold start compiles boto3, Powertools and the layer again (a receiver
-# cold start 686 ms instead of 278 ms; docs/benchmarks.md#bytecode-shipped-with-the-build).
+# the artifacts every cold start compiles boto3, Powertools and the layer again (cold starts
+# 2.3-2.5 times as long; docs/benchmarks.md#bytecode-shipped-with-the-build).
 # Hash-checked, so a .pyc that no longer matches its source is never run. compileall -q
 # prints only errors, on stdout: not redirected, so a module that fails to compile says why.
 build: venv ## sam build (needs python3.13, the Lambda runtime's version), then its bytecode
