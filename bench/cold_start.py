@@ -1,7 +1,7 @@
 """Cold start: import and first call of each handler in a fresh interpreter, against the
 same AWS requests made by a bare boto3 handler (the floor, bench/floors/). Runs the build
-(`make build`) with python3.13, as Lambda would; falls back to the sources otherwise. The
-rounds themselves are bench/cold_rounds.py."""
+(`make build`) with python3.13, as Lambda would. The rounds themselves are
+bench/cold_rounds.py."""
 
 from __future__ import annotations
 
@@ -50,26 +50,37 @@ def interpreter() -> tuple[str, Path, str]:
     return found, layer, "python3.13 + built layer, with its bytecode"
 
 
-def figures(function: str, samples: Samples) -> dict[str, Any]:
-    """The function's figures from its rounds: each side's spread and its per-round ratios
-    to the handler's, the goal's verdict, the calls and whether every round matched."""
+def round_ratios(samples: Samples) -> dict[str, list[float]]:
+    """Per-round ratios: the handler to its floor (wall, CPU) and to the floor never
+    collecting, and the build without bytecode to the handler (when that side ran)."""
     wall, cpu = samples.wall, samples.cpu
-    ratios = pair_ratios(wall["handler"], wall["floor"])
+    ratios = {
+        "wall": pair_ratios(wall["handler"], wall["floor"]),
+        "cpu": pair_ratios(cpu["handler"], cpu["floor"]),
+        # The handlers pause the collector during set-up (cold_start.py); the floor doesn't.
+        # Against a floor that never collects either, the ratio is what the code alone adds.
+        "never_collecting": pair_ratios(wall["handler"], wall["never_collecting"]),
+    }
+    if "without_bytecode" in wall:  # the same build as sam build alone leaves it
+        ratios["without_bytecode"] = pair_ratios(wall["without_bytecode"], wall["handler"])
+    return ratios
+
+
+def figures(function: str, samples: Samples, ratios: dict[str, list[float]]) -> dict[str, Any]:
+    """The function's figures from its rounds: each side's spread and the ratios' (see
+    `round_ratios`), the goal's verdict, the calls and whether every round matched."""
+    wall, cpu = samples.wall, samples.cpu
     found = {
         "handler_ms": spread(wall["handler"]),
         "floor_ms": spread(wall["floor"]),
-        "pair_ratio": spread(ratios, 3),
+        "pair_ratio": spread(ratios["wall"], 3),
         "handler_cpu_ms": spread(cpu["handler"]),
         "floor_cpu_ms": spread(cpu["floor"]),
-        "pair_ratio_cpu": spread(pair_ratios(cpu["handler"], cpu["floor"]), 3),
-        # The handlers pause the collector during set-up (cold_start.py); the floor doesn't.
-        # Against a floor that never collects either, the ratio is what the code alone adds.
+        "pair_ratio_cpu": spread(ratios["cpu"], 3),
         "floor_never_collecting_ms": spread(wall["never_collecting"]),
-        "pair_ratio_never_collecting": spread(
-            pair_ratios(wall["handler"], wall["never_collecting"]), 3
-        ),
+        "pair_ratio_never_collecting": spread(ratios["never_collecting"], 3),
         "goal_ratio": GOALS[function],
-        "verdict": verdict(median(ratios), GOALS[function]),
+        "verdict": verdict(median(ratios["wall"]), GOALS[function]),
         "full_collection_after_first_call_ms": {
             side: {
                 k: spread([g[k] for g in samples.full_gc[side]]) for k in ("as_left", "unfrozen")
@@ -80,16 +91,14 @@ def figures(function: str, samples: Samples) -> dict[str, Any]:
         "calls": {"handler": samples.calls["handler"][-1], "floor": samples.calls["floor"][-1]},
         "same_calls_every_run": all(
             all(c[run] == samples.calls["handler"][run] for c in samples.calls.values())
-            for run in range(len(ratios))
+            for run in range(len(ratios["wall"]))
         ),
         # And the same requests: parameters, expressions and items alike (request_shape).
         "same_requests_every_run": all(samples.same_requests),
     }
-    if "without_bytecode" in wall:  # the same build as sam build alone leaves it
+    if "without_bytecode" in ratios:
         found["handler_without_bytecode_ms"] = spread(wall["without_bytecode"])
-        found["without_bytecode_ratio"] = spread(
-            pair_ratios(wall["without_bytecode"], wall["handler"]), 3
-        )
+        found["without_bytecode_ratio"] = spread(ratios["without_bytecode"], 3)
     return found
 
 
@@ -170,28 +179,29 @@ def main() -> dict[str, Any]:
                 function, python, sides(function, code, layer, bare), casso, Path(workdir), RUNS
             )
             envs[function] = samples.env
-            results[function] = m = figures(function, samples)
-            wall, cpu = samples.wall, samples.cpu
+            ratios = round_ratios(samples)
+            results[function] = m = figures(function, samples, ratios)
+            wall = samples.wall
             rows.append(
                 [
                     function,
                     shown(wall["handler"]),
                     shown(wall["floor"]),
-                    shown(pair_ratios(wall["handler"], wall["floor"]), 2, "x"),
+                    shown(ratios["wall"], 2, "x"),
                     f"<= {GOALS[function]:.2f}x",
                     m["verdict"],
-                    shown(pair_ratios(cpu["handler"], cpu["floor"]), 2, "x"),
-                    shown(pair_ratios(wall["handler"], wall["never_collecting"]), 2, "x"),
+                    shown(ratios["cpu"], 2, "x"),
+                    shown(ratios["never_collecting"], 2, "x"),
                     "yes" if m["same_calls_every_run"] and m["same_requests_every_run"] else "NO",
                 ]
             )
-            if bare is not None:
+            if "without_bytecode" in ratios:
                 bytecode_rows.append(
                     [
                         function,
                         shown(wall["without_bytecode"]),
                         shown(wall["handler"]),
-                        shown(pair_ratios(wall["without_bytecode"], wall["handler"]), 2, "x"),
+                        shown(ratios["without_bytecode"], 2, "x"),
                     ]
                 )
     print(
