@@ -29,12 +29,11 @@ from bench.common import (
 )
 from local.casso.simulator import CassoSimulator
 from local.sample_events import LOCAL_CASSO_API_KEY
-from local.template import ROOT, runtime_python
+from local.template import BUILD, runtime_python
 
 RUNS = repetitions("BENCH_COLD_RUNS")
 # The goals of issue 13: a cold start at most this many times the same calls made bare.
 GOALS = {"ReceiverFunction": 1.10, "ProcessorFunction": 1.15, "ReconcilerFunction": 1.15}
-BUILD = ROOT / ".aws-sam" / "build"
 CASSO_TRANSACTIONS = 20
 
 
@@ -122,11 +121,7 @@ def sides(function: str, code: Path, layer: Path, bare: Path | None) -> dict[str
 
 def import_costs(python: str, layer: Path, env: dict[str, str]) -> list[tuple[str, float]]:
     """What each top-level dependency adds to the receiver's import (`python -X importtime`)."""
-    code = (
-        BUILD / "ReceiverFunction"
-        if (BUILD / "ReceiverFunction").is_dir()
-        else ROOT / "functions" / "receiver"
-    )
+    code = BUILD / "ReceiverFunction"  # interpreter() has checked there is a build
     result = subprocess.run(
         [
             python,

@@ -145,6 +145,10 @@ def function_spec(template: Mapping[str, Any], logical_id: str) -> FunctionSpec:
     )
 
 
+# Where `make build` (sam build, then the bytecode) leaves what `sam deploy` ships.
+BUILD = ROOT / ".aws-sam" / "build"
+
+
 def runtime_python() -> str | None:
     """This machine's python3.13, the functions' Lambda runtime (scripts/find-python), for
     what must run as Lambda would: the build, the benchmark's children; None if it has none."""
