@@ -27,8 +27,9 @@ from urllib3.util.retry import Retry
 
 from casso_payments.casso_auth import CassoAuth
 from casso_payments.run_budget import Deadline, DeadlineReached
+from casso_payments.settings import CASSO_API_BASE_URL
 
-DEFAULT_BASE_URL: Final = "https://oauth.casso.vn/v2"
+DEFAULT_BASE_URL: Final = CASSO_API_BASE_URL
 WEBHOOK_NOT_EXISTS: Final = 12
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # A Retry-After longer than this is waited this long: a run has minutes, not urllib3's 6 hours.

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from typing import Any
+from typing import Any, Final
+
+# Casso's API, unless CASSO_API_BASE_URL (the template's CassoApiBaseUrl) says otherwise.
+CASSO_API_BASE_URL: Final = "https://oauth.casso.vn/v2"
 
 
 class SettingsError(ValueError):
@@ -73,6 +76,10 @@ class FunctionSettings:
 def accepts_account(accounts: tuple[str, ...], account_number: str | None) -> bool:
     """Whether a transaction to this account is this stack's business (AccountNumbers)."""
     return not accounts or (account_number or "").strip() in accounts
+
+
+def casso_api_base_url(env: Mapping[str, str]) -> str:
+    return env.get("CASSO_API_BASE_URL", "").strip() or CASSO_API_BASE_URL
 
 
 def choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from casso_payments.settings import (
+    CASSO_API_BASE_URL,
     FunctionSettings,
     SettingsError,
     account_list,
+    casso_api_base_url,
     choice,
     whole_number,
 )
@@ -27,7 +29,7 @@ class ProcessorSettings(FunctionSettings):
     # (`confirmation`): v1 | all | none.
     confirm_payments: str = "v1"
     casso_api_key_secret_id: str = ""
-    casso_api_base_url: str = "https://oauth.casso.vn/v2"
+    casso_api_base_url: str = CASSO_API_BASE_URL
     # For the back-off of a record waiting on Casso (its message's visibility).
     transaction_queue_url: str = ""
     # Only transfers to these accounts settle orders (empty: every account).
@@ -49,8 +51,7 @@ class ProcessorSettings(FunctionSettings):
             amount_tolerance=whole_number(env, "AMOUNT_TOLERANCE", 0, minimum=0, maximum=10**12),
             confirm_payments=choice(env, "CONFIRM_PAYMENTS", "v1", ("v1", "all", "none")),
             casso_api_key_secret_id=env.get("CASSO_API_KEY_SECRET_ID", "").strip(),
-            casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
-            or "https://oauth.casso.vn/v2",
+            casso_api_base_url=casso_api_base_url(env),
             transaction_queue_url=env.get("TRANSACTION_QUEUE_URL", "").strip(),
             account_numbers=account_list(env, "ACCOUNT_NUMBERS"),
         )

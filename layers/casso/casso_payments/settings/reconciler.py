@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from casso_payments.settings import (
+    CASSO_API_BASE_URL,
     FunctionSettings,
     SettingsError,
     account_list,
+    casso_api_base_url,
     true_or_false,
     whole_number,
 )
@@ -21,7 +23,7 @@ class ReconcilerSettings(FunctionSettings):
     webhook_secret_id: str
     api_key_secret_id: str = field(metadata={"env": "CASSO_API_KEY_SECRET_ID"})
     webhook_url: str
-    casso_api_base_url: str = "https://oauth.casso.vn/v2"
+    casso_api_base_url: str = CASSO_API_BASE_URL
     income_only: bool = True
     lookback_days: int = 3
     stuck_after_minutes: int = 15
@@ -52,8 +54,7 @@ class ReconcilerSettings(FunctionSettings):
             )
         return cls(
             **required,
-            casso_api_base_url=env.get("CASSO_API_BASE_URL", "").strip()
-            or "https://oauth.casso.vn/v2",
+            casso_api_base_url=casso_api_base_url(env),
             income_only=true_or_false(env, "INCOME_ONLY", True),
             lookback_days=whole_number(env, "LOOKBACK_DAYS", 3, minimum=1, maximum=90),
             stuck_after_minutes=whole_number(
