@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,52 @@ def test_each_handler_pauses_collection_first_and_resumes_it_last(handler):
     last = body[-1]
     assert isinstance(last, ast.Expr)
     assert ast.unparse(last.value) == "cold_start.set_up_done()"
+
+
+# Each function's module loaded as Lambda runs it, tracing on (so the X-Ray SDK loads), then
+# which of these it has imported.
+LOADED = """
+import json, sys
+from local.invoke import load_module
+from local.template import function_spec, load_template
+load_module(function_spec(load_template(), sys.argv[1]))
+print(json.dumps({m: m in sys.modules for m in sys.argv[2:]}))
+"""
+
+
+@pytest.mark.parametrize(
+    "function", ["ReceiverFunction", "ProcessorFunction", "ReconcilerFunction"]
+)
+def test_no_function_imports_asyncio_at_cold_start(function):
+    """None of them runs a coroutine, and asyncio is 10-14 ms of a cold start: wrapt (the
+    X-Ray SDK's) imports it on load from 2.2 on, so the layer holds wrapt at 2.1
+    (layers/casso/requirements.in)."""
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        **dict.fromkeys(
+            ("LEDGER_TABLE_NAME", "ORDERS_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME"),
+            "name",
+        ),
+        "TRANSACTION_QUEUE_URL": "https://sqs.ap-southeast-1.amazonaws.com/123456789012/q",
+        "WEBHOOK_SECRET_ID": "webhook",
+        "CASSO_API_KEY_SECRET_ID": "casso",
+        "WEBHOOK_URL": "https://example.com/prod/casso/webhook",
+        # As on Lambda, where Powertools turns tracing on.
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, function, "aws_xray_sdk.core", "asyncio"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"aws_xray_sdk.core": True, "asyncio": False}
