@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from local.event_schemas import check as check_event_schema
 from local.invoke import LocalContext
 from local.poller import drain_queue
 from local.stack_client import NAMED_RESOURCES, write_state
+from local.template import ROOT
 
 # The tests' one clock reading: a fixed moment, so dates in keys and codes are stable.
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -99,3 +102,50 @@ def local_cli_env(stack: Any, state_dir: Path, **parameters: str) -> dict[str, s
         },
     )
     return {**os.environ, "LOCAL_STACK_DIR": str(state_dir)}
+
+
+# A function's module loaded in a fresh interpreter with Lambda's environment
+# (LAMBDA_TASK_ROOT is what makes Powertools trace), then which of the modules named it has
+# imported.
+LOADED = """
+import json, os, sys
+from local.invoke import load_module
+from local.template import function_spec, load_template
+spec = function_spec(load_template(), sys.argv[1])
+os.environ["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
+load_module(spec)
+print(json.dumps({m: m in sys.modules for m in sys.argv[2:]}))
+"""
+
+
+def loaded_at_cold_start(function: str, modules: list[str]) -> dict[str, bool]:
+    """Module name -> whether `function`'s cold start imports it, tracing on as on Lambda."""
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        **dict.fromkeys(
+            ("LEDGER_TABLE_NAME", "ORDERS_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME"),
+            "name",
+        ),
+        "TRANSACTION_QUEUE_URL": "https://sqs.ap-southeast-1.amazonaws.com/123456789012/q",
+        "WEBHOOK_SECRET_ID": "webhook",
+        "CASSO_API_KEY_SECRET_ID": "casso",
+        "WEBHOOK_URL": WEBHOOK_URL,
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED, function, *modules],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)

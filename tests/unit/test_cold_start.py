@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.helpers import loaded_at_cold_start
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "layers" / "casso"
@@ -48,19 +49,6 @@ def test_each_handler_pauses_collection_first_and_resumes_it_last(handler):
     assert ast.unparse(last.value) == "cold_start.set_up_done()"
 
 
-# Each function's module loaded with Lambda's environment (LAMBDA_TASK_ROOT is what makes
-# Powertools trace), then which of the modules named has been imported.
-LOADED = """
-import json, os, sys
-from local.invoke import load_module
-from local.template import function_spec, load_template
-spec = function_spec(load_template(), sys.argv[1])
-os.environ["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
-load_module(spec)
-print(json.dumps({m: m in sys.modules for m in sys.argv[2:]}))
-"""
-
-
 @pytest.mark.parametrize(
     "function", ["ReceiverFunction", "ProcessorFunction", "ReconcilerFunction"]
 )
@@ -68,33 +56,8 @@ def test_no_function_imports_asyncio_at_cold_start(function):
     """None of them runs a coroutine, and asyncio is about 9 ms of the receiver's cold-start
     CPU: wrapt (the X-Ray SDK's) imports it on load from 2.2 on, so the layer holds wrapt at
     2.1 (layers/casso/requirements.in). Tracing is on, as on Lambda: botocore is patched."""
-    environment = {
-        "PATH": "/usr/bin:/bin",
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        **dict.fromkeys(
-            ("LEDGER_TABLE_NAME", "ORDERS_TABLE_NAME", "IDEMPOTENCY_TABLE_NAME", "EVENT_BUS_NAME"),
-            "name",
-        ),
-        "TRANSACTION_QUEUE_URL": "https://sqs.ap-southeast-1.amazonaws.com/123456789012/q",
-        "WEBHOOK_SECRET_ID": "webhook",
-        "CASSO_API_KEY_SECRET_ID": "casso",
-        "WEBHOOK_URL": "https://example.com/prod/casso/webhook",
-        "AWS_LAMBDA_FUNCTION_NAME": function,
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1",
-    }
     patched = "aws_xray_sdk.ext.botocore.patch"  # imported only when the Tracer patches boto3
-    result = subprocess.run(
-        [sys.executable, "-c", LOADED, function, patched, "asyncio"],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == {patched: True, "asyncio": False}
+    assert loaded_at_cold_start(function, [patched, "asyncio"]) == {
+        patched: True,
+        "asyncio": False,
+    }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 
@@ -11,7 +10,7 @@ from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.orders import create_order, get_order
 from local.sample_events import load_event
-from tests.helpers import NOW, captured_handler, published_events
+from tests.helpers import NOW, captured_handler, loaded_at_cold_start, published_events
 from tests.sample_expectations import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS
 
 
@@ -116,42 +115,17 @@ def test_an_event_that_is_not_an_sqs_batch_is_refused_saying_so(processor, event
         processor(event)
 
 
-def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment(template):
+def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment():
     """Cold start: a fresh interpreter loading the handler has not imported requests, the
     Casso client or Powertools Parameters (confirmation imports them on first use), nor
     Powertools' event data classes (sqs_batch's docstring)."""
-    import subprocess
-
-    from local.template import ROOT
-
-    code = (
-        "import sys; from local.invoke import load_module; from local.template import "
-        "function_spec, load_template; "
-        "load_module(function_spec(load_template(), 'ProcessorFunction')); "
-        "print(sorted(m for m in ('requests', 'casso_payments.casso_client', "
-        "'aws_lambda_powertools.utilities.parameters', "
-        "'aws_lambda_powertools.utilities.data_classes') if m in sys.modules))"
-    )
-    environment = {
-        "LEDGER_TABLE_NAME": "ledger",
-        "ORDERS_TABLE_NAME": "orders",
-        "IDEMPOTENCY_TABLE_NAME": "idempotency",
-        "EVENT_BUS_NAME": "bus",
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "PATH": "/usr/bin:/bin",
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    lazy = [
+        "requests",
+        "casso_payments.casso_client",
+        "aws_lambda_powertools.utilities.parameters",
+        "aws_lambda_powertools.utilities.data_classes",
+    ]
+    assert loaded_at_cold_start("ProcessorFunction", lazy) == dict.fromkeys(lazy, False)
 
 
 def test_idempotency_records_keep_the_key_and_data_deployed_stacks_hold(processor, stack):
