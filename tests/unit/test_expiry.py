@@ -45,6 +45,16 @@ def run_expiry(stack, now: datetime) -> ExpiryReport:
     return report
 
 
+def test_due_orders_come_oldest_first_and_at_most_limit_of_them(stack):
+    for n, minutes in enumerate((50, 10, 40, 20, 30, 900), start=1):
+        expiring(stack, f"DH{n}", 100_000, minutes=minutes)
+    due_at = NOW + timedelta(minutes=60)  # all but DH6
+    due = order_expiry.due(stack.dynamodb, stack.orders_table, now=due_at, limit=3)
+    assert due == ["DH2", "DH4", "DH5"]
+    every = order_expiry.due(stack.dynamodb, stack.orders_table, now=due_at, limit=500)
+    assert every == ["DH2", "DH4", "DH5", "DH3", "DH1"]
+
+
 def test_only_orders_with_an_expiry_are_in_the_index(stack):
     expiring(stack, "DH1", 100_000)
     create_order(stack.dynamodb, stack.orders_table, "DH2", 100_000, now=NOW)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from casso_payments.dynamo import from_dynamodb, timestamp, to_dynamodb
+from casso_payments.dynamo import from_dynamodb, query_pages, timestamp, to_dynamodb
 from casso_payments.orders import (
     EXPIRED,
     EXPIRING,
@@ -45,18 +45,17 @@ def is_due(order: Order, now: datetime) -> bool:
 def due(dynamodb: DynamoDBClient, table: str, *, now: datetime, limit: int) -> list[str]:
     """Keys of orders whose expiry has passed and still carry `expiring`, oldest first."""
     keys: list[str] = []
-    query: dict[str, Any] = {
-        "TableName": table,
-        "IndexName": INDEX,
-        "KeyConditionExpression": "expiring = :due AND expires_at <= :now",
-        "ExpressionAttributeValues": to_dynamodb({":due": EXPIRING, ":now": timestamp(now)}),
-    }
-    while len(keys) < limit:
-        page = dynamodb.query(**query, Limit=limit - len(keys))
+    for page in query_pages(
+        dynamodb,
+        TableName=table,
+        IndexName=INDEX,
+        KeyConditionExpression="expiring = :due AND expires_at <= :now",
+        ExpressionAttributeValues=to_dynamodb({":due": EXPIRING, ":now": timestamp(now)}),
+        Limit=limit,
+    ):
         keys += [item["pk"]["S"] for item in page.get("Items", [])]
-        if "LastEvaluatedKey" not in page:
-            break
-        query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        if len(keys) >= limit:
+            return keys[:limit]
     return keys
 
 
