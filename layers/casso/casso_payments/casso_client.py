@@ -29,7 +29,6 @@ from casso_payments.casso_auth import CassoAuth
 from casso_payments.run_budget import Deadline, DeadlineReached
 from casso_payments.settings import CASSO_API_BASE_URL
 
-DEFAULT_BASE_URL: Final = CASSO_API_BASE_URL
 WEBHOOK_NOT_EXISTS: Final = 12
 RETRY_STATUSES = (429, 500, 502, 503, 504)
 # A Retry-After longer than this is waited this long: a run has minutes, not urllib3's 6 hours.
@@ -133,7 +132,7 @@ class CassoClient:
         self,
         auth: CassoAuth | str,
         *,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = CASSO_API_BASE_URL,
         connect_timeout: float = TIMEOUTS[0],
         read_timeout: float = TIMEOUTS[1],
         retries: int = 3,
