@@ -242,7 +242,6 @@ def main() -> dict[str, Any]:
                     _shown(m["full_collection_after_first_call_ms"]["floor"]["as_left"]),
                 ]
                 for function, m in results.items()
-                if function in FUNCTIONS
             ],
         )
     )

@@ -112,8 +112,8 @@ def quick_run() -> list[str]:
 def save(section: str, data: dict[str, Any], *, before: dict[str, Any] | None = None) -> None:
     """Write one benchmark's figures, with the machine's load before and after the run;
     a quick run's are only printed."""
-    if quick_run():
-        print(f"  a quick run ({', '.join(quick_run())}): bench/results.json left as it was")
+    if quick := quick_run():
+        print(f"  a quick run ({', '.join(quick)}): bench/results.json left as it was")
         return
     if before is not None:
         after = machine()
