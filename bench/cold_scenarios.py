@@ -32,9 +32,11 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
     """The event for one cold invocation (a new transaction each time), and the state that
     makes the handler take the same path as its floor: the processor pays an order; the
     reconciler registers the webhook, reads one page and finds nothing missing."""
-    from casso_payments.intake import Delivery, IntakeDeps, receive
-    from casso_payments.ledger import STATE_PREFIX
-    from casso_payments.orders import create_order
+    from casso_payments.aws.queue import TransactionQueue
+    from casso_payments.ledger.repository import STATE as STATE_PREFIX
+    from casso_payments.ledger.repository import Ledger
+    from casso_payments.orders.repository import Orders
+    from casso_payments.receiver.intake import Delivery, IntakeDeps, receive
     from casso_payments.settings.receiver import ReceiverSettings
     from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
 
@@ -52,20 +54,21 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
 
         class Token:
             def get(self, *, refresh: bool = False) -> Any:
-                from casso_payments.webhook_auth import WebhookCredentials
+                from casso_payments.casso.webhook_auth import WebhookCredentials
 
                 return WebhookCredentials(secure_tokens=(LOCAL_SECURE_TOKEN,))
 
         receive(
             Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, datetime.now(UTC)),
-            IntakeDeps(clients["dynamodb"], clients["sqs"], Token(), settings),
+            IntakeDeps(
+                Ledger(clients["dynamodb"], settings.ledger_table_name),
+                TransactionQueue(lambda: clients["sqs"], settings.transaction_queue_url),
+                Token(),
+                settings,
+            ),
         )
-        create_order(
-            clients["dynamodb"],
-            stack.ref("OrdersTable"),
-            f"DH{tid}",
-            transaction["amount"],
-            now=datetime.now(UTC),
+        Orders(clients["dynamodb"], stack.ref("OrdersTable")).create(
+            f"DH{tid}", transaction["amount"], now=datetime.now(UTC)
         )
         message = json.dumps({"transaction_id": tid, "source": "webhook-v1"})
         event = sqs_event([sqs_record(message)])
@@ -81,14 +84,15 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
 
 def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> None:
     """The handler did its job: a run that failed fast must not pass for a cheap one."""
-    from casso_payments.orders import PAID, get_order
+    from casso_payments.orders.model import PAID
+    from casso_payments.orders.repository import Orders
 
     tid = transaction_id(function, run)
     if function == "ReceiverFunction":
         body = json.loads(answer.get("body") or "{}")
         ok = answer.get("statusCode") == 200 and body.get("success") is True
     elif function == "ProcessorFunction":
-        order = get_order(clients["dynamodb"], stack.ref("OrdersTable"), f"DH{tid}")
+        order = Orders(clients["dynamodb"], stack.ref("OrdersTable")).get(f"DH{tid}")
         ok = answer == {"batchItemFailures": []} and bool(
             order and order.status == PAID and tid in order.payments
         )
@@ -107,16 +111,16 @@ def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> No
 def seed_ledger(casso: CassoSimulator, clients: dict, stack: Any) -> None:
     """Casso's transactions are all in the ledger and processed: the reconciler, like its
     floor, reads them and finds nothing to backfill or sweep."""
-    from casso_payments.ledger import mark_processed, record_transaction
-    from casso_payments.payload import parse_transaction
+    from casso_payments.casso.payload import parse_transaction
+    from casso_payments.ledger.repository import Ledger
 
     now = datetime.now(UTC)
     for record in casso.transactions.values():
         transaction = parse_transaction(record)
         table = stack.ref("LedgerTable")
-        record_transaction(clients["dynamodb"], table, transaction, source="bench", now=now)
-        mark_processed(
-            clients["dynamodb"], table, transaction.id, outcome="paid", order_code=None, now=now
+        Ledger(clients["dynamodb"], table).record_transaction(transaction, source="bench", now=now)
+        Ledger(clients["dynamodb"], table).mark_processed(
+            transaction.id, outcome="paid", order_code=None, now=now
         )
 
 

@@ -114,8 +114,8 @@ def blast(
 
 
 def main() -> dict[str, Any]:
-    from casso_payments.ledger import from_dynamodb
-    from casso_payments.orders import create_order
+    from casso_payments.aws.dynamo import from_dynamodb
+    from casso_payments.orders.repository import Orders
 
     before = machine()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per request
@@ -138,7 +138,7 @@ def main() -> dict[str, Any]:
         dynamodb = stack.clients["dynamodb"]
         now = datetime.now(UTC)
         for k in range(ORDERS):
-            create_order(dynamodb, stack.resources.ref("OrdersTable"), f"DH{k}", 10**9, now=now)
+            Orders(dynamodb, stack.resources.ref("OrdersTable")).create(f"DH{k}", 10**9, now=now)
         # Genuine transfers are Casso's own: the processor confirms v1 ones with its API.
         stack.casso.transactions.update({tid: record(tid) for tid in genuine})
         warm_receivers(stack)

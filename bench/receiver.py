@@ -162,12 +162,14 @@ def main() -> dict[str, Any]:
 
         def raw(n: int) -> None:
             started = time.perf_counter()
-            deps.dynamodb.put_item(
+            deps.ledger.table.dynamodb.put_item(
                 TableName=ledger,
                 Item={"pk": {"S": f"RAW#{n}"}, "raw": {"S": json.dumps(V1_ITEM)}},
                 ConditionExpression="attribute_not_exists(pk)",
             )
-            deps.sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "0", "MessageBody": "{}"}])
+            deps.queue.client.send_message_batch(
+                QueueUrl=queue, Entries=[{"Id": "0", "MessageBody": "{}"}]
+            )
             raw_ms.append((time.perf_counter() - started) * 1000)
 
         steps = [frozen, unfrozen, raw]

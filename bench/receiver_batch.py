@@ -23,7 +23,7 @@ from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 
 from bench.common import FAKE_AWS, CallCounter, median, save, table
-from casso_payments import recording
+from casso_payments.receiver import recording
 from local.invoke import LocalContext, load_module
 from local.lambda_events import rest_proxy_event
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
@@ -77,7 +77,7 @@ def main() -> dict[str, Any]:
             # Warm, on moto: the secret is read and cached, as after a first delivery.
             module.lambda_handler(delivery(1), LocalContext("ReceiverFunction"))
     # moto stopped: from here every DynamoDB and SQS call is answered by the responders.
-    dynamodb, sqs = module.deps.dynamodb, module.deps.sqs
+    dynamodb, sqs = module.deps.ledger.table.dynamodb, module.deps.queue.client
     slow_aws(dynamodb, {"PutItem": b"{}"})
     slow_aws(sqs, {"SendMessageBatch": b'{"Successful": [], "Failed": []}'})
     counter = CallCounter(dynamodb, sqs)

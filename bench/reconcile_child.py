@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from casso_payments.reconcile import build_deps, run
+from casso_payments.reconciler.deps import build_deps
+from casso_payments.reconciler.run import run
 from casso_payments.settings.reconciler import ReconcilerSettings
 
 

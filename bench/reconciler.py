@@ -25,8 +25,9 @@ from bench.common import (
     spread,
     table,
 )
-from casso_payments.ledger import timestamp, transaction_item
-from casso_payments.payload import parse_transaction
+from casso_payments.aws.dynamo import timestamp
+from casso_payments.casso.payload import parse_transaction
+from casso_payments.ledger.repository import new_item
 from casso_payments.settings.reconciler import ReconcilerSettings
 from local.casso.simulator import CassoSimulator
 from local.sample_events import LOCAL_CASSO_API_KEY
@@ -49,7 +50,7 @@ def seed(casso: CassoSimulator, dynamodb: Any, table_name: str, n: int, lost: in
     ]
     missing = {r["id"] for r in records[:: n // lost][:lost]}
     items = [
-        transaction_item(parse_transaction(r), source="webhook-v1", received_at=timestamp(now))
+        new_item(parse_transaction(r), source="webhook-v1", received_at=timestamp(now))
         for r in records
         if r["id"] not in missing
     ]

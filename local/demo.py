@@ -30,9 +30,9 @@ def _step(number: int, text: str) -> None:
 
 def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     """The story, step by step; returns what the summary shows."""
-    from casso_payments import vietqr
-    from casso_payments.ledger import from_dynamodb
-    from casso_payments.orders import create_order, get_order
+    from casso_payments.aws.dynamo import from_dynamodb
+    from casso_payments.orders import vietqr
+    from casso_payments.orders.repository import Orders
     from local.event_schemas import SchemaMismatch
     from local.event_schemas import check as check_event_schema
     from ops.qr import payee_from
@@ -42,20 +42,14 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     now = datetime.now(UTC)
     payee = payee_from(stack.parameters)  # the template's Payee* parameters
     created = [
-        create_order(dynamodb, orders_table, code, amount, now=now, payee=payee)
+        Orders(dynamodb, orders_table).create(code, amount, now=now, payee=payee)
         for code, amount in story.ORDERS
     ]
     expiring_code, expiring_amount = story.EXPIRING_ORDER
     expires_at = now + timedelta(seconds=story.EXPIRES_IN_SECONDS)
     created.append(
-        create_order(
-            dynamodb,
-            orders_table,
-            expiring_code,
-            expiring_amount,
-            now=now,
-            payee=payee,
-            expires_at=expires_at,
+        Orders(dynamodb, orders_table).create(
+            expiring_code, expiring_amount, now=now, payee=payee, expires_at=expires_at
         )
     )
     _step(
@@ -119,7 +113,7 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     _step(5, f"Reconciler again: {backfilled} missed transaction backfilled from Casso's API")
     check(stack.wait_idle(), "the backfilled transaction to be processed")
 
-    orders = {code: get_order(dynamodb, orders_table, code) for code in story.EXPECTED_ORDERS}
+    orders = {code: Orders(dynamodb, orders_table).get(code) for code in story.EXPECTED_ORDERS}
     items = [
         from_dynamodb(i)
         for i in dynamodb.scan(TableName=stack.resources.ref("LedgerTable"))["Items"]

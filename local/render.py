@@ -43,7 +43,7 @@ LEDGER_FIELDS = ("pk", "kind", "status", "source", "outcome", "amount", "descrip
 
 def shown_state(clients: dict[str, Any], resources: dict[str, str]) -> dict[str, Any]:
     """Orders, ledger entries (not the reconciler's state) and queue depths, sorted."""
-    from casso_payments.ledger import from_dynamodb
+    from casso_payments.aws.dynamo import from_dynamodb
 
     def scan(table_name: str) -> list[dict[str, Any]]:
         items = clients["dynamodb"].scan(TableName=resources[table_name])["Items"]

@@ -40,7 +40,7 @@ def _arm(module: Any, fault: str) -> None:
     if fault != KILL_AFTER_ORDER_UPDATE:
         raise ValueError(f"unknown fault {fault!r}")
     orders_table = os.environ["ORDERS_TABLE_NAME"]
-    events = module.deps.dynamodb.meta.events
+    events = module.deps.orders.table.dynamodb.meta.events
     table = [""]
 
     def remember(params: dict[str, Any], **_: Any) -> None:

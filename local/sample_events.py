@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
+from casso_payments.casso.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
 from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
 from local.template import ROOT, api_path, load_template
 

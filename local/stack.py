@@ -26,7 +26,7 @@ from typing import Any
 
 import boto3
 
-from casso_payments.casso_delivery import (
+from casso_payments.casso.delivery import (
     DELIVERY_TIMEOUT_SECONDS,
     PAUSE_AFTER_MINUTES,
     RETRY_DELAYS_MINUTES,

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from casso_payments.credentials import FIELDS
+from casso_payments.casso.credentials import FIELDS
 
 
 class SetupError(RuntimeError):

@@ -11,8 +11,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from casso_payments.orders import Order
-from casso_payments.payment_requests import Payee
+from casso_payments.orders.model import Order
+from casso_payments.orders.payment_requests import Payee
 
 
 def payee_from(values: Mapping[str, str]) -> Payee | None:

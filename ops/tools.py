@@ -9,11 +9,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from casso_payments import late_payments
-from casso_payments.bindings import mark_handled, settle_onto
-from casso_payments.ledger import reopen_for_replay
-from casso_payments.orders import get_order
-from casso_payments.queue import TransactionMessage, enqueue
+from casso_payments.aws.queue import TransactionMessage, enqueue
+from casso_payments.ledger.repository import Ledger
+from casso_payments.orders.repository import Orders
+from casso_payments.processor import settle as decisions
 
 TERMINAL = ("COMPLETED", "FAILED", "CANCELLED")
 
@@ -84,7 +83,7 @@ def redrive_by_hand(sqs: Any, queues: Queues) -> int:
 def replay(
     dynamodb: Any, sqs: Any, *, table: str, queue_url: str, transaction_id: int
 ) -> TransactionMessage:
-    number = reopen_for_replay(dynamodb, table, transaction_id, now=datetime.now(UTC))
+    number = Ledger(dynamodb, table).reopen_for_replay(transaction_id, now=datetime.now(UTC))
     message = TransactionMessage(transaction_id, "replay", replay=number)
     enqueue(sqs, queue_url, [message])
     return message
@@ -109,11 +108,11 @@ def settle(
     """Settle a `needs_review` or `unmatched` transaction onto the order a person chose: the
     choice is bound on the ledger item and the processor applies it by its usual path (once,
     confirmed with Casso where required, with the usual events)."""
-    order = get_order(dynamodb, orders_table, order_code)
+    order = Orders(dynamodb, orders_table).get(order_code)
     if order is None:
         raise UnknownOrder(f"no order {order_code!r}: create it first, or choose another")
-    number = settle_onto(
-        dynamodb, table, transaction_id, order.key, now=datetime.now(UTC), by=by, note=note
+    number = decisions.settle_onto(
+        Ledger(dynamodb, table), transaction_id, order.key, now=datetime.now(UTC), by=by, note=note
     )
     message = TransactionMessage(transaction_id, "ops-settle", replay=number)
     enqueue(sqs, queue_url, [message])
@@ -122,15 +121,16 @@ def settle(
 
 def handled(dynamodb: Any, *, table: str, transaction_id: int, by: str, note: str) -> str:
     """Close a `needs_review`, `unmatched` or `unconfirmed` transaction without an order."""
-    return mark_handled(dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note)
+    ledger = Ledger(dynamodb, table)
+    return decisions.mark_handled(ledger, transaction_id, now=datetime.now(UTC), by=by, note=note)
 
 
 def accept_late(
     dynamodb: Any, sqs: Any, *, table: str, queue_url: str, transaction_id: int, by: str, note: str
 ) -> TransactionMessage:
     """Accept a `late` payment: its expired order takes it, by the processor's usual path."""
-    number = late_payments.accept(
-        dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note
+    number = decisions.accept_late(
+        Ledger(dynamodb, table), transaction_id, now=datetime.now(UTC), by=by, note=note
     )
     message = TransactionMessage(transaction_id, "ops-accept-late", replay=number)
     enqueue(sqs, queue_url, [message])
@@ -139,6 +139,6 @@ def accept_late(
 
 def refund_late(dynamodb: Any, *, table: str, transaction_id: int, by: str, note: str) -> str:
     """Mark a `late` payment for refund; returns the order it was kept on."""
-    return late_payments.refund(
-        dynamodb, table, transaction_id, now=datetime.now(UTC), by=by, note=note
+    return decisions.refund_late(
+        Ledger(dynamodb, table), transaction_id, now=datetime.now(UTC), by=by, note=note
     )

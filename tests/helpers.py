@@ -14,8 +14,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from casso_payments.ledger import from_dynamodb, record_transaction
-from casso_payments.payload import parse_transaction
+from casso_payments.aws.dynamo import from_dynamodb
+from casso_payments.casso.payload import parse_transaction
 from local.event_schemas import check as check_event_schema
 from local.invoke import LocalContext
 from local.poller import drain_queue
@@ -31,9 +31,7 @@ WEBHOOK_URL = "https://abc123.execute-api.ap-southeast-1.amazonaws.com/prod/cass
 def delivered_by_webhook(stack: Any, records: list[dict[str, Any]], *, at: datetime) -> None:
     """What a working v1 webhook would have put in the ledger for these Casso records."""
     for record in records:
-        record_transaction(
-            stack.dynamodb, stack.table, parse_transaction(record), source="webhook-v1", now=at
-        )
+        stack.ledger.record_transaction(parse_transaction(record), source="webhook-v1", now=at)
 
 
 def ledger_items(dynamodb: Any, table: str) -> list[dict[str, Any]]:

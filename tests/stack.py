@@ -9,11 +9,15 @@ from typing import Any
 import boto3
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from casso_payments.confirmation import casso_lookup
-from casso_payments.credentials import CredentialStore
-from casso_payments.intake import IntakeDeps
-from casso_payments.processing import ProcessorDeps
-from casso_payments.reconcile import ReconcilerDeps, build_deps
+from casso_payments.aws.bus import Bus
+from casso_payments.aws.queue import TransactionQueue
+from casso_payments.casso.credentials import CredentialStore
+from casso_payments.ledger.repository import Ledger
+from casso_payments.orders.repository import Orders
+from casso_payments.processor.confirmation import casso_lookup
+from casso_payments.processor.deps import ProcessorDeps
+from casso_payments.receiver.intake import IntakeDeps
+from casso_payments.reconciler.deps import ReconcilerDeps, build_deps
 from casso_payments.settings.processor import ProcessorSettings
 from casso_payments.settings.receiver import ReceiverSettings
 from casso_payments.settings.reconciler import ReconcilerSettings
@@ -65,6 +69,18 @@ class Stack:
         return self.local.ref("OrdersTable")
 
     @property
+    def ledger(self) -> Ledger:
+        return Ledger(self.dynamodb, self.table)
+
+    @property
+    def orders(self) -> Orders:
+        return Orders(self.dynamodb, self.orders_table)
+
+    @property
+    def queue(self) -> TransactionQueue:
+        return TransactionQueue(lambda: self.sqs, self.queue_url)
+
+    @property
     def queue_url(self) -> str:
         return self.local.ref("TransactionQueue")
 
@@ -97,7 +113,11 @@ class Stack:
         store = CredentialStore(
             SecretsProvider(boto3_client=client("secretsmanager")), settings.webhook_secret_id
         )
-        return IntakeDeps(client("dynamodb"), client("sqs"), store, settings)
+        sqs = client("sqs")
+        queue = TransactionQueue(lambda: sqs, settings.transaction_queue_url)
+        return IntakeDeps(
+            Ledger(client("dynamodb"), settings.ledger_table_name), queue, store, settings
+        )
 
     def reconciler_deps(self, casso_url: str, webhook_url: str, **overrides: Any) -> ReconcilerDeps:
         """The reconciler's dependencies, built as its handler builds them (no caching)."""
@@ -124,7 +144,13 @@ class Stack:
             settings.casso_api_key_secret_id,
             settings.casso_api_base_url,
         )
-        return ProcessorDeps(self.dynamodb, self.clients["events"], settings, casso)
+        return ProcessorDeps(
+            Ledger(self.dynamodb, settings.ledger_table_name),
+            Orders(self.dynamodb, settings.orders_table_name),
+            Bus(lambda: self.clients["events"], settings.event_bus_name),
+            settings,
+            casso,
+        )
 
 
 def _override(settings: Any, overrides: dict[str, Any]) -> Any:

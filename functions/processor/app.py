@@ -2,7 +2,7 @@
 
 Thin by design: `sqs_batch.process_batch` reports each failed record on its own (the rest
 of the batch is done and deleted); Powertools' Idempotency keeps two concurrent deliveries
-of one transaction from being worked at the same time; `processing.process` does the work.
+of one transaction from being worked at the same time; `processor.process` does the work.
 A record waiting for Casso to confirm it backs off on its message's visibility.
 """
 
@@ -28,11 +28,20 @@ from aws_lambda_powertools.utilities.idempotency.serialization.dataclass import 
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casso_payments.confirmation import ConfirmationUnavailable, casso_lookup
-from casso_payments.processing import ProcessorDeps, Recorded, process
-from casso_payments.queue import TransactionMessage
+from casso_payments.aws.bus import Bus
+from casso_payments.aws.queue import TransactionMessage
+from casso_payments.aws.sqs_batch import (
+    PartialBatchResponse,
+    SQSRecord,
+    process_batch,
+    receive_count,
+)
+from casso_payments.ledger.repository import Ledger
+from casso_payments.orders.repository import Orders
+from casso_payments.processor.confirmation import ConfirmationUnavailable, casso_lookup
+from casso_payments.processor.deps import ProcessorDeps
+from casso_payments.processor.process import IdempotentResult, process
 from casso_payments.settings.processor import ProcessorSettings
-from casso_payments.sqs_batch import PartialBatchResponse, SQSRecord, process_batch, receive_count
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -48,6 +57,7 @@ metrics = Metrics()
 # Built once per execution environment and reused by every invocation.
 settings = ProcessorSettings.from_env()
 dynamodb = boto3.client("dynamodb")
+events = boto3.client("events")
 
 
 # Secrets Manager, SQS and the Casso client are made only when a record needs them (a
@@ -63,8 +73,9 @@ def _sqs() -> SQSClient:
 
 
 deps = ProcessorDeps(
-    dynamodb=dynamodb,
-    events=boto3.client("events"),
+    ledger=Ledger(dynamodb, settings.ledger_table_name),
+    orders=Orders(dynamodb, settings.orders_table_name),
+    bus=Bus(lambda: events, settings.event_bus_name),
     settings=settings,
     casso=casso_lookup(
         _secretsmanager,
@@ -92,34 +103,35 @@ persistence = DynamoDBPersistenceLayer(
     config=idempotency,
     persistence_store=persistence,
     # Stored as {"outcome", "order_code"}, as before the record had a type of its own.
-    output_serializer=DataclassSerializer(Recorded),
+    output_serializer=DataclassSerializer(IdempotentResult),
 )
-def process_once(message: TransactionMessage) -> Recorded:
+def process_once(message: TransactionMessage) -> IdempotentResult:
     done = process(message.transaction_id, deps, now=datetime.now(UTC))
+    effect = done.effect
     logger.info(
-        f"transaction {done.outcome.value}",
+        f"transaction {effect.outcome.value}",
         extra={
             "transaction_id": done.transaction_id,
-            "order_code": done.order_code,
-            "order_status": done.order.status if done.order else None,
-            "applied": done.applied,
+            "order_code": effect.order_code,
+            "order_status": effect.order.status if effect.order else None,
+            "applied": effect.applied,
             "events": list(done.events),
-            "confirmation": done.confirmation,
-            "reason": done.reason,
+            "confirmation": effect.confirmation,
+            "reason": effect.reason,
         },
     )
-    metrics.add_metric(name=done.outcome.metric, unit=MetricUnit.Count, value=1)
-    return Recorded(done.outcome.value, done.order_code)
+    metrics.add_metric(name=effect.outcome.metric, unit=MetricUnit.Count, value=1)
+    return IdempotentResult(effect.outcome.value, effect.order_code)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> Recorded:
+def record_handler(record: SQSRecord) -> IdempotentResult:
     receives = receive_count(record)
     try:
         message = TransactionMessage.from_json(record["body"])
         logger.set_correlation_id(str(message.transaction_id))
-        recorded: Recorded = process_once(message=message)
-        return recorded
+        result: IdempotentResult = process_once(message=message)
+        return result
     except ConfirmationUnavailable as error:
         # Not settled, not refused: Casso can't answer now. Wait longer after each receive;
         # the queue-age alarm shows payments that keep waiting.

@@ -29,9 +29,11 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.config import Config
 
-from casso_payments.credentials import CredentialStore
-from casso_payments.intake import Delivery, IntakeDeps, receive
-from casso_payments.recording import WRITE_CONCURRENCY
+from casso_payments.aws.queue import TransactionQueue
+from casso_payments.casso.credentials import CredentialStore
+from casso_payments.ledger.repository import Ledger
+from casso_payments.receiver.intake import Delivery, IntakeDeps, receive
+from casso_payments.receiver.recording import WRITE_CONCURRENCY
 from casso_payments.settings.receiver import ReceiverSettings
 
 WEBHOOK_PATH = "/casso/webhook"
@@ -48,9 +50,10 @@ metrics = Metrics()
 # writes and sends run WRITE_CONCURRENCY at a time: one pooled connection each.
 settings = ReceiverSettings.from_env()
 pool = Config(max_pool_connections=WRITE_CONCURRENCY)
+sqs = boto3.client("sqs", config=pool)
 deps = IntakeDeps(
-    dynamodb=boto3.client("dynamodb", config=pool),
-    sqs=boto3.client("sqs", config=pool),
+    ledger=Ledger(boto3.client("dynamodb", config=pool), settings.ledger_table_name),
+    queue=TransactionQueue(lambda: sqs, settings.transaction_queue_url),
     credentials=CredentialStore(
         SecretsProvider(boto3_client=boto3.client("secretsmanager")),
         settings.webhook_secret_id,

@@ -17,8 +17,7 @@ from __future__ import annotations
 from casso_payments import cold_start  # isort: skip
 
 from datetime import UTC, datetime
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,13 +25,10 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from casso_payments.reconcile import build_deps, run
-from casso_payments.run_budget import Deadline
+from casso_payments.aws.deadline import Deadline
+from casso_payments.reconciler.deps import build_deps
+from casso_payments.reconciler.run import run
 from casso_payments.settings.reconciler import ReconcilerSettings
-
-if TYPE_CHECKING:
-    from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_sqs import SQSClient
 
 logger = Logger()
 # Patch only what this function calls through: patching everything X-Ray knows imports
@@ -48,26 +44,14 @@ class ReconcileFailed(RuntimeError):
 
 # Built once per execution environment and reused by every invocation.
 settings = ReconcilerSettings.from_env()
-
-
-# Made when a run first queues or publishes something, which most runs don't, so their
-# cold start doesn't pay for them.
-@cache
-def _sqs() -> SQSClient:
-    return boto3.client("sqs")
-
-
-@cache
-def _events() -> EventBridgeClient:
-    return boto3.client("events")
-
-
+# The SQS and EventBridge clients are made when a run first queues or publishes something,
+# which most runs don't, so their cold start doesn't pay for them.
 deps = build_deps(
     settings,
     dynamodb=boto3.client("dynamodb"),
-    sqs=_sqs,
+    sqs=lambda: boto3.client("sqs"),
     secrets=SecretsProvider(boto3_client=boto3.client("secretsmanager")),
-    events=_events,
+    events=lambda: boto3.client("events"),
 )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 
-from casso_payments.casso_delivery import (
+from casso_payments.casso.delivery import (
     DELIVERY_TIMEOUT_SECONDS,
     DISABLE_AFTER_MINUTES,
     PAUSE_AFTER_MINUTES,

@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import Flask
 
-from casso_payments.casso_delivery import (
+from casso_payments.casso.delivery import (
     DISABLE_AFTER_MINUTES,
     PAUSE_AFTER_MINUTES,
     RETRY_DELAYS_MINUTES,
@@ -47,7 +47,7 @@ FIRST_TRANSACTION_ID = 5_000_001
 
 
 def fibonacci_minutes() -> list[int]:
-    """Casso's wait before each retry, in minutes (casso_payments.casso_delivery)."""
+    """Casso's wait before each retry, in minutes (casso_payments.casso.delivery)."""
     return list(RETRY_DELAYS_MINUTES)
 
 

@@ -1,5 +1,5 @@
 """A simulated Casso webhook and its lifecycle, on a scaled clock (`minute` real seconds per
-Casso minute), per the rules in casso_payments.casso_delivery:
+Casso minute), per the rules in casso_payments.casso.delivery:
 
   ACTIVE    events are sent, failures retried on RETRY_DELAYS_MINUTES;
   PAUSED    after PAUSE_AFTER_MINUTES of continuous failures (since the last success): new
@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from casso_payments.casso_delivery import DISABLE_AFTER_MINUTES, PAUSE_AFTER_MINUTES
+from casso_payments.casso.delivery import DISABLE_AFTER_MINUTES, PAUSE_AFTER_MINUTES
 
 ACTIVE: Final = "ACTIVE"
 PAUSED: Final = "PAUSED"

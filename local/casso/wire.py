@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
+from casso_payments.casso.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
 
 
 def v2_data(

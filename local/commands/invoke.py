@@ -73,7 +73,7 @@ def cmd_env_json(args: argparse.Namespace) -> int:
 
 def processing_report(state: dict[str, Any], event: dict[str, Any], response: Any) -> list[str]:
     """What the processor did with each record of an SQS event: the ledger's outcome."""
-    from casso_payments.ledger import from_dynamodb
+    from casso_payments.aws.dynamo import from_dynamodb
 
     dynamodb = clients(state)["dynamodb"]
     records = event.get("Records", [])

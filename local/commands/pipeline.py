@@ -9,14 +9,15 @@ from datetime import UTC, datetime, timedelta
 
 import requests
 
-from casso_payments import casso_client
+from casso_payments.casso import client as casso_client
 from local.config import INTEGRATION_TIMEOUT_SECONDS
 from local.render import print_json, show_tables, shown_state
 from local.stack_client import call, clients, running
 
 
 def cmd_order(args: argparse.Namespace) -> int:
-    from casso_payments.orders import OrderError, create_order, get_order
+    from casso_payments.orders.model import OrderError
+    from casso_payments.orders.repository import Orders
     from ops.qr import payee_from, show_qr
 
     state = running()
@@ -25,9 +26,7 @@ def cmd_order(args: argparse.Namespace) -> int:
     if args.action == "create":
         now = datetime.now(UTC)
         try:
-            order = create_order(
-                dynamodb,
-                table,
+            order = Orders(dynamodb, table).create(
                 args.code,
                 args.amount,
                 now=now,
@@ -42,7 +41,7 @@ def cmd_order(args: argparse.Namespace) -> int:
         if args.qr:
             return show_qr(order, args.dir)
         return 0
-    order = get_order(dynamodb, table, args.code)
+    order = Orders(dynamodb, table).get(args.code)
     if order is None:
         print(f"no order {args.code}", file=sys.stderr)
         return 1

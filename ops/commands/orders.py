@@ -9,7 +9,8 @@ from pathlib import Path
 
 import boto3
 
-from casso_payments.orders import OrderError, create_order, get_order
+from casso_payments.orders.model import OrderError
+from casso_payments.orders.repository import Orders
 from ops.commands import Failed, Outputs, failing_on
 from ops.qr import payee_from, render
 
@@ -21,9 +22,7 @@ def cmd_order(args: argparse.Namespace, outputs: Outputs) -> str:
         raise Failed("the stack has no payee: deploy with PayeeBankBin and PayeeAccountNumber")
     if args.amount is not None:
         with failing_on(OrderError):
-            create_order(
-                dynamodb,
-                table,
+            Orders(dynamodb, table).create(
                 args.order,
                 args.amount,
                 now=datetime.now(UTC),
@@ -31,7 +30,7 @@ def cmd_order(args: argparse.Namespace, outputs: Outputs) -> str:
                 payee=payee,
                 pattern=outputs.get("OrderCodePattern") or None,
             )
-    order = get_order(dynamodb, table, args.order)
+    order = Orders(dynamodb, table).get(args.order)
     if order is None:
         raise Failed(f"no order {args.order!r}: give --amount to create it")
     lines = [f"order {order.key}: {order.expected_amount:,} VND, {order.status}"]

@@ -8,15 +8,17 @@ from datetime import UTC, datetime
 
 import boto3
 
-from casso_payments import quarantine
-from casso_payments.intake import release
+from casso_payments.aws.queue import TransactionQueue
+from casso_payments.ledger.repository import Ledger
+from casso_payments.receiver import quarantine
+from casso_payments.receiver.release import release
 from ops.commands import Failed, Outputs, Usage, failing_on
 
 
 def cmd_quarantine(args: argparse.Namespace, outputs: Outputs) -> str:
-    dynamodb, table = boto3.client("dynamodb"), outputs["LedgerTableName"]
+    ledger = Ledger(boto3.client("dynamodb"), outputs["LedgerTableName"])
     if args.action == "list":
-        kept = quarantine.list_quarantined(dynamodb, table)
+        kept = ledger.list_quarantined()
         lines = [
             f"{d.key}  {d.received_at}  {d.generation}  {d.body_bytes} bytes  {d.reason}"
             for d in kept
@@ -26,16 +28,11 @@ def cmd_quarantine(args: argparse.Namespace, outputs: Outputs) -> str:
         raise Usage(f"quarantine {args.action} needs --key (see `quarantine list`)")
     with failing_on(quarantine.NotQuarantined):
         if args.action == "discard":
-            quarantine.discard(dynamodb, table, args.key)
+            if not ledger.discard_quarantined(args.key):
+                raise quarantine.NotQuarantined(f"no quarantined delivery {args.key}")
             return f"quarantined delivery {args.key} discarded"
-        released = release(
-            dynamodb,
-            boto3.client("sqs"),
-            table=table,
-            queue_url=outputs["TransactionQueueUrl"],
-            key=args.key,
-            now=datetime.now(UTC),
-        )
+        queue = TransactionQueue(lambda: boto3.client("sqs"), outputs["TransactionQueueUrl"])
+        released = release(ledger, queue, key=args.key, now=datetime.now(UTC))
     if released.problems:
         raise Failed(f"still not understood, kept: {released.problems}")
     return (

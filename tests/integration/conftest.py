@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from casso_payments.orders import create_order
 from local.casso.simulator import CassoSimulator
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
@@ -116,8 +115,8 @@ class Pipeline:
 
 @pytest.fixture
 def pipeline(server_stack, load_function) -> Pipeline:
-    create_order(server_stack.dynamodb, server_stack.orders_table, "DH35", 200_500, now=NOW)
-    create_order(server_stack.dynamodb, server_stack.orders_table, "DH36", 300_000, now=NOW)
+    server_stack.orders.create("DH35", 200_500, now=NOW)
+    server_stack.orders.create("DH36", 300_000, now=NOW)
     return Pipeline(
         server_stack,
         load_function("ReceiverFunction"),

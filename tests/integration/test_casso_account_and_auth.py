@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from casso_payments import ledger
-from casso_payments.casso_auth import CassoAuth
-from casso_payments.casso_client import CassoAuthError, CassoClient
-from casso_payments.reconcile import run
+from casso_payments.aws.dynamo import timestamp
+from casso_payments.casso.api_auth import CassoAuth
+from casso_payments.casso.client import CassoAuthError, CassoClient
+from casso_payments.reconciler.run import run
 from tests.helpers import WEBHOOK_URL, delivered_by_webhook
 from tests.integration.conftest import Pipeline
 
@@ -93,15 +93,14 @@ def test_a_transfer_to_another_account_is_recorded_but_never_settles_an_order(
     elsewhere = {"id": 501, "amount": 200_500, "description": "DH35", "bank_sub_acc_id": "77777777"}
     assert selective.deliver(elsewhere) == 200
     selective.run_processor()
-    entry = ledger.get_entry(server_stack.dynamodb, server_stack.table, 501)
+    entry = server_stack.ledger.get(501)
     assert (entry.status, entry.outcome) == ("PROCESSED", "other_account")
-    from casso_payments.orders import get_order
 
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").paid_amount == 0
+    assert server_stack.orders.get("DH35").paid_amount == 0
     ours = {"id": 502, "amount": 200_500, "description": "DH35", "bank_sub_acc_id": "88888888"}
     assert selective.deliver(ours) == 200
     selective.run_processor()
-    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    order = server_stack.orders.get("DH35")
     assert (order.status, [int(p) for p in order.payments]) == ("PAID", [502])
 
 
@@ -126,7 +125,7 @@ def test_missed_transactions_after_a_silence_raise_webhook_probably_paused(
     late = reconcile(now=start + timedelta(minutes=90))
     assert late.backfill.missing == [held["id"]]
     assert late.backfill.webhook_probably_paused
-    assert late.backfill.webhook_silent_since == ledger.timestamp(start + timedelta(minutes=6))
+    assert late.backfill.webhook_silent_since == timestamp(start + timedelta(minutes=6))
     assert late.metrics()["WebhookProbablyPaused"] == 1
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from casso_payments.casso_client import (
+from casso_payments.casso.client import (
     CassoApiError,
     CassoAuthError,
     CassoClient,

@@ -10,8 +10,7 @@ import time
 import pytest
 import requests
 
-from casso_payments.casso_delivery import RETRY_DELAYS_MINUTES
-from casso_payments.ledger import get_entry
+from casso_payments.casso.delivery import RETRY_DELAYS_MINUTES
 from local.casso.simulator import CassoSimulator, fibonacci_minutes
 from local.http_front import HttpFront
 from local.invoke import LocalContext
@@ -55,7 +54,7 @@ def test_v1_delivery_lands_in_the_ledger(casso, front, server_stack):
     record = casso.add_transaction(150_000, "DH1234 thanh toan")
     assert casso.wait_for_deliveries()
     assert [d.ok for d in casso.deliveries] == [True]
-    entry = get_entry(server_stack.dynamodb, server_stack.table, record["id"])
+    entry = server_stack.ledger.get(record["id"])
     assert (entry.source, entry.transaction.amount) == ("webhook-v1", 150_000)
 
 
@@ -66,7 +65,7 @@ def test_v2_delivery_with_vietnamese_text_is_verified(casso, front, server_stack
     record = casso.add_transaction(99_000, "Thanh toán đơn hàng ĐH77 - Nguyễn Thị Hồng")
     assert casso.wait_for_deliveries()
     assert [d.status for d in casso.deliveries] == [200]
-    entry = get_entry(server_stack.dynamodb, server_stack.table, record["id"])
+    entry = server_stack.ledger.get(record["id"])
     assert entry.source == "webhook-v2"
     assert entry.transaction.description == "Thanh toán đơn hàng ĐH77 - Nguyễn Thị Hồng"
 

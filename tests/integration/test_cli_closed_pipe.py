@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from casso_payments.orders import create_order
-from casso_payments.quarantine import quarantine_delivery
 from local.sample_events import V1_ITEM
 from local.template import ROOT
 from ops.closed_stdout import CLOSED_STDOUT_STATUS
@@ -67,7 +65,7 @@ def assert_ends_quietly(command: list[str], env: dict[str, str]) -> str:
 
 def test_local_cli_show_piped_into_head_ends_quietly(server_stack, tmp_path: Path):
     for n in range(300):
-        create_order(server_stack.dynamodb, server_stack.orders_table, f"DH{n}", 1000, now=NOW)
+        server_stack.orders.create(f"DH{n}", 1000, now=NOW)
     env = local_cli_env(server_stack, tmp_path)
 
     first = assert_ends_quietly([sys.executable, "-m", "local.cli", "show"], env)
@@ -76,9 +74,7 @@ def test_local_cli_show_piped_into_head_ends_quietly(server_stack, tmp_path: Pat
 
 def test_ops_quarantine_list_piped_into_head_ends_quietly(server_stack):
     for n in range(80):
-        quarantine_delivery(
-            server_stack.dynamodb,
-            server_stack.table,
+        server_stack.ledger.quarantine(
             body=json.dumps({"error": 0, "data": [{**V1_ITEM, "id": n, "amount": str(n)}]}),
             reason="data[0].amount: expected a whole number, got str",
             generation="v1",

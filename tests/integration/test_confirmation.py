@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 
-from casso_payments.ledger import get_entry
-from casso_payments.orders import get_order
 from local.casso.simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
@@ -37,7 +35,7 @@ def confirming(pipeline, casso, load_function) -> Callable[..., Pipeline]:
 
 
 def outcome(stack, transaction_id: int) -> str | None:
-    return get_entry(stack.dynamodb, stack.table, transaction_id).outcome
+    return stack.ledger.get(transaction_id).outcome
 
 
 def transaction_lookups(casso: CassoSimulator) -> list[str]:
@@ -86,7 +84,7 @@ def test_a_forged_v1_delivery_with_the_right_token_changes_no_order(
     assert pipeline.deliver(forged) == 200
     pipeline.run_processor()
     assert outcome(server_stack, forged["id"]) == "unconfirmed"
-    dh35 = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    dh35 = server_stack.orders.get("DH35")
     assert (dh35.status, dh35.payments) == ("PENDING", {})
     published = published_events(server_stack.sqs, server_stack.events_tap_url)
     assert [t for t, _ in published] == ["Transaction Received", "Payment Unconfirmed"]
@@ -104,9 +102,9 @@ def test_casso_unreachable_delays_the_payment_and_never_settles_it_unconfirmed(
     casso.outage(503)
     first = pipeline.poll()
     assert (first.received, first.deleted, len(first.failed)) == (1, 0, 1)
-    entry = get_entry(server_stack.dynamodb, server_stack.table, record["id"])
+    entry = server_stack.ledger.get(record["id"])
     assert (entry.status, entry.outcome) == ("RECEIVED", None)
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {}
+    assert server_stack.orders.get("DH35").payments == {}
     kinds = [t for t, _ in published_events(server_stack.sqs, server_stack.events_tap_url)]
     assert kinds == []
     casso.recover()
@@ -122,8 +120,8 @@ def test_the_api_key_missing_delays_the_payment_too(confirming, casso, server_st
     record = casso.add_transaction(200_500, "DH35", deliver=False)
     assert pipeline.deliver(record) == 200
     assert len(pipeline.poll().failed) == 1
-    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {}
+    assert server_stack.ledger.get(record["id"]).status == "RECEIVED"
+    assert server_stack.orders.get("DH35").payments == {}
 
 
 def test_v2_deliveries_are_confirmed_only_when_asked(confirming, casso, server_stack):
@@ -170,7 +168,7 @@ def test_a_payment_waiting_for_casso_backs_off_on_its_message_visibility(
         (server_stack.queue_url, 60)
     ]
     assert queue_depth(server_stack.sqs, server_stack.queue_url) == 1
-    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
+    assert server_stack.ledger.get(record["id"]).status == "RECEIVED"
 
 
 def test_each_receive_of_a_waiting_payment_backs_off_longer(confirming, casso, server_stack):
@@ -189,7 +187,7 @@ def test_each_receive_of_a_waiting_payment_backs_off_longer(confirming, casso, s
     polls = [pipeline.poll() for _ in range(5)]  # MaxReceiveCount's default
     assert [(p.received, len(p.failed)) for p in polls] == [(1, 1)] * 5
     assert asked == [60, 120, 240, 480, 900]
-    assert get_entry(server_stack.dynamodb, server_stack.table, record["id"]).status == "RECEIVED"
+    assert server_stack.ledger.get(record["id"]).status == "RECEIVED"
 
 
 def test_a_forged_v1_refund_is_not_recorded_on_its_order(confirming, casso, server_stack):
@@ -203,8 +201,8 @@ def test_a_forged_v1_refund_is_not_recorded_on_its_order(confirming, casso, serv
     pipeline.run_processor()
     assert outcome(server_stack, 4040) == "unconfirmed"
     assert outcome(server_stack, real["id"]) == "refund"
-    dh35 = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
-    dh36 = get_order(server_stack.dynamodb, server_stack.orders_table, "DH36")
+    dh35 = server_stack.orders.get("DH35")
+    dh36 = server_stack.orders.get("DH36")
     assert (dh35.refunds, dh35.refunded_amount) == ({}, 0)
     assert (list(dh36.refunds), dh36.refunded_amount) == ([real["id"]], 1_000)
     published = published_events(server_stack.sqs, server_stack.events_tap_url)

@@ -28,10 +28,9 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from casso_payments.ledger import get_entry
-from casso_payments.orders import create_order, get_order
-from casso_payments.reconcile import SweepReport, sweep
-from casso_payments.run_budget import Deadline
+from casso_payments.aws.deadline import Deadline
+from casso_payments.reconciler.report import SweepReport
+from casso_payments.reconciler.sweep import sweep
 from local.casso.simulator import CassoSimulator, webhook_request
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
@@ -166,7 +165,7 @@ def run_story(
     Driven until every transaction is processed."""
     stack = Stack.create(stack_name=f"fi-{uuid.uuid4().hex[:8]}", endpoint=endpoint)
     for code, amount in (("DH35", 200_500), ("DH36", 300_000)):
-        create_order(stack.dynamodb, stack.orders_table, code, amount, now=NOW)
+        stack.orders.create(code, amount, now=NOW)
     a = casso.add_transaction(200_500, "MBVCB.123.DH35.CT thanh toan", deliver=False)
     b = casso.add_transaction(120_000, "IBFT DH36 lan 1", deliver=False)
     c = casso.add_transaction(180_000, "dh-0036 lan 2", deliver=False)
@@ -213,7 +212,7 @@ def run_story(
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             drain(stack.sqs, stack.queue_url, queue_arn, process)
-            entries = [get_entry(stack.dynamodb, stack.table, t) for t in ids]
+            entries = [stack.ledger.get(t) for t in ids]
             if all(e is not None and e.status == "PROCESSED" for e in entries):
                 break
             # What production does next: an operator redrives the dead-letter queue, the
@@ -227,9 +226,7 @@ def run_story(
                 deadline=Deadline.never(),
             )
             time.sleep(0.5)
-    orders = {
-        code: get_order(stack.dynamodb, stack.orders_table, code) for code in ("DH35", "DH36")
-    }
+    orders = {code: stack.orders.get(code) for code in ("DH35", "DH36")}
     published = published_events(stack.sqs, stack.events_tap_url)
     order_paid: dict[str, list[int]] = {}
     for kind, detail in published:
@@ -237,7 +234,7 @@ def run_story(
             order_paid.setdefault(detail["order_code"], []).append(detail["transaction_id"])
     return Result(
         faults,
-        {t: (get_entry(stack.dynamodb, stack.table, t) or _missing()).outcome for t in ids},
+        {t: (stack.ledger.get(t) or _missing()).outcome for t in ids},
         {code: dict(o.payments) for code, o in orders.items()},
         {code: o.paid_amount for code, o in orders.items()},
         order_paid,

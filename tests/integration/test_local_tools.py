@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from casso_payments import vietqr
-from casso_payments.orders import get_order
+from casso_payments.orders import vietqr
 from local import demo
 from local.config import Ports
 from local.template import ROOT
@@ -135,7 +134,7 @@ def test_order_create_with_qr_writes_the_svg_into_dir_and_nowhere_else(server_st
     assert [p.name for p in qr_dir.iterdir()] == ["DH35.svg"]
     assert (qr_dir / "DH35.svg").read_text().lstrip().startswith("<?xml")
     assert list(here.iterdir()) == []
-    stored = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    stored = server_stack.orders.get("DH35")
     assert vietqr.parse(stored.vietqr)["amount"] == 200_500
 
     # Without --dir: the current directory, as before.
@@ -154,5 +153,5 @@ def test_order_create_into_a_missing_dir_is_refused_before_the_order_exists(serv
     )
     assert result.returncode == 2
     assert f"argument --dir: '{missing}' is not a directory" in result.stderr
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH37") is None
+    assert server_stack.orders.get("DH37") is None
     assert not missing.exists()

@@ -14,8 +14,8 @@ import boto3
 import pytest
 import requests
 
-from casso_payments.ledger import get_entry
-from casso_payments.orders import create_order, get_order
+from casso_payments.ledger.repository import Ledger
+from casso_payments.orders.repository import Orders
 from local.template import ROOT
 from tests.helpers import NOW, drain_queue, published_events
 
@@ -84,33 +84,29 @@ def test_make_redrive_without_a_stack_says_how(server_stack):
 def test_replay_works_a_transaction_again_on_the_order_it_is_bound_to(pipeline, server_stack):
     assert pipeline.deliver({"id": 77, "amount": 150_000, "description": "DH77 thanh toan"}) == 200
     pipeline.run_processor()
-    assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "unmatched"
+    assert server_stack.ledger.get(77).outcome == "unmatched"
     # The order was missing; a person creates it. A replay keeps the first decision (a
     # replay never re-matches); settling it onto the order is `ops settle`.
-    create_order(server_stack.dynamodb, server_stack.orders_table, "DH77", 150_000, now=NOW)
+    server_stack.orders.create("DH77", 150_000, now=NOW)
     stack = fake_deployed_stack(server_stack)
     result = make("replay", server_stack.endpoint, STACK=stack, ID="77")
     assert result.returncode == 0, result.stderr
     assert "transaction 77 queued again (replay 1)" in result.stdout
     pipeline.run_processor()
-    assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "unmatched"
+    assert server_stack.ledger.get(77).outcome == "unmatched"
     settled = ops(
         server_stack.endpoint, "settle", "--stack", stack, "--id", "77", "--order", "DH77"
     )
     assert settled.returncode == 0, settled.stderr
     pipeline.run_processor()
-    entry = get_entry(server_stack.dynamodb, server_stack.table, 77)
+    entry = server_stack.ledger.get(77)
     assert (entry.status, entry.outcome) == ("PROCESSED", "paid")
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH77").payments == {
-        77: 150_000
-    }
+    assert server_stack.orders.get("DH77").payments == {77: 150_000}
     # A replay now finds the transfer already on its order: nothing is added twice.
     assert make("replay", server_stack.endpoint, STACK=stack, ID="77").returncode == 0
     pipeline.run_processor()
-    assert get_entry(server_stack.dynamodb, server_stack.table, 77).outcome == "paid"
-    assert (
-        get_order(server_stack.dynamodb, server_stack.orders_table, "DH77").paid_amount == 150_000
-    )
+    assert server_stack.ledger.get(77).outcome == "paid"
+    assert server_stack.orders.get("DH77").paid_amount == 150_000
 
 
 def test_replay_of_an_unknown_transaction_is_an_error(server_stack):
@@ -139,25 +135,25 @@ def ops(
 
 def test_a_person_settles_a_needs_review_transfer_onto_the_order_they_chose(pipeline, server_stack):
     db, orders_table = server_stack.dynamodb, server_stack.orders_table
-    create_order(db, orders_table, "DH301", 300_000, now=NOW)
-    create_order(db, orders_table, "DH302", 300_000, now=NOW)
+    Orders(db, orders_table).create("DH301", 300_000, now=NOW)
+    Orders(db, orders_table).create("DH302", 300_000, now=NOW)
     assert pipeline.deliver({"id": 88, "amount": 300_000, "description": "DH301 DH302"}) == 200
     pipeline.run_processor()
-    assert get_entry(db, server_stack.table, 88).outcome == "needs_review"
+    assert Ledger(db, server_stack.table).get(88).outcome == "needs_review"
     stack = fake_deployed_stack(server_stack)
     settle = ("settle", "--stack", stack, "--id", "88", "--order", "dh-302", "--by", "lan")
     result = ops(server_stack.endpoint, *settle, "--note", "customer said DH302")
     assert result.returncode == 0, result.stderr
     assert "transaction 88 bound to order dh-302 and queued (replay 1)" in result.stdout
     pipeline.run_processor()
-    entry = get_entry(db, server_stack.table, 88)
+    entry = Ledger(db, server_stack.table).get(88)
     assert (entry.outcome, entry.binding["order_code"], entry.binding["bound_by"]) == (
         "paid",
         "DH302",
         "ops:lan",
     )
-    assert get_order(db, orders_table, "DH302").payments == {88: 300_000}
-    assert get_order(db, orders_table, "DH301").payments == {}
+    assert Orders(db, orders_table).get("DH302").payments == {88: 300_000}
+    assert Orders(db, orders_table).get("DH301").payments == {}
     kinds = [
         (t, d["order_code"])
         for t, d in published_events(server_stack.sqs, server_stack.events_tap_url)
@@ -169,23 +165,21 @@ def test_a_person_settles_a_needs_review_transfer_onto_the_order_they_chose(pipe
     assert again.returncode == 1
     assert "can't be settled: it is PROCESSED with outcome 'paid'" in again.stderr
     pipeline.run_processor()
-    assert get_order(db, orders_table, "DH301").payments == {}
+    assert Orders(db, orders_table).get("DH301").payments == {}
 
 
 def test_the_same_settle_command_settles_an_unmatched_transfer(pipeline, server_stack):
     assert pipeline.deliver({"id": 89, "amount": 200_500, "description": "chuyen tien"}) == 200
     pipeline.run_processor()
-    assert get_entry(server_stack.dynamodb, server_stack.table, 89).outcome == "unmatched"
+    assert server_stack.ledger.get(89).outcome == "unmatched"
     stack = fake_deployed_stack(server_stack)
     missing = ops(server_stack.endpoint, "settle", "--stack", stack, "--id", "89", "--order", "DH9")
     assert (missing.returncode, "no order 'DH9'" in missing.stderr) == (1, True)
     result = ops(server_stack.endpoint, "settle", "--stack", stack, "--id", "89", "--order", "DH35")
     assert result.returncode == 0, result.stderr
     pipeline.run_processor()
-    assert get_entry(server_stack.dynamodb, server_stack.table, 89).outcome == "paid"
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {
-        89: 200_500
-    }
+    assert server_stack.ledger.get(89).outcome == "paid"
+    assert server_stack.orders.get("DH35").payments == {89: 200_500}
 
 
 def test_a_person_marks_a_transfer_handled_without_an_order(pipeline, server_stack):
@@ -393,7 +387,7 @@ def test_reconcile_invokes_the_stacks_reconciler_and_summarises_the_run(server_s
 
 
 def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, tmp_path):
-    from casso_payments import vietqr
+    from casso_payments.orders import vietqr
 
     stack = fake_deployed_stack(
         server_stack,
@@ -405,7 +399,7 @@ def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, t
     args = ("order", "--stack", stack, "--order", "dh-0035", "--amount", "200500", "--qr")
     result = ops(server_stack.endpoint, *args, "--dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
-    stored = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    stored = server_stack.orders.get("DH35")
     assert vietqr.parse(stored.vietqr) == {
         "bank_bin": "970436",
         "account": "0011001234567",
@@ -421,14 +415,14 @@ def test_ops_order_creates_an_order_with_its_vietqr_and_draws_it(server_stack, t
     refused = ops(server_stack.endpoint, *args, "--dir", str(missing))
     assert refused.returncode == 2
     assert f"argument --dir: '{missing}' is not a directory" in refused.stderr
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH38") is None
+    assert server_stack.orders.get("DH38") is None
 
     refused = ops(
         server_stack.endpoint, "order", "--stack", stack, "--order", "INV9", "--amount", "1000"
     )
     assert refused.returncode == 1
     assert "would not be matched back by the order-code pattern" in refused.stderr
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "INV9") is None
+    assert server_stack.orders.get("INV9") is None
 
 
 def test_a_late_payment_accepted_with_ops_pays_its_order_once(pipeline, server_stack):
@@ -437,14 +431,14 @@ def test_a_late_payment_accepted_with_ops_pays_its_order_once(pipeline, server_s
     db, orders_table = server_stack.dynamodb, server_stack.orders_table
     long_ago = datetime.now(UTC) - timedelta(hours=3)
     for code in ("DH401", "DH402"):  # both past their expiry already
-        create_order(
-            db, orders_table, code, 100_000, now=long_ago, expires_at=long_ago + timedelta(hours=1)
+        Orders(db, orders_table).create(
+            code, 100_000, now=long_ago, expires_at=long_ago + timedelta(hours=1)
         )
     assert pipeline.deliver({"id": 91, "amount": 100_000, "description": "DH401"}) == 200
     assert pipeline.deliver({"id": 92, "amount": 100_000, "description": "DH402"}) == 200
     pipeline.run_processor()
-    assert [get_entry(db, server_stack.table, t).outcome for t in (91, 92)] == ["late", "late"]
-    assert get_order(db, orders_table, "DH401").status == "EXPIRED"
+    assert [Ledger(db, server_stack.table).get(t).outcome for t in (91, 92)] == ["late", "late"]
+    assert Orders(db, orders_table).get("DH401").status == "EXPIRED"
     stack = fake_deployed_stack(server_stack)
 
     accept = ("accept-late", "--stack", stack, "--id", "91", "--by", "lan", "--note", "ok")
@@ -454,16 +448,16 @@ def test_a_late_payment_accepted_with_ops_pays_its_order_once(pipeline, server_s
     assert again.returncode == 1
     assert "only a processed 'late' transaction can be" in again.stderr
     pipeline.run_processor()
-    order = get_order(db, orders_table, "DH401")
+    order = Orders(db, orders_table).get("DH401")
     assert (order.status, order.paid_amount, order.payments) == ("PAID", 100_000, {91: 100_000})
-    assert get_entry(db, server_stack.table, 91).outcome == "paid"
+    assert Ledger(db, server_stack.table).get(91).outcome == "paid"
 
     refund = ("refund-late", "--stack", stack, "--id", "92", "--by", "lan", "--note", "gone")
     result = ops(server_stack.endpoint, *refund)
     assert result.returncode == 0, result.stderr
     assert "HOAN TIEN DH402" in result.stdout
-    assert get_entry(db, server_stack.table, 92).outcome == "refund_due"
-    assert get_order(db, orders_table, "DH402").status == "EXPIRED"
+    assert Ledger(db, server_stack.table).get(92).outcome == "refund_due"
+    assert Orders(db, orders_table).get("DH402").status == "EXPIRED"
     kinds = [
         (t, d["order_code"])
         for t, d in published_events(server_stack.sqs, server_stack.events_tap_url)

@@ -10,9 +10,8 @@ import sys
 
 import pytest
 
-from casso_payments.intake import Delivery, receive
-from casso_payments.ledger import get_entry
-from casso_payments.quarantine import body_digest, quarantine_delivery
+from casso_payments.ledger.repository import body_digest
+from casso_payments.receiver.intake import Delivery, receive
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from local.template import ROOT
 from tests.helpers import drain_queue, ledger_items, transaction_ids
@@ -48,13 +47,8 @@ def test_list_release_and_discard_quarantined_deliveries(server_stack):
     assert receive(Delivery(headers, bad, NOW), server_stack.intake_deps()).status == 200
     # Kept by an older release that didn't understand it; today's code does.
     fixed = json.dumps({"error": 0, "data": [{**V1_ITEM, "id": 9}, {**V1_ITEM, "id": 10}]})
-    quarantine_delivery(
-        server_stack.dynamodb,
-        server_stack.table,
-        body=fixed,
-        reason="data[0].virtualAccount: unknown field",
-        generation="v1",
-        now=NOW,
+    server_stack.ledger.quarantine(
+        body=fixed, reason="data[0].virtualAccount: unknown field", generation="v1", now=NOW
     )
 
     listed = ops(endpoint, stack, "list")
@@ -75,7 +69,7 @@ def test_list_release_and_discard_quarantined_deliveries(server_stack):
     assert "released: new [9, 10], already recorded []" in released.stdout
     ledger = ledger_items(server_stack.dynamodb, server_stack.table)
     assert transaction_ids(ledger) == [9, 10]
-    assert get_entry(server_stack.dynamodb, server_stack.table, 9).source == "webhook-v1"
+    assert server_stack.ledger.get(9).source == "webhook-v1"
     queued = sorted(
         m["transaction_id"] for m in drain_queue(server_stack.sqs, server_stack.queue_url)
     )

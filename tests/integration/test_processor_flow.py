@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from casso_payments.ledger import get_entry
-from casso_payments.orders import get_order
-from casso_payments.sqs_batch import BatchFailed
+from casso_payments.aws.sqs_batch import BatchFailed
 from local.sample_events import V1_ITEM
 from tests.helpers import drain_queue, published_events
 
@@ -27,9 +25,9 @@ def test_transfer_confirms_its_order_end_to_end(pipeline, server_stack):
         == 200
     )
     pipeline.run_processor()
-    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    order = server_stack.orders.get("DH35")
     assert (order.status, order.payments) == ("PAID", {1: 200_500})
-    assert get_entry(server_stack.dynamodb, server_stack.table, 1).outcome == "paid"
+    assert server_stack.ledger.get(1).outcome == "paid"
     assert event_kinds(server_stack) == ["Transaction Received", "Order Paid"]
     assert drain_queue(server_stack.sqs, server_stack.queue_url) == []
 
@@ -45,7 +43,7 @@ def test_duplicates_and_redelivery_apply_once(pipeline, server_stack):
         server_stack.sqs.send_message(QueueUrl=server_stack.queue_url, MessageBody=body)
     pipeline.run_processor()
     pipeline.process(pipeline.message(body))
-    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH36")
+    order = server_stack.orders.get("DH36")
     assert (order.paid_amount, order.payments, order.status) == (
         120_000,
         {2: 120_000},
@@ -61,7 +59,7 @@ def test_poisoned_record_fails_alone_and_reaches_the_dlq_after_max_receives(pipe
     assert pipeline.deliver({**V1_ITEM, "id": 1, "description": "DH35"}) == 200
     first = pipeline.poll()
     assert (first.received, first.deleted, len(first.failed)) == (2, 1, 1)
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").status == "PAID"
+    assert server_stack.orders.get("DH35").status == "PAID"
     max_receives = int(server_stack.local.ref("MaxReceiveCount"))
     polls = [pipeline.poll() for _ in range(max_receives)]
     # Received MaxReceiveCount times in all, then moved by the redrive policy, not dropped.
@@ -84,7 +82,7 @@ def test_concurrent_processing_of_one_transaction_applies_and_publishes_once(
         inside.set()
         release.wait(10)
 
-    pipeline.processor.deps.events.meta.events.register(
+    pipeline.processor.deps.bus.client.meta.events.register(
         "before-parameter-build.eventbridge.PutEvents", hold
     )
     first: dict = {}
@@ -98,7 +96,7 @@ def test_concurrent_processing_of_one_transaction_applies_and_publishes_once(
     release.set()
     worker.join(10)
     assert first["batchItemFailures"] == []
-    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH35")
+    order = server_stack.orders.get("DH35")
     assert order.payments == {1: 200_500}
     assert event_kinds(server_stack) == ["Transaction Received", "Order Paid"]
     # The retry, later, finds the work done.

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from casso_payments.intake import Delivery, receive
+from casso_payments.receiver.intake import Delivery, receive
 from local.lambda_events import rest_proxy_event
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM, WEBHOOK_PATH, load_event
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
@@ -110,7 +110,7 @@ def test_queue_send_failing_after_the_write_is_recovered_by_casso_retry(
     load_receiver, server_stack
 ):
     receiver = load_receiver(REQUEUE_AFTER_SECONDS="0")  # Casso's first retry is 1 min later
-    heal = fail_calls(receiver.deps.sqs, "SendMessageBatch", "InternalError")
+    heal = fail_calls(receiver.deps.queue.client, "SendMessageBatch", "InternalError")
     first = invoke(receiver, v1_event(V1_ITEM))
     assert first["statusCode"] == 503  # not acknowledged, so Casso retries
     assert transaction_ids(ledger_items(server_stack.dynamodb, server_stack.table)) == [1]
@@ -125,7 +125,7 @@ def test_queue_send_failing_after_the_write_is_recovered_by_casso_retry(
 
 
 def test_ledger_throttled_answers_503_and_the_retry_lands_once(receiver, server_stack):
-    heal = fail_calls(receiver.deps.dynamodb, "PutItem", "ProvisionedThroughputExceededException")
+    heal = fail_calls(receiver.deps.ledger.table.dynamodb, "PutItem", "ProvisionedThroughputExceededException")
     assert invoke(receiver, v1_event(V1_ITEM))["statusCode"] == 503
     assert ledger_items(server_stack.dynamodb, server_stack.table) == []
     heal()

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from casso_payments import ledger
-from casso_payments.intake import Delivery, receive
-from casso_payments.reconcile import run
+from casso_payments.receiver.intake import Delivery, receive
+from casso_payments.reconciler.run import run
 from local.http_front import HttpFront
 from local.invoke import LocalContext
 from local.sample_events import LOCAL_SECURE_TOKEN, WEBHOOK_PATH
@@ -62,7 +61,7 @@ def test_first_run_registers_the_webhook_and_remembers_it(reconcile, casso, serv
         True,
     )
     assert (report.webhook.action, report.webhook.webhook_id) == ("created", webhook.id)
-    state = ledger.get_state(server_stack.dynamodb, server_stack.table, "webhook")
+    state = server_stack.ledger.get_state("webhook")
     assert state["webhook_id"] == webhook.id
     assert LOCAL_SECURE_TOKEN not in json.dumps(state, default=str)  # a hash, never the token
 
@@ -204,10 +203,7 @@ def test_lost_webhook_delivery_is_backfilled_end_to_end(reconcile, casso, server
         ]
         report = reconcile(webhook_url=url)
     assert report.backfill.missing == [lost["id"]]
-    entries = {
-        t: ledger.get_entry(server_stack.dynamodb, server_stack.table, t)
-        for t in (delivered["id"], lost["id"])
-    }
+    entries = {t: server_stack.ledger.get(t) for t in (delivered["id"], lost["id"])}
     assert (entries[delivered["id"]].source, entries[lost["id"]].source) == (
         "webhook-v1",
         "reconcile",
@@ -224,9 +220,7 @@ def test_entries_stuck_unprocessed_are_requeued(reconcile, server_stack):
         at = now - timedelta(minutes=minutes_ago)
         body = json.dumps({"error": 0, "data": [{"id": transaction_id, "amount": 1000}]})
         receive(Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, at), deps)
-    ledger.mark_processed(
-        server_stack.dynamodb, server_stack.table, 1, outcome="paid", order_code="DH1", now=now
-    )
+    server_stack.ledger.mark_processed(1, outcome="paid", order_code="DH1", now=now)
     drain_queue(server_stack.sqs, server_stack.queue_url)
     report = reconcile(now=now, stuck_after_minutes=15)
     assert report.sweep.requeued == [2]
@@ -366,24 +360,19 @@ def test_handler_makes_its_sqs_and_eventbridge_clients_only_when_a_run_needs_the
 ):
     """A run that queues and publishes nothing (most runs) doesn't pay for those clients at
     its cold start; a later run that does queue and publish still delivers both."""
-    from casso_payments.orders import create_order, get_order
 
     module = load_function(
         "ReconcilerFunction", CASSO_API_BASE_URL=casso.api_url, WEBHOOK_URL=WEBHOOK_URL
     )
     context = LocalContext("ReconcilerFunction", timeout_seconds=300)
     assert module.lambda_handler({}, context)["ok"] is True
-    assert (module._sqs.cache_info().currsize, module._events.cache_info().currsize) == (0, 0)
+    # Neither client made yet: each is made on its first use (aws.queue, aws.bus).
+    assert (module.deps.queue._made, module.deps.bus._made) == (None, None)
 
     lost = casso.add_transaction(77_000, "DH77 webhook bi mat", deliver=False)
     now = datetime.now(UTC)
-    create_order(
-        server_stack.dynamodb,
-        server_stack.orders_table,
-        "DH78",
-        50_000,
-        now=now - timedelta(hours=2),
-        expires_at=now - timedelta(minutes=1),
+    server_stack.orders.create(
+        "DH78", 50_000, now=now - timedelta(hours=2), expires_at=now - timedelta(minutes=1)
     )
     summary = module.lambda_handler({}, context)
     assert (summary["backfill"]["missing"], summary["expiry"]["expired"]) == (
@@ -393,6 +382,7 @@ def test_handler_makes_its_sqs_and_eventbridge_clients_only_when_a_run_needs_the
     assert drain_queue(server_stack.sqs, server_stack.queue_url) == [
         {"transaction_id": lost["id"], "source": "reconcile"}
     ]
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH78").status == "EXPIRED"
+    assert server_stack.orders.get("DH78").status == "EXPIRED"
+    assert None not in (module.deps.queue._made, module.deps.bus._made)
     published = published_events(server_stack.sqs, server_stack.events_tap_url)
     assert [(t, d["order_code"]) for t, d in published] == [("Order Expired", "DH78")]

@@ -12,10 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from flask import Response
 
-from casso_payments import run_lease
-from casso_payments.intake import Delivery, receive
-from casso_payments.reconcile import run
-from casso_payments.run_budget import Deadline, DeadlineReached
+from casso_payments.aws.deadline import Deadline, DeadlineReached
+from casso_payments.receiver.intake import Delivery, receive
+from casso_payments.reconciler.run import run
 from local.invoke import LocalContext
 from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN
 from tests.helpers import WEBHOOK_URL, drain_queue, ledger_items
@@ -72,9 +71,7 @@ def test_two_runs_started_together_leave_exactly_one_webhook(casso, server_stack
 
 def test_a_held_lease_is_respected_and_an_expired_one_taken_over(reconcile, casso, server_stack):
     now = datetime.now(UTC)
-    held = run_lease.acquire(
-        server_stack.dynamodb, server_stack.table, owner="other", now=now, seconds=600
-    )
+    held = server_stack.ledger.acquire_lease(owner="other", now=now, seconds=600)
     assert held is None
     report = reconcile(now=now)
     assert "another run holds the lease" in report.skipped
@@ -149,7 +146,7 @@ def test_a_run_started_without_time_for_one_call_stops_cleanly_through_the_handl
 
 
 def test_retry_after_is_capped_at_thirty_seconds(casso):
-    from casso_payments.casso_client import RETRY_AFTER_MAX, CassoClient
+    from casso_payments.casso.client import RETRY_AFTER_MAX, CassoClient
 
     client = CassoClient(LOCAL_CASSO_API_KEY, base_url=casso.api_url)
     retry = client._session.get_adapter(casso.api_url).max_retries
@@ -159,7 +156,7 @@ def test_retry_after_is_capped_at_thirty_seconds(casso):
 
 
 def test_a_retry_that_would_outlive_the_deadline_is_not_waited_for(casso):
-    from casso_payments.casso_client import CassoClient
+    from casso_payments.casso.client import CassoClient
 
     original = casso.app.view_functions["user_info"]
     casso.app.view_functions["user_info"] = lambda: Response(

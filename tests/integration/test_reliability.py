@@ -12,10 +12,8 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from casso_payments.intake import Delivery, receive
-from casso_payments.ledger import get_entry
-from casso_payments.orders import get_order
-from casso_payments.sqs_batch import BatchFailed
+from casso_payments.aws.sqs_batch import BatchFailed
+from casso_payments.receiver.intake import Delivery, receive
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, published_events, transaction_ids
 
@@ -77,9 +75,9 @@ def test_fifty_processor_environments_settle_an_order_once_with_one_order_paid(
     all_at_once(invoke, list(range(THREADS)))
     pipeline.run_processor()  # the real messages, and any copy reported failed
 
-    order = get_order(server_stack.dynamodb, server_stack.orders_table, "DH36")
+    order = server_stack.orders.get("DH36")
     assert (order.paid_amount, order.payments) == (400_000, {2: 120_000, 4: 180_000, 5: 100_000})
-    outcomes = {tid: get_entry(server_stack.dynamodb, server_stack.table, tid) for tid, _ in items}
+    outcomes = {tid: server_stack.ledger.get(tid) for tid, _ in items}
     assert {e.status for e in outcomes.values()} == {"PROCESSED"}
     settled_by = [t for t, e in outcomes.items() if e.outcome in ("paid", "overpaid")]
     assert len(settled_by) == 1
@@ -102,18 +100,16 @@ def test_fifty_processor_environments_settle_an_order_once_with_one_order_paid(
 
 def test_eventbridge_failing_is_retried_reported_and_not_lost(pipeline, server_stack):
     assert pipeline.deliver({**V1_ITEM, "id": 1, "description": "DH35"}) == 200
-    heal = fail_calls(pipeline.processor.deps.events, "PutEvents", "InternalException")
+    heal = fail_calls(pipeline.processor.deps.bus.client, "PutEvents", "InternalException")
     first = pipeline.poll()
     assert (first.received, first.deleted, len(first.failed)) == (1, 0, 1)  # reported, kept
-    assert get_entry(server_stack.dynamodb, server_stack.table, 1).status == "RECEIVED"
+    assert server_stack.ledger.get(1).status == "RECEIVED"
     heal()
     pipeline.run_processor()
-    assert get_entry(server_stack.dynamodb, server_stack.table, 1).outcome == "paid"
+    assert server_stack.ledger.get(1).outcome == "paid"
     kinds = [kind for kind, _ in published_events(server_stack.sqs, server_stack.events_tap_url)]
     assert kinds == ["Transaction Received", "Order Paid"]
-    assert get_order(server_stack.dynamodb, server_stack.orders_table, "DH35").payments == {
-        1: 200_500
-    }
+    assert server_stack.orders.get("DH35").payments == {1: 200_500}
 
 
 def test_local_aws_lets_one_of_fifty_concurrent_conditional_writes_through(server_stack):

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 import pytest
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
-from casso_payments.credentials import (
+from casso_payments.casso.credentials import (
     CredentialsError,
     CredentialStore,
     CredentialsUnavailable,
     parse_credentials,
 )
-from casso_payments.intake import Delivery, receive
-from casso_payments.webhook_auth import WebhookCredentials
+from casso_payments.casso.webhook_auth import WebhookCredentials
+from casso_payments.receiver.intake import Delivery, receive
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import fail_calls
 

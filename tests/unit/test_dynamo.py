@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from casso_payments.dynamo import query_pages
-from casso_payments.ledger import PENDING_INDEX, RECEIVED, pending_before
+from casso_payments.aws.dynamo import query_pages
+from casso_payments.ledger.entries import RECEIVED
+from casso_payments.ledger.repository import PENDING_INDEX
 from tests.helpers import NOW
 from tests.unit.test_processing import record
 
@@ -26,4 +27,4 @@ def test_query_pages_follows_every_page_and_the_ledger_reads_them_all(stack):
     assert [page["Count"] for page in pages] == [2, 2, 1]
     ids = sorted(int(i["pk"]["S"].removeprefix("TXN#")) for p in pages for i in p["Items"])
     assert ids == [1, 2, 3, 4, 5]
-    assert pending_before(stack.dynamodb, stack.table, NOW + timedelta(seconds=1)) == ids
+    assert stack.ledger.pending_before(NOW + timedelta(seconds=1)) == ids

@@ -8,7 +8,8 @@ import json
 import jsonschema
 import pytest
 
-from casso_payments.payment_events import DETAIL_TYPES, SOURCE
+from casso_payments.aws.bus import SOURCE
+from casso_payments.events.details import DETAIL_TYPES
 from local.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
 from local.template import ROOT, load_template, resources
 

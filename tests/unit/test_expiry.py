@@ -6,14 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from casso_payments import late_payments, order_expiry
-from casso_payments.bindings import CannotSettle
-from casso_payments.expiry_step import expire_due
-from casso_payments.ledger import get_entry
-from casso_payments.orders import OrderError, create_order, get_order
-from casso_payments.processing import process
-from casso_payments.reconcile_report import ExpiryReport
-from casso_payments.run_budget import Deadline
+from casso_payments.aws.deadline import Deadline
+from casso_payments.orders.model import OrderError
+from casso_payments.processor import settle
+from casso_payments.processor.process import process
+from casso_payments.processor.settle import CannotSettle
+from casso_payments.reconciler.expiry import expire_due
+from casso_payments.reconciler.report import ExpiryReport
 from tests.unit.test_processing import events, fail_mark_processed_once, record
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -21,21 +20,12 @@ LATER = NOW + timedelta(hours=2)
 
 
 def expiring(stack, code: str, amount: int, minutes: int = 30) -> None:
-    create_order(
-        stack.dynamodb,
-        stack.orders_table,
-        code,
-        amount,
-        now=NOW,
-        expires_at=NOW + timedelta(minutes=minutes),
-    )
+    stack.orders.create(code, amount, now=NOW, expires_at=NOW + timedelta(minutes=minutes))
 
 
 def index_keys(stack) -> list[str]:
     # Everything in the sparse index, due or not (a Query on its one partition).
-    return order_expiry.due(
-        stack.dynamodb, stack.orders_table, now=LATER + timedelta(days=999), limit=1000
-    )
+    return stack.orders.due(now=LATER + timedelta(days=999), limit=1000)
 
 
 def run_expiry(stack, now: datetime) -> ExpiryReport:
@@ -49,18 +39,18 @@ def test_due_orders_come_oldest_first_and_at_most_limit_of_them(stack):
     for n, minutes in enumerate((50, 10, 40, 20, 30, 900), start=1):
         expiring(stack, f"DH{n}", 100_000, minutes=minutes)
     due_at = NOW + timedelta(minutes=60)  # all but DH6
-    due = order_expiry.due(stack.dynamodb, stack.orders_table, now=due_at, limit=3)
+    due = stack.orders.due(now=due_at, limit=3)
     assert due == ["DH2", "DH4", "DH5"]
-    every = order_expiry.due(stack.dynamodb, stack.orders_table, now=due_at, limit=500)
+    every = stack.orders.due(now=due_at, limit=500)
     assert every == ["DH2", "DH4", "DH5", "DH3", "DH1"]
 
 
 def test_only_orders_with_an_expiry_are_in_the_index(stack):
     expiring(stack, "DH1", 100_000)
-    create_order(stack.dynamodb, stack.orders_table, "DH2", 100_000, now=NOW)
+    stack.orders.create("DH2", 100_000, now=NOW)
     assert index_keys(stack) == ["DH1"]
     with pytest.raises(OrderError, match="is not after now"):
-        create_order(stack.dynamodb, stack.orders_table, "DH3", 1, now=NOW, expires_at=NOW)
+        stack.orders.create("DH3", 1, now=NOW, expires_at=NOW)
 
 
 def test_the_reconciler_expires_due_unpaid_orders_once(stack):
@@ -76,9 +66,9 @@ def test_the_reconciler_expires_due_unpaid_orders_once(stack):
 
     report = run_expiry(stack, LATER)
     assert (report.due, sorted(report.expired)) == (2, ["DH1", "DH2"])
-    statuses = {c: get_order(stack.dynamodb, stack.orders_table, f"DH{c}").status for c in "1234"}
+    statuses = {c: stack.orders.get(f"DH{c}").status for c in "1234"}
     assert statuses == {"1": "EXPIRED", "2": "EXPIRED", "3": "PAID", "4": "PENDING"}
-    assert get_order(stack.dynamodb, stack.orders_table, "DH2").paid_amount == 40_000
+    assert stack.orders.get("DH2").paid_amount == 40_000
     published = events(stack)
     assert sorted((t, d["order_code"], d["paid_amount"]) for t, d in published) == [
         ("Order Expired", "DH1", 0),
@@ -92,7 +82,7 @@ def test_the_reconciler_expires_due_unpaid_orders_once(stack):
 def test_a_crash_before_the_event_publishes_it_on_the_next_run(stack):
     expiring(stack, "DH1", 100_000)
     # The first run expired it and died before publishing: still in the index.
-    order, by_us = order_expiry.expire(stack.dynamodb, stack.orders_table, "DH1", now=LATER)
+    order, by_us = stack.orders.expire("DH1", now=LATER)
     assert (order.status, by_us) == ("EXPIRED", True)
     report = run_expiry(stack, LATER)
     assert report.expired == ["DH1"]
@@ -106,10 +96,10 @@ def test_a_transfer_for_an_expired_order_is_kept_late_and_pays_nothing(stack):
     record(stack, 7, 200_000, "IBFT DH5")
     outcome = process(7, stack.processor_deps(), now=LATER)
     assert outcome.outcome == "late"
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH5")
+    stored = stack.orders.get("DH5")
     assert (stored.status, stored.paid_amount, stored.payments) == ("EXPIRED", 0, {})
     assert stored.late[7]["amount"] == 200_000
-    assert get_entry(stack.dynamodb, stack.table, 7).outcome == "late"
+    assert stack.ledger.get(7).outcome == "late"
     published = events(stack)
     assert [t for t, _ in published] == ["Transaction Received", "Late Payment"]
     late = published[1][1]
@@ -135,10 +125,10 @@ def test_a_late_payment_retried_after_a_crash_is_kept_once(stack):
         process(9, stack.processor_deps(), now=LATER)
     heal()
     retry = process(9, stack.processor_deps(), now=LATER + timedelta(minutes=5))
-    assert (retry.outcome, retry.applied) == ("late", False)
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH9")
+    assert (retry.outcome, retry.effect.applied) == ("late", False)
+    stored = stack.orders.get("DH9")
     assert (list(stored.late), stored.late[9]["amount"], stored.paid_amount) == ([9], 150_000, 0)
-    assert get_entry(stack.dynamodb, stack.table, 9).outcome == "late"
+    assert stack.ledger.get(9).outcome == "late"
 
 
 def test_accepting_a_late_payment_pays_the_order_once(stack):
@@ -146,15 +136,15 @@ def test_accepting_a_late_payment_pays_the_order_once(stack):
     record(stack, 10, 200_000, "DH10")
     process(10, stack.processor_deps(), now=LATER)
     events(stack)
-    number = late_payments.accept(stack.dynamodb, stack.table, 10, now=LATER, by="lan", note="ok")
+    number = settle.accept_late(stack.ledger, 10, now=LATER, by="lan", note="ok")
     assert number == 1
     with pytest.raises(CannotSettle, match="only a processed 'late' transaction"):
-        late_payments.accept(stack.dynamodb, stack.table, 10, now=LATER, by="lan", note="twice")
+        settle.accept_late(stack.ledger, 10, now=LATER, by="lan", note="twice")
     for _ in range(2):  # the queue may deliver the reopened transaction twice
         process(10, stack.processor_deps(), now=LATER)
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH10")
+    stored = stack.orders.get("DH10")
     assert (stored.status, stored.paid_amount, stored.payments) == ("PAID", 200_000, {10: 200_000})
-    assert get_entry(stack.dynamodb, stack.table, 10).outcome == "paid"
+    assert stack.ledger.get(10).outcome == "paid"
     assert [t for t, _ in events(stack)] == ["Transaction Received", "Order Paid"]
 
 
@@ -162,31 +152,20 @@ def test_a_late_payment_marked_for_refund(stack):
     expiring(stack, "DH11", 200_000)
     record(stack, 11, 200_000, "DH11")
     process(11, stack.processor_deps(), now=LATER)
-    assert (
-        late_payments.refund(stack.dynamodb, stack.table, 11, now=LATER, by="lan", note="")
-        == "DH11"
-    )
-    assert get_entry(stack.dynamodb, stack.table, 11).outcome == "refund_due"
+    assert settle.refund_late(stack.ledger, 11, now=LATER, by="lan", note="") == "DH11"
+    assert stack.ledger.get(11).outcome == "refund_due"
     with pytest.raises(CannotSettle):
-        late_payments.accept(stack.dynamodb, stack.table, 11, now=LATER, by="lan", note="")
-    assert get_order(stack.dynamodb, stack.orders_table, "DH11").status == "EXPIRED"
+        settle.accept_late(stack.ledger, 11, now=LATER, by="lan", note="")
+    assert stack.orders.get("DH11").status == "EXPIRED"
 
 
 def test_a_payment_racing_the_expiry_cannot_pay_the_expired_order(stack):
-    from casso_payments.order_payments import OrderExpired, apply_payment
+    from casso_payments.orders.model import OrderExpired
 
     expiring(stack, "DH12", 200_000)
-    stale = get_order(stack.dynamodb, stack.orders_table, "DH12")  # read while PENDING
-    order_expiry.expire(stack.dynamodb, stack.orders_table, "DH12", now=LATER)
+    stale = stack.orders.get("DH12")  # read while PENDING
+    stack.orders.expire("DH12", now=LATER)
     with pytest.raises(OrderExpired):
-        apply_payment(
-            stack.dynamodb,
-            stack.orders_table,
-            stale,
-            transaction_id=1,
-            amount=200_000,
-            tolerance=0,
-            now=LATER,
-        )
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH12")
+        stack.orders.pay(stale, transaction_id=1, amount=200_000, tolerance=0, now=LATER)
+    stored = stack.orders.get("DH12")
     assert (stored.status, stored.paid_amount, stored.payments) == ("EXPIRED", 0, {})

@@ -7,9 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from casso_payments.intake import Delivery, receive
-from casso_payments.ledger import get_entry
-from casso_payments.webhook_auth import signature_header
+from casso_payments.casso.webhook_auth import signature_header
+from casso_payments.receiver.intake import Delivery, receive
 from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, OFFICIAL_VECTOR, V1_ITEM
 from tests.helpers import NOW, drain_queue, fail_calls, ledger_items, transaction_ids
 
@@ -31,7 +30,7 @@ def test_new_transaction_lands_once_in_ledger_and_queue(stack):
     answer = receive(v1(V1_ITEM), stack.intake_deps())
     assert (answer.status, answer.body) == (200, {"success": True})
     assert answer.outcome == "accepted"
-    entry = get_entry(stack.dynamodb, stack.table, 1)
+    entry = stack.ledger.get(1)
     assert (entry.status, entry.source) == ("RECEIVED", "webhook-v1")
     assert entry.transaction.raw == V1_ITEM
     assert drain_queue(stack.sqs, stack.queue_url) == [
@@ -47,7 +46,7 @@ def test_official_v2_vector_is_casso_test_call_recorded_as_a_test_not_a_payment(
     assert (answer.status, answer.body, answer.generation) == (200, {"success": True}, "v2")
     assert (answer.outcome, answer.new, answer.test_calls) == ("test_call", (), 1)
     assert answer.metrics() == {"Deliveries": 1, "TestCalls": 1}
-    assert get_entry(stack.dynamodb, stack.table, 0) is None
+    assert stack.ledger.get(0) is None
     (test,) = ledger_items(stack.dynamodb, stack.table)
     assert (test["kind"], test["source"], test["received_at"]) == (
         "test_call",
@@ -225,7 +224,7 @@ def test_queue_failure_after_the_write_answers_503_and_casso_retry_requeues(stac
     heal = fail_calls(stack.sqs, "SendMessageBatch")
     answer = receive(v1(V1_ITEM), deps)
     assert answer.status == 503  # not acknowledged: Casso retries, first after 1 minute
-    assert get_entry(stack.dynamodb, stack.table, 1).status == "RECEIVED"
+    assert stack.ledger.get(1).status == "RECEIVED"
     heal()
     assert drain_queue(stack.sqs, stack.queue_url) == []
     retry = receive(v1(V1_ITEM, at=NOW + timedelta(minutes=1)), deps)
@@ -275,7 +274,7 @@ def test_v2_vietnamese_description_is_stored_as_sent(stack):
     }
     answer = receive(v2(data), stack.intake_deps())
     assert answer.status == 200
-    entry = get_entry(stack.dynamodb, stack.table, 77)
+    entry = stack.ledger.get(77)
     assert entry.transaction.description == "Thanh toán DH1234 Nguyễn Văn Á"
     assert entry.transaction.raw == data
 

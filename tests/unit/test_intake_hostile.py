@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from casso_payments import intake, recording, webhook_auth
-from casso_payments.intake import Delivery, receive
-from casso_payments.ledger import get_entry
+from casso_payments.casso import webhook_auth
+from casso_payments.receiver import intake, recording
+from casso_payments.receiver.intake import Delivery, receive
 from casso_payments.settings.receiver import HARD_MAX_BODY_BYTES
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
@@ -77,7 +77,7 @@ def test_no_usable_credential_is_refused_before_any_parse_hmac_or_secret_read(
     monkeypatch.setattr(intake.json, "loads", untouched)
     monkeypatch.setattr(webhook_auth.hmac, "new", untouched)
     deps = stack.intake_deps()
-    deps = intake.IntakeDeps(deps.dynamodb, deps.sqs, Untouchable(), deps.settings)
+    deps = intake.IntakeDeps(deps.ledger, deps.queue, Untouchable(), deps.settings)
     answer = receive(delivery(body, headers), deps)
     monkeypatch.undo()
     assert (answer.status, answer.outcome) == (401, "unauthorized")
@@ -183,7 +183,7 @@ def test_one_transaction_as_large_as_the_body_limit_is_stored_in_one_item(
     answer = receive(delivery(body), deps)
     assert (answer.status, answer.outcome, answer.new) == (200, "accepted", (42,))
     # The processor reads the whole description back from `raw`.
-    assert get_entry(stack.dynamodb, stack.table, 42).transaction.description == item["description"]
+    assert stack.ledger.get(42).transaction.description == item["description"]
     (stored,) = ledger_items(stack.dynamodb, stack.table)
     # The copy beside `raw` is kept only when both fit (escapes are undone when stored, so
     # an escaped body can hold a description that fits twice); as UTF-8 it can't.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casso_payments.order_codes import (
+from casso_payments.orders.codes import (
     DEFAULT_PATTERN,
     PatternError,
     canonical_code,

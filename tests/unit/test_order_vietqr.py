@@ -8,20 +8,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from casso_payments import vietqr
-from casso_payments.order_codes import DEFAULT_PATTERN, find_codes
-from casso_payments.orders import OrderError, create_order, get_order, new_order
-from casso_payments.payment_requests import Payee
+from casso_payments.orders import vietqr
+from casso_payments.orders.codes import DEFAULT_PATTERN, find_codes
+from casso_payments.orders.model import OrderError, new_order
+from casso_payments.orders.payment_requests import Payee
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PAYEE = Payee("970436", "0011001234567", "CONG TY ABC")
 
 
 def test_order_keeps_its_vietqr(stack):
-    order = create_order(
-        stack.dynamodb, stack.orders_table, "dh-0035", 200_500, now=NOW, payee=PAYEE
-    )
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH35")
+    order = stack.orders.create("dh-0035", 200_500, now=NOW, payee=PAYEE)
+    stored = stack.orders.get("DH35")
     assert stored.vietqr == order.vietqr
     assert vietqr.parse(stored.vietqr) == {
         "bank_bin": "970436",
@@ -32,9 +30,9 @@ def test_order_keeps_its_vietqr(stack):
 
 
 def test_no_payee_no_vietqr(stack):
-    order = create_order(stack.dynamodb, stack.orders_table, "DH36", 1_000, now=NOW)
+    order = stack.orders.create("DH36", 1_000, now=NOW)
     assert order.vietqr is None
-    assert get_order(stack.dynamodb, stack.orders_table, "DH36").vietqr is None
+    assert stack.orders.get("DH36").vietqr is None
 
 
 # The rules below need no AWS: `new_order` checks an order before anything is written.
@@ -48,8 +46,8 @@ def test_codes_the_pattern_never_finds_are_refused(code):
 
 def test_a_refused_order_is_not_written(stack):
     with pytest.raises(OrderError, match="order-code pattern"):
-        create_order(stack.dynamodb, stack.orders_table, "DHX", 1_000, now=NOW, payee=PAYEE)
-    assert get_order(stack.dynamodb, stack.orders_table, "DHX") is None
+        stack.orders.create("DHX", 1_000, now=NOW, payee=PAYEE)
+    assert stack.orders.get("DHX") is None
 
 
 def test_a_code_too_long_for_the_vietqr_is_refused():
@@ -88,7 +86,7 @@ def test_show_qr_draws_the_order_and_writes_its_svg(stack, tmp_path, capsys):
     from ops.qr import payee_from, show_qr
 
     payee = payee_from({"PayeeBankBin": "970436", "PayeeAccountNumber": "0011001234567"})
-    order = create_order(stack.dynamodb, stack.orders_table, "DH35", 200_500, now=NOW, payee=payee)
+    order = stack.orders.create("DH35", 200_500, now=NOW, payee=payee)
     assert show_qr(order, tmp_path) == 0
     printed = capsys.readouterr().out
     assert f"VietQR: {order.vietqr}" in printed

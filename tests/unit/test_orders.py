@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from casso_payments.order_payments import apply_payment
-from casso_payments.orders import (
+from casso_payments.orders.model import (
     OVERPAID,
     PAID,
     PARTIALLY_PAID,
     PENDING,
     OrderError,
-    create_order,
-    existing_orders,
-    get_order,
     new_order,
     settle,
 )
@@ -39,18 +35,16 @@ def test_amount_rules(expected, paid, tolerance, status):
 
 
 def test_create_and_get_by_any_spelling(stack):
-    order = create_order(
-        stack.dynamodb, stack.orders_table, "DH0035", 200_500, now=NOW, note="shop A"
-    )
+    order = stack.orders.create("DH0035", 200_500, now=NOW, note="shop A")
     assert (order.status, order.paid_amount, order.key) == (PENDING, 0, "DH35")
     for spelling in ("DH0035", "dh35", "DH-35", "dh.0035"):
-        found = get_order(stack.dynamodb, stack.orders_table, spelling)
+        found = stack.orders.get(spelling)
         assert (found.order_code, found.expected_amount, found.note) == (
             "DH0035",
             200_500,
             "shop A",
         )
-    assert get_order(stack.dynamodb, stack.orders_table, "DH36") is None
+    assert stack.orders.get("DH36") is None
 
 
 @pytest.mark.parametrize(
@@ -68,34 +62,28 @@ def test_create_rejects_bad_input(code, amount, message):
 
 
 def test_create_refuses_a_second_order_with_the_same_canonical_code(stack):
-    create_order(stack.dynamodb, stack.orders_table, "DH35", 1000, now=NOW)
+    stack.orders.create("DH35", 1000, now=NOW)
     with pytest.raises(OrderError, match="an order with code DH35 already exists"):
-        create_order(stack.dynamodb, stack.orders_table, "dh-0035", 5000, now=NOW)
-    assert get_order(stack.dynamodb, stack.orders_table, "DH35").expected_amount == 1000
+        stack.orders.create("dh-0035", 5000, now=NOW)
+    assert stack.orders.get("DH35").expected_amount == 1000
 
 
 def test_existing_orders_are_those_the_codes_name_in_their_order(stack):
-    create_order(stack.dynamodb, stack.orders_table, "DH20", 1000, now=NOW)
-    create_order(stack.dynamodb, stack.orders_table, "DH30", 1000, now=NOW)
-    found = existing_orders(stack.dynamodb, stack.orders_table, ["DH10", "DH30", "DH20"])
+    stack.orders.create("DH20", 1000, now=NOW)
+    stack.orders.create("DH30", 1000, now=NOW)
+    found = stack.orders.existing(["DH10", "DH30", "DH20"])
     assert [o.key for o in found] == ["DH30", "DH20"]
-    assert existing_orders(stack.dynamodb, stack.orders_table, ["DH10"]) == []
+    assert stack.orders.existing(["DH10"]) == []
 
 
 def pay(stack, order, transaction_id, amount, tolerance=0):
-    return apply_payment(
-        stack.dynamodb,
-        stack.orders_table,
-        order,
-        transaction_id=transaction_id,
-        amount=amount,
-        tolerance=tolerance,
-        now=NOW,
+    return stack.orders.pay(
+        order, transaction_id=transaction_id, amount=amount, tolerance=tolerance, now=NOW
     )
 
 
 def test_partial_transfers_add_up_to_paid(stack):
-    order = create_order(stack.dynamodb, stack.orders_table, "DH36", 300_000, now=NOW)
+    order = stack.orders.create("DH36", 300_000, now=NOW)
     first = pay(stack, order, 2, 120_000)
     assert (first.applied, first.order.status, first.order.paid_amount) == (
         True,
@@ -110,17 +98,17 @@ def test_partial_transfers_add_up_to_paid(stack):
 
 
 def test_one_transaction_is_never_applied_twice(stack):
-    order = create_order(stack.dynamodb, stack.orders_table, "DH36", 300_000, now=NOW)
+    order = stack.orders.create("DH36", 300_000, now=NOW)
     pay(stack, order, 2, 120_000)
     # Even from a stale copy of the order that doesn't show the payment yet.
     again = pay(stack, order, 2, 120_000)
     assert again.applied is False
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    stored = stack.orders.get("DH36")
     assert (stored.paid_amount, stored.payments) == (120_000, {2: 120_000})
 
 
 def test_stale_read_from_a_concurrent_payment_is_retried_not_lost(stack):
-    order = create_order(stack.dynamodb, stack.orders_table, "DH36", 300_000, now=NOW)
+    order = stack.orders.create("DH36", 300_000, now=NOW)
     pay(stack, order, 2, 120_000)
     # Another transfer applied from the same (now stale) read: it must add to 120,000.
     result = pay(stack, order, 3, 180_000)
@@ -128,7 +116,7 @@ def test_stale_read_from_a_concurrent_payment_is_retried_not_lost(stack):
 
 
 def test_overpaid_and_tolerance(stack):
-    order = create_order(stack.dynamodb, stack.orders_table, "DH1234", 200_000, now=NOW)
+    order = stack.orders.create("DH1234", 200_000, now=NOW)
     assert pay(stack, order, 100245, 250_000).order.status == OVERPAID
-    near = create_order(stack.dynamodb, stack.orders_table, "DH77", 200_000, now=NOW)
+    near = stack.orders.create("DH77", 200_000, now=NOW)
     assert pay(stack, near, 5, 199_500, tolerance=1_000).order.status == PAID

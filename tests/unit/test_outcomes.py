@@ -7,9 +7,13 @@ import json
 
 import pytest
 
-from casso_payments import orders
-from casso_payments.outcomes import Outcome
-from casso_payments.payment_events import DETAIL_TYPES, PaymentEvent
+from casso_payments.casso.payload import parse_transaction
+from casso_payments.events.build import transfer_events
+from casso_payments.events.details import DETAIL_TYPES
+from casso_payments.events.effect import Effect
+from casso_payments.events.outcomes import Outcome
+from casso_payments.ledger.entries import LedgerEntry
+from casso_payments.orders import model as orders
 
 # (ledger `outcome`, metric, detail-type, order status) as released before `Outcome` existed.
 RELEASED = {
@@ -45,9 +49,19 @@ def test_the_bus_publishes_each_outcome_event_and_the_two_others():
     )
 
 
-def test_an_outcome_without_an_event_of_its_own_refuses_to_make_one():
-    with pytest.raises(ValueError, match="money_out publishes no event"):
-        PaymentEvent.of(Outcome.MONEY_OUT, {})
+def test_an_outcome_without_an_event_of_its_own_publishes_only_transaction_received():
+    transaction = parse_transaction({"id": 7, "amount": -5000, "description": "tra lai"})
+    entry = LedgerEntry(transaction, "RECEIVED", "webhook-v2", "2026-11-21T12:00:00.000Z")
+    published = transfer_events(entry, Effect(Outcome.MONEY_OUT))
+    assert [e.detail_type for e in published] == ["Transaction Received"]
+    assert published[0].detail["outcome"] == "money_out"
+
+
+def test_an_order_outcome_without_its_order_refuses_to_make_an_event():
+    transaction = parse_transaction({"id": 8, "amount": 5000, "description": "DH1"})
+    entry = LedgerEntry(transaction, "RECEIVED", "webhook-v2", "2026-11-21T12:00:00.000Z")
+    with pytest.raises(ValueError, match="publishes an event about an order, and has none"):
+        transfer_events(entry, Effect(Outcome.PAID, "DH1"))
 
 
 @pytest.mark.parametrize(

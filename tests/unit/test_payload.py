@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from casso_payments.payload import Transaction, parse_delivery, parse_transaction
+from casso_payments.casso.payload import Transaction, parse_delivery, parse_transaction
 from local.sample_events import OFFICIAL_VECTOR, V1_ITEM
 
 

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
-from casso_payments import processing
-from casso_payments.intake import Delivery, receive
-from casso_payments.ledger import get_entry
-from casso_payments.orders import create_order, get_order
-from casso_payments.outcomes import Outcome
-from casso_payments.payment_events import PublishError
-from casso_payments.processing import MissingTransaction, process
+from casso_payments.aws.bus import Bus, PublishError
+from casso_payments.events.outcomes import Outcome
+from casso_payments.processor.process import MissingTransaction, process
+from casso_payments.receiver.intake import Delivery, receive
 from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import NOW, fail_calls, published_events
 
@@ -25,7 +23,7 @@ def record(stack, transaction_id: int, amount: int, description: str) -> None:
 
 
 def order(stack, code: str, expected: int) -> None:
-    create_order(stack.dynamodb, stack.orders_table, code, expected, now=NOW)
+    stack.orders.create(code, expected, now=NOW)
 
 
 def events(stack) -> list[tuple[str, dict]]:
@@ -36,10 +34,14 @@ def test_matched_payment_settles_the_order_and_says_so(stack):
     order(stack, "DH35", 200_500)
     record(stack, 1, 200_500, "MBVCB.3278841.DH35.CT tu 0123 NGUYEN VAN A")
     outcome = process(1, stack.processor_deps(), now=NOW)
-    assert (outcome.outcome, outcome.order_code, outcome.applied) == ("paid", "DH35", True)
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH35")
+    assert (outcome.outcome, outcome.effect.order_code, outcome.effect.applied) == (
+        "paid",
+        "DH35",
+        True,
+    )
+    stored = stack.orders.get("DH35")
     assert (stored.status, stored.paid_amount, stored.payments) == ("PAID", 200_500, {1: 200_500})
-    entry = get_entry(stack.dynamodb, stack.table, 1)
+    entry = stack.ledger.get(1)
     assert (entry.status, entry.outcome) == ("PROCESSED", "paid")
     published = events(stack)
     assert [t for t, _ in published] == ["Transaction Received", "Order Paid"]
@@ -74,7 +76,7 @@ def test_two_partial_transfers(stack):
     record(stack, 3, 100_000, "dh-0036 lan 2")
     assert process(2, stack.processor_deps(), now=NOW).outcome == "partially_paid"
     assert process(3, stack.processor_deps(), now=NOW).outcome == "partially_paid"
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    stored = stack.orders.get("DH36")
     assert (stored.status, stored.paid_amount) == ("PARTIALLY_PAID", 220_000)
     partial = [d for t, d in events(stack) if t == "Order Partially Paid"]
     assert [(d["transaction_id"], d["paid_amount"], d["remaining"]) for d in partial] == [
@@ -101,18 +103,18 @@ def test_code_naming_no_order_is_unmatched_and_kept(stack):
     order(stack, "DH35", 200_500)
     record(stack, 12, 99_000, "CHUYEN TIEN DH999 DH998")
     outcome = process(12, stack.processor_deps(), now=NOW)
-    assert (outcome.outcome, outcome.order_code) == ("unmatched", None)
-    entry = get_entry(stack.dynamodb, stack.table, 12)
+    assert (outcome.outcome, outcome.effect.order_code) == ("unmatched", None)
+    entry = stack.ledger.get(12)
     assert (entry.status, entry.outcome) == ("PROCESSED", "unmatched")
     (unmatched,) = [d for t, d in events(stack) if t == "Payment Unmatched"]
     assert (unmatched["order_code"], unmatched["candidates"]) == (None, ["DH999", "DH998"])
-    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 0
+    assert stack.orders.get("DH35").paid_amount == 0
 
 
 def test_first_candidate_naming_an_existing_order_wins(stack):
     order(stack, "DH20", 100_000)
     record(stack, 13, 100_000, "DH10 DH20")
-    assert process(13, stack.processor_deps(), now=NOW).order_code == "DH20"
+    assert process(13, stack.processor_deps(), now=NOW).effect.order_code == "DH20"
 
 
 def test_money_out_naming_no_order_is_recorded_never_matched(stack):
@@ -120,9 +122,9 @@ def test_money_out_naming_no_order_is_recorded_never_matched(stack):
     order(stack, "DH35", 200_500)
     record(stack, 4, -50_000, "CHUYEN TIEN DH99 NCC")
     outcome = process(4, stack.processor_deps(), now=NOW)
-    assert (outcome.outcome, outcome.order_code) == ("money_out", None)
-    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 0
-    assert get_entry(stack.dynamodb, stack.table, 4).outcome == "money_out"
+    assert (outcome.outcome, outcome.effect.order_code) == ("money_out", None)
+    assert stack.orders.get("DH35").paid_amount == 0
+    assert stack.ledger.get(4).outcome == "money_out"
     assert [t for t, _ in events(stack)] == ["Transaction Received"]
 
 
@@ -133,7 +135,7 @@ def test_redelivery_of_a_processed_transaction_changes_nothing(stack):
     events(stack)
     again = process(1, stack.processor_deps(), now=NOW)
     assert again.outcome == Outcome.ALREADY_PROCESSED
-    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 100_000
+    assert stack.orders.get("DH35").paid_amount == 100_000
     assert events(stack) == []
 
 
@@ -145,12 +147,12 @@ def test_crash_after_the_order_update_does_not_apply_twice(stack):
     heal = fail_mark_processed_once(stack, 1)
     with pytest.raises(Exception, match="InternalServerError"):
         process(1, deps, now=NOW)
-    assert get_order(stack.dynamodb, stack.orders_table, "DH35").paid_amount == 100_000
+    assert stack.orders.get("DH35").paid_amount == 100_000
     heal()
     retry = process(1, deps, now=NOW)
-    assert (retry.outcome, retry.applied) == ("partially_paid", False)
-    assert get_order(stack.dynamodb, stack.orders_table, "DH35").payments == {1: 100_000}
-    assert get_entry(stack.dynamodb, stack.table, 1).status == "PROCESSED"
+    assert (retry.outcome, retry.effect.applied) == ("partially_paid", False)
+    assert stack.orders.get("DH35").payments == {1: 100_000}
+    assert stack.ledger.get(1).status == "PROCESSED"
 
 
 def test_eventbridge_failure_fails_the_record_and_leaves_it_pending(stack):
@@ -159,7 +161,7 @@ def test_eventbridge_failure_fails_the_record_and_leaves_it_pending(stack):
     heal = fail_calls(stack.clients["events"], "PutEvents", "InternalException")
     with pytest.raises(Exception, match="InternalException"):
         process(1, stack.processor_deps(), now=NOW)
-    assert get_entry(stack.dynamodb, stack.table, 1).status == "RECEIVED"  # retried, not lost
+    assert stack.ledger.get(1).status == "RECEIVED"  # retried, not lost
     heal()
     assert process(1, stack.processor_deps(), now=NOW).outcome == "paid"
     assert [t for t, _ in events(stack)] == ["Transaction Received", "Order Paid"]
@@ -174,10 +176,10 @@ def test_eventbridge_rejecting_entries_is_a_failure(stack):
             return {"FailedEntryCount": 1, "Entries": [{"ErrorCode": "Throttled"}, {}]}
 
     deps = stack.processor_deps()
-    deps = processing.ProcessorDeps(deps.dynamodb, Rejecting(), deps.settings)
+    deps = replace(deps, bus=Bus(Rejecting, deps.bus.name))
     with pytest.raises(PublishError, match="Transaction Received: Throttled"):
         process(1, deps, now=NOW)
-    assert get_entry(stack.dynamodb, stack.table, 1).status == "RECEIVED"
+    assert stack.ledger.get(1).status == "RECEIVED"
 
 
 def test_id_missing_from_the_ledger_is_an_error(stack):
@@ -209,12 +211,12 @@ def test_a_retry_keeps_the_order_bound_at_the_first_attempt(stack):
     heal()
     order(stack, "DH99", 300_000)
     retry = process(7, stack.processor_deps(), now=NOW)
-    assert (retry.outcome, retry.order_code, retry.applied) == ("paid", "DH36", False)
-    dh36 = get_order(stack.dynamodb, stack.orders_table, "DH36")
-    dh99 = get_order(stack.dynamodb, stack.orders_table, "DH99")
+    assert (retry.outcome, retry.effect.order_code, retry.effect.applied) == ("paid", "DH36", False)
+    dh36 = stack.orders.get("DH36")
+    dh99 = stack.orders.get("DH99")
     assert (dh36.status, dh36.payments) == ("PAID", {7: 300_000})
     assert (dh99.status, dh99.payments) == ("PENDING", {})
-    entry = get_entry(stack.dynamodb, stack.table, 7)
+    entry = stack.ledger.get(7)
     assert (entry.outcome, entry.binding["order_code"]) == ("paid", "DH36")
     paid = [d["order_code"] for t, d in events(stack) if t == "Order Paid"]
     assert set(paid) == {"DH36"}  # the retry may repeat it (same transaction id), never DH99
@@ -232,8 +234,8 @@ def test_a_retry_replays_the_outcome_its_payment_produced_not_the_order_now(stac
     heal()
     assert process(4, stack.processor_deps(), now=NOW).outcome == "paid"
     retry = process(2, stack.processor_deps(), now=NOW)
-    assert (retry.outcome, retry.applied) == ("partially_paid", False)
-    assert get_entry(stack.dynamodb, stack.table, 2).outcome == "partially_paid"
+    assert (retry.outcome, retry.effect.applied) == ("partially_paid", False)
+    assert stack.ledger.get(2).outcome == "partially_paid"
     published = events(stack)
     assert [d["transaction_id"] for t, d in published if t == "Order Paid"] == [4]
     partial = [
@@ -250,7 +252,7 @@ def test_a_transfer_to_an_order_already_paid_is_an_extra_payment_not_a_second_pa
     record(stack, 2, 200_500, "DH35 again")
     assert process(1, stack.processor_deps(), now=NOW).outcome == "paid"
     extra = process(2, stack.processor_deps(), now=NOW)
-    assert (extra.outcome, extra.order.status) == ("extra_payment", "OVERPAID")
+    assert (extra.outcome, extra.effect.order.status) == ("extra_payment", "OVERPAID")
     published = events(stack)
     kinds = [t for t, _ in published]
     assert (kinds.count("Order Paid"), "Order Overpaid" in kinds) == (1, False)
@@ -267,12 +269,12 @@ def test_two_existing_orders_named_need_a_person_and_change_nothing(stack):
     order(stack, "DH302", 300_000)
     record(stack, 21, 300_000, "DH301 DH302 DH303")
     outcome = process(21, stack.processor_deps(), now=NOW)
-    assert (outcome.outcome, outcome.order_code) == ("needs_review", None)
+    assert (outcome.outcome, outcome.effect.order_code) == ("needs_review", None)
     for code in ("DH301", "DH302"):
-        assert get_order(stack.dynamodb, stack.orders_table, code).paid_amount == 0
+        assert stack.orders.get(code).paid_amount == 0
     published = events(stack)
     assert [t for t, _ in published] == ["Transaction Received", "Payment Needs Review"]
     review = published[1][1]
     assert (review["transaction_id"], review["candidates"]) == (21, ["DH301", "DH302"])
-    entry = get_entry(stack.dynamodb, stack.table, 21)
+    entry = stack.ledger.get(21)
     assert (entry.status, entry.outcome) == ("PROCESSED", "needs_review")

@@ -6,9 +6,7 @@ import json
 
 import pytest
 
-from casso_payments.intake import Delivery, receive
-from casso_payments.ledger import get_entry
-from casso_payments.orders import create_order, get_order
+from casso_payments.receiver.intake import Delivery, receive
 from local.sample_events import load_event
 from tests.helpers import NOW, captured_handler, loaded_at_cold_start, published_events
 from tests.sample_expectations import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS
@@ -18,7 +16,7 @@ from tests.sample_expectations import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCA
 def processor(stack, load_handler_of):
     """The local story's starting point: orders exist, the receiver took every sample event."""
     for code, amount in LOCAL_ORDERS:
-        create_order(stack.dynamodb, stack.orders_table, code, amount, now=NOW)
+        stack.orders.create(code, amount, now=NOW)
     deps = stack.intake_deps()
     for name in EXPECTED_STATUS:
         event = load_event(name)
@@ -39,14 +37,14 @@ def test_sample_event_is_processed_as_documented(processor, stack, name):
     response = processor(load_event(name))
     assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == failures
     for transaction_id, outcome in outcomes.items():
-        entry = get_entry(stack.dynamodb, stack.table, transaction_id)
+        entry = stack.ledger.get(transaction_id)
         assert (entry.status, entry.outcome) == ("PROCESSED", outcome)
 
 
 def test_the_whole_story_settles_the_orders(processor, stack):
     for name in EXPECTED_PROCESSING:
         processor(load_event(name))
-    status = {code: get_order(stack.dynamodb, stack.orders_table, code) for code, _ in LOCAL_ORDERS}
+    status = {code: stack.orders.get(code) for code, _ in LOCAL_ORDERS}
     assert {c: (o.status, o.paid_amount) for c, o in status.items()} == {
         "DH35": ("PAID", 200_500),
         "DH36": ("PARTIALLY_PAID", 220_000),
@@ -70,7 +68,7 @@ def test_redelivered_batch_applies_nothing_twice(processor, stack):
     published_events(stack.sqs, stack.events_tap_url)
     response = processor(load_event("processor-partial-pair"))
     assert response["batchItemFailures"] == []
-    order = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    order = stack.orders.get("DH36")
     assert (order.paid_amount, order.payments) == (220_000, {2: 120_000, 3: 100_000})
     assert published_events(stack.sqs, stack.events_tap_url) == []
 
@@ -78,7 +76,7 @@ def test_redelivered_batch_applies_nothing_twice(processor, stack):
 def test_poisoned_record_is_reported_alone_with_its_reason_logged(processor, stack, capsys):
     response = processor(load_event("processor-poisoned-batch"))
     assert response == {"batchItemFailures": [{"itemIdentifier": "msg-poisoned"}]}
-    assert get_order(stack.dynamodb, stack.orders_table, "DH1234").status == "OVERPAID"
+    assert stack.orders.get("DH1234").status == "OVERPAID"
     lines = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
     ]
@@ -92,7 +90,7 @@ def test_poisoned_record_is_reported_alone_with_its_reason_logged(processor, sta
 
 def test_a_batch_whose_every_record_failed_fails_the_invocation_naming_each(processor, stack):
     """Lambda then counts an error (ProcessorErrorsAlarm) and retries the whole batch."""
-    from casso_payments.sqs_batch import BatchFailed
+    from casso_payments.aws.sqs_batch import BatchFailed
     from local.lambda_events import sqs_event, sqs_record
 
     event = sqs_event(
@@ -121,7 +119,7 @@ def test_the_processor_imports_the_casso_client_only_when_it_confirms_a_payment(
     Powertools' event data classes (sqs_batch's docstring)."""
     lazy = [
         "requests",
-        "casso_payments.casso_client",
+        "casso_payments.casso.client",
         "aws_lambda_powertools.utilities.parameters",
         "aws_lambda_powertools.utilities.data_classes",
     ]

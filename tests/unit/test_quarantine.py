@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from casso_payments import quarantine
-from casso_payments.intake import release
-from casso_payments.payload import Problem
+from casso_payments.casso.payload import Problem
+from casso_payments.ledger.repository import body_digest
+from casso_payments.receiver import quarantine
+from casso_payments.receiver.release import release
 from local.sample_events import V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 
@@ -40,16 +41,12 @@ def test_the_logged_reason_is_bounded_the_same_way_and_shows_no_value():
 
 
 def keep(stack, body: str) -> str:
-    quarantine.quarantine_delivery(
-        stack.dynamodb, stack.table, body=body, reason="old", generation="v2", now=NOW
-    )
-    return quarantine.body_digest(body)
+    stack.ledger.quarantine(body=body, reason="old", generation="v2", now=NOW)
+    return body_digest(body)
 
 
 def released(stack, key: str):
-    return release(
-        stack.dynamodb, stack.sqs, table=stack.table, queue_url=stack.queue_url, key=key, now=NOW
-    )
+    return release(stack.ledger, stack.queue, key=key, now=NOW)
 
 
 def test_a_failed_release_keeps_the_delivery_and_a_second_one_lands_once(stack):
@@ -70,14 +67,14 @@ def test_a_failed_release_keeps_the_delivery_and_a_second_one_lands_once(stack):
     assert drain_queue(stack.sqs, stack.queue_url) == [
         {"transaction_id": 31, "source": "webhook-v2"}
     ]
-    assert quarantine.list_quarantined(stack.dynamodb, stack.table) == []
+    assert stack.ledger.list_quarantined() == []
 
 
 def test_listing_shows_each_delivery_without_its_body(stack):
     first = keep(stack, "not json")
-    (listed,) = quarantine.list_quarantined(stack.dynamodb, stack.table)
+    (listed,) = stack.ledger.list_quarantined()
     assert (listed.key, listed.generation, listed.body_bytes, listed.body) == (first, "v2", 8, "")
-    assert quarantine.get_quarantined(stack.dynamodb, stack.table, first).body == "not json"
-    quarantine.discard(stack.dynamodb, stack.table, first)
-    with pytest.raises(quarantine.NotQuarantined):
-        quarantine.discard(stack.dynamodb, stack.table, first)
+    assert stack.ledger.get_quarantined(first).body == "not json"
+    assert stack.ledger.discard_quarantined(first) is True
+    assert stack.ledger.discard_quarantined(first) is False  # gone: nothing else deleted
+    assert stack.ledger.get_quarantined(first) is None

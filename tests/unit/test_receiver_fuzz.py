@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from casso_payments.intake import Delivery, receive
-from casso_payments.webhook_auth import signature_header
+from casso_payments.casso.webhook_auth import signature_header
+from casso_payments.receiver.intake import Delivery, receive
 from local.invoke import LocalContext
 from local.lambda_events import rest_proxy_event
 from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, V1_ITEM

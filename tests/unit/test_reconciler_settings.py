@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from casso_payments.backfill import max_pages
+from casso_payments.reconciler.backfill import max_pages
 from casso_payments.settings import SettingsError, accepts_account
 from casso_payments.settings.processor import ProcessorSettings
 from casso_payments.settings.reconciler import ReconcilerSettings

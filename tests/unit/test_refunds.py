@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from casso_payments.ledger import get_entry
-from casso_payments.orders import get_order
-from casso_payments.processing import process
+from casso_payments.processor.process import process
 from tests.helpers import fail_calls
 from tests.unit.test_processing import events, fail_mark_processed_once, order, record
 
@@ -22,8 +20,12 @@ def test_an_overpaid_order_shows_its_excess_refunded(stack):
     events(stack)
     record(stack, 2, -50_000, "HOAN TIEN DH35")
     outcome = process(2, stack.processor_deps(), now=NOW)
-    assert (outcome.outcome, outcome.order_code, outcome.applied) == ("refund", "DH35", True)
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH35")
+    assert (outcome.outcome, outcome.effect.order_code, outcome.effect.applied) == (
+        "refund",
+        "DH35",
+        True,
+    )
+    stored = stack.orders.get("DH35")
     # Which transfers paid it is unchanged; the refund sits beside them.
     assert (stored.status, stored.paid_amount, stored.payments) == (
         "OVERPAID",
@@ -31,7 +33,7 @@ def test_an_overpaid_order_shows_its_excess_refunded(stack):
         {1: 250_000},
     )
     assert (stored.refunded_amount, list(stored.refunds)) == (50_000, [2])
-    assert get_entry(stack.dynamodb, stack.table, 2).outcome == "refund"
+    assert stack.ledger.get(2).outcome == "refund"
     published = events(stack)
     assert [t for t, _ in published] == ["Transaction Received", "Refund Recorded"]
     refund = published[1][1]
@@ -69,7 +71,7 @@ def test_two_refunds_add_up_and_each_keeps_its_total(stack):
     record(stack, 3, -20_000, "hoan tien dh-0036 lan 2")
     process(2, stack.processor_deps(), now=NOW)
     process(3, stack.processor_deps(), now=NOW)
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH36")
+    stored = stack.orders.get("DH36")
     assert (stored.refunded_amount, sorted(stored.refunds)) == (50_000, [2, 3])
     assert (stored.status, stored.payments) == ("PAID", {1: 100_000})
     totals = [d["refunded_amount"] for t, d in events(stack) if t == "Refund Recorded"]
@@ -87,9 +89,9 @@ def test_a_refund_retried_after_a_crash_is_recorded_once(stack):
     for _ in range(2):  # and the queue delivers it twice more
         retry = process(4, stack.processor_deps(), now=NOW)
     assert retry.outcome == "already_processed"
-    stored = get_order(stack.dynamodb, stack.orders_table, "DH37")
+    stored = stack.orders.get("DH37")
     assert (stored.refunded_amount, list(stored.refunds)) == (40_000, [4])
-    assert get_entry(stack.dynamodb, stack.table, 4).outcome == "refund"
+    assert stack.ledger.get(4).outcome == "refund"
     refunds = [d for t, d in events(stack) if t == "Refund Recorded"]
     # Published by the crashed attempt and its retry, the same both times.
     assert {d["refunded_amount"] for d in refunds} == {40_000}
@@ -105,4 +107,4 @@ def test_a_refund_is_bound_before_it_changes_the_order(stack):
     heal()
     order(stack, "DH38", 100_000)
     assert process(5, stack.processor_deps(), now=NOW).outcome == "money_out"
-    assert get_order(stack.dynamodb, stack.orders_table, "DH38").refunds == {}
+    assert stack.orders.get("DH38").refunds == {}

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from casso_payments.vietqr import MAX_DESCRIPTION, VietQRError, crc16, parse, payload
+from casso_payments.orders.vietqr import MAX_DESCRIPTION, VietQRError, crc16, parse, payload
 
 # Published example: the README of github.com/subiz/vietqr (a Go VietQR generator), "Sinh mã
 # chuyển khoản 120.000 vào STK 0011001932418 ngân hàng Vietin với ghi chú 'ủng hộ lũ lụt'",

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from casso_payments.webhook_auth import (
+from casso_payments.casso.webhook_auth import (
     NOT_JSON,
     WebhookCredentials,
     authenticate,

@@ -1,18 +1,19 @@
 """Shared code of the Casso payments functions, shipped as the CassoLayer.
 
-Modules, one concern each:
-    settings      configuration read from the environment, with clear errors: one module
-                  per function (settings.receiver, .processor, .reconciler)
-    credentials   webhook credentials from Secrets Manager (Powertools Parameters, cached)
-    webhook_auth  v1 secure-token and V2 HMAC signature verification (and signing, for tools)
-    payload       Casso webhook bodies (v1 array, V2 object) -> Transaction
-    ledger        the DynamoDB ledger: one item per Casso transaction id
-    item_size     DynamoDB's 400 KB item limit, measured
-    quarantine    deliveries kept whole for a person: keep, list, discard
-    queue         the SQS message shape and batched sends
-    recording     a delivery's conditional puts and queue sends, run concurrently
-    intake        the receiver's logic: authenticate, parse, record, enqueue, answer;
-                  and releasing a quarantined delivery through the same path
-    sqs_batch     an SQS batch worked record by record, with the partial batch response
+One subpackage per concern; each `__init__` is a map of its modules and re-exports
+nothing (an import there would load for every function's cold start):
+
+    aws/          AWS mechanics: DynamoDB table access, the queue, the bus, SQS batches
+    casso/        Casso: payloads, webhook auth, credentials, the API client
+    settings/     configuration from the environment, one module per function
+    ledger/       the ledger table: item shapes, and `Ledger`, its one owner
+    orders/       the orders table: codes, the model, VietQR, and `Orders`, its one owner
+    events/       outcomes, the Effect of a transaction, every event built and typed
+    receiver/     ReceiverFunction's logic
+    processor/    ProcessorFunction's logic
+    reconciler/   ReconcilerFunction's logic
     cold_start    what a handler does at set-up to start cold sooner (the collector)
+
+Lower rooms never import higher ones: aws, orders < settings < casso < ledger < events <
+receiver, processor, reconciler.
 """

@@ -37,7 +37,7 @@ class ProcessorSettings(FunctionSettings):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
-        from casso_payments.order_codes import DEFAULT_PATTERN, PatternError, compile_pattern
+        from casso_payments.orders.codes import DEFAULT_PATTERN, PatternError, compile_pattern
 
         env = os.environ if env is None else env
         pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN

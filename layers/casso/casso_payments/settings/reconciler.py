@@ -21,7 +21,7 @@ from casso_payments.settings import (
 class ReconcilerSettings(FunctionSettings):
     transaction_queue_url: str
     webhook_secret_id: str
-    api_key_secret_id: str = field(metadata={"env": "CASSO_API_KEY_SECRET_ID"})
+    casso_api_key_secret_id: str = field(metadata={"env": "CASSO_API_KEY_SECRET_ID"})
     webhook_url: str
     casso_api_base_url: str = CASSO_API_BASE_URL
     income_only: bool = True

@@ -1,0 +1,137 @@
+"""Every event the stack publishes, built here and only here (docs/events.md).
+
+A transfer publishes `Transaction Received` (every processed transaction, with its outcome),
+then `Order Expired` if it found its order past due and expired it, then its outcome's own
+event (`Outcome.detail_type`), if the outcome has one: `transfer_events` is that list. The
+reconciler's expiry step publishes `Order Expired` (`order_expired`). Every transfer's detail
+carries `transaction_id` and `order_code`, so a consumer can drop the rare copy a crash
+between publishing and committing can cause.
+"""
+
+from __future__ import annotations
+
+from casso_payments.aws.bus import Event
+from casso_payments.events import details
+from casso_payments.events.effect import Effect
+from casso_payments.events.outcomes import Outcome
+from casso_payments.ledger.entries import LedgerEntry
+from casso_payments.orders.model import EXPIRED, SETTLED, AppliedPayment, Order, RefundResult
+
+
+def transfer_events(entry: LedgerEntry, effect: Effect) -> list[Event]:
+    """What a processed transfer publishes, in order."""
+    outcome = effect.outcome
+    received: details.TransactionReceived = {
+        **_transfer(entry, effect.order_code),
+        "outcome": outcome.value,
+        "confirmation": effect.confirmation,
+    }
+    events = [Event(details.TRANSACTION_RECEIVED, received)]
+    if effect.expired is not None:
+        events.append(order_expired(effect.expired))
+    if outcome.detail_type is not None:
+        events.append(Event(outcome.detail_type, _outcome_detail(entry, effect)))
+    return events
+
+
+def order_expired(order: Order) -> Event:
+    """`Order Expired`: no transaction caused it."""
+    detail: details.OrderExpired = {
+        "transaction_id": None,
+        "order_code": order.key,
+        **_expired_state(order),
+    }
+    return Event(details.ORDER_EXPIRED, detail)
+
+
+def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetail:
+    outcome, order = effect.outcome, effect.order
+    if outcome in (Outcome.UNMATCHED, Outcome.NEEDS_REVIEW):
+        named: details.Candidates = {
+            **_transfer(entry, None),
+            "candidates": list(effect.candidates),
+        }
+        return named
+    if outcome == Outcome.UNCONFIRMED:
+        unconfirmed: details.PaymentUnconfirmed = {
+            **_transfer(entry, None),
+            "bound_order": effect.bound_order,
+            "reason": effect.reason,
+        }
+        return unconfirmed
+    if order is None:
+        raise ValueError(f"outcome {outcome} publishes an event about an order, and has none")
+    if outcome == Outcome.REFUND and effect.refund is not None:
+        return _refund(entry, order, effect.refund)
+    if outcome == Outcome.LATE:
+        late: details.LatePayment = {
+            **_transfer(entry, order.key),
+            **_expired_state(order),
+            "late_amount": entry.transaction.amount,
+        }
+        return late
+    if effect.payment is None:
+        raise ValueError(f"outcome {outcome} publishes a payment's event, and has no payment")
+    return _payment(entry, order, effect.payment)
+
+
+def _transfer(entry: LedgerEntry, order_code: str | None) -> details.TransferDetail:
+    transaction = entry.transaction
+    return {
+        "transaction_id": transaction.id,
+        "order_code": order_code,
+        "amount": transaction.amount,
+        "description": transaction.description,
+        "when": transaction.when,
+        "account_number": transaction.account_number,
+        "reference": transaction.reference,
+        "source": entry.source,
+    }
+
+
+def _payment(entry: LedgerEntry, order: Order, payment: AppliedPayment) -> details.OrderPayment:
+    """The order as this payment left it (not as it is now), so a retry says the same."""
+    return {
+        **_transfer(entry, order.key),
+        "expected_amount": order.expected_amount,
+        "paid_amount": payment.paid_amount,
+        "remaining": max(0, order.expected_amount - payment.paid_amount),
+        "overpaid_by": max(0, payment.paid_amount - order.expected_amount),
+        "status": payment.status,
+        # Paid amounts only grow, so these are the transfers applied up to this one.
+        "transaction_ids": sorted(
+            t for t, p in order.applied.items() if p.paid_amount <= payment.paid_amount
+        ),
+        "paid_at": order.paid_at if payment.status in SETTLED else None,
+    }
+
+
+def _refund(entry: LedgerEntry, order: Order, refund: RefundResult) -> details.RefundRecorded:
+    """The order as this refund left it (the same on a retry)."""
+    overpaid_by = max(0, order.paid_amount - order.expected_amount)
+    return {
+        **_transfer(entry, order.key),
+        "refund_amount": refund.amount,
+        "refunded_amount": refund.refunded_amount,
+        "expected_amount": order.expected_amount,
+        "paid_amount": order.paid_amount,
+        "status": order.status,
+        "overpaid_by": overpaid_by,
+        # An overpaid order's excess, sent back: what a shop reconciling OVERPAID looks for.
+        "excess_refunded": overpaid_by > 0 and refund.refunded_amount >= overpaid_by,
+        "refund_transaction_ids": sorted(
+            t
+            for t, r in order.refunds.items()
+            if int(r.get("refunded_amount", 0)) <= refund.refunded_amount
+        ),
+    }
+
+
+def _expired_state(order: Order) -> details.ExpiredState:
+    return {
+        "expected_amount": order.expected_amount,
+        "paid_amount": order.paid_amount,
+        "status": EXPIRED,
+        "expires_at": order.expires_at,
+        "expired_at": order.expired_at,
+    }

@@ -1,0 +1,108 @@
+"""The detail of every event the stack publishes, typed: one TypedDict per detail-type, the
+same fields as its JSON Schema in schemas/events/ (a test holds the two equal), so the code
+that builds an event (`events.build`) is checked against what consumers are promised.
+"""
+
+from __future__ import annotations
+
+from typing import Final, TypedDict
+
+TRANSACTION_RECEIVED: Final = "Transaction Received"
+ORDER_PAID: Final = "Order Paid"
+ORDER_PARTIALLY_PAID: Final = "Order Partially Paid"
+ORDER_OVERPAID: Final = "Order Overpaid"
+ORDER_EXTRA_PAYMENT: Final = "Order Extra Payment"
+ORDER_EXPIRED: Final = "Order Expired"
+LATE_PAYMENT: Final = "Late Payment"
+REFUND_RECORDED: Final = "Refund Recorded"
+PAYMENT_UNMATCHED: Final = "Payment Unmatched"
+PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
+PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
+
+
+class TransferDetail(TypedDict):
+    """What every transfer's event says of the transfer (with detail-type, `transaction_id`
+    is the key a consumer drops a repeated event by)."""
+
+    transaction_id: int
+    order_code: str | None  # canonical; null when no order matched
+    amount: int  # VND; negative for money out
+    description: str
+    when: str | None
+    account_number: str | None
+    reference: str | None
+    source: str  # how it arrived: webhook-v1, webhook-v2 or reconcile (backfilled)
+
+
+class TransactionReceived(TransferDetail):
+    outcome: str
+    confirmation: str
+
+
+class OrderPayment(TransferDetail):
+    """Order Paid, Partially Paid, Overpaid and Extra Payment: the order as this transfer
+    left it (not as it is now), so a retry says the same."""
+
+    expected_amount: int
+    paid_amount: int
+    remaining: int
+    overpaid_by: int
+    status: str
+    transaction_ids: list[int]  # the transfers applied up to this one
+    paid_at: str | None
+
+
+class Candidates(TransferDetail):
+    """Payment Unmatched and Payment Needs Review: the order codes the description named."""
+
+    candidates: list[str]
+
+
+class PaymentUnconfirmed(TransferDetail):
+    bound_order: str | None
+    reason: str
+
+
+class RefundRecorded(TransferDetail):
+    refund_amount: int
+    refunded_amount: int
+    refund_transaction_ids: list[int]
+    expected_amount: int
+    paid_amount: int
+    status: str
+    overpaid_by: int
+    excess_refunded: bool  # an overpaid order's excess, sent back
+
+
+class ExpiredState(TypedDict):
+    expected_amount: int
+    paid_amount: int
+    status: str
+    expires_at: str | None
+    expired_at: str | None
+
+
+class OrderExpired(ExpiredState):
+    transaction_id: None  # no transfer caused it
+    order_code: str
+
+
+class LatePayment(TransferDetail, ExpiredState):
+    late_amount: int
+
+
+# Each detail-type and the shape of its detail.
+DETAILS: Final[dict[str, type]] = {
+    TRANSACTION_RECEIVED: TransactionReceived,
+    ORDER_PAID: OrderPayment,
+    ORDER_PARTIALLY_PAID: OrderPayment,
+    ORDER_OVERPAID: OrderPayment,
+    ORDER_EXTRA_PAYMENT: OrderPayment,
+    PAYMENT_UNMATCHED: Candidates,
+    PAYMENT_NEEDS_REVIEW: Candidates,
+    PAYMENT_UNCONFIRMED: PaymentUnconfirmed,
+    REFUND_RECORDED: RefundRecorded,
+    LATE_PAYMENT: LatePayment,
+    ORDER_EXPIRED: OrderExpired,
+}
+DETAIL_TYPES: Final = tuple(DETAILS)

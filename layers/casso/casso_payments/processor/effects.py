@@ -1,0 +1,103 @@
+"""What a bound transaction does to its order, as an `Effect`: a payment applied (or kept
+late, when the order has expired), a refund recorded; each once. Used by `processor.process`
+after the transaction is bound to its order (`Ledger.bind`); the events are built from the
+Effect (`events.build`), not here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from casso_payments.events.effect import CONFIRMED, NOT_REQUIRED, REFUSED, Effect
+from casso_payments.events.outcomes import Outcome
+from casso_payments.ledger.entries import ORDER, Binding, LedgerEntry
+from casso_payments.orders.model import EXPIRED, Order, OrderError, OrderExpired, is_due
+from casso_payments.processor import confirmation
+
+if TYPE_CHECKING:
+    from casso_payments.processor.deps import ProcessorDeps
+
+
+def refund(entry: LedgerEntry, binding: Binding, deps: ProcessorDeps, *, now: datetime) -> Effect:
+    """Record money out on the order it names, once, vouched for by Casso like a payment
+    (a forged refund must not show on an order)."""
+    if binding.decision != ORDER or binding.order_code is None:
+        return Effect(Outcome.MONEY_OUT)
+    order = deps.orders.get(binding.order_code)
+    if order is None:
+        raise OrderError(f"order {binding.order_code}, bound to this refund, is gone")
+    vouched = NOT_REQUIRED
+    transaction = entry.transaction
+    if transaction.id not in order.refunds and confirmation.required(
+        entry.source, deps.settings.confirm_payments
+    ):
+        verdict = confirmation.confirm(transaction, deps.casso)
+        if not verdict.confirmed:
+            return Effect(
+                Outcome.UNCONFIRMED,
+                confirmation=REFUSED,
+                reason=verdict.reason,
+                bound_order=order.key,
+            )
+        vouched = CONFIRMED
+    result = deps.orders.add_refund(
+        order, transaction_id=transaction.id, amount=-transaction.amount, now=now
+    )
+    return Effect(
+        Outcome.REFUND,
+        order.key,
+        result.order,
+        result.recorded,
+        vouched,
+        refund=result,
+    )
+
+
+def pay(
+    entry: LedgerEntry,
+    order: Order,
+    binding: Binding,
+    deps: ProcessorDeps,
+    *,
+    now: datetime,
+    vouched: str = NOT_REQUIRED,
+) -> Effect:
+    """Apply the transfer to its order, or keep it as a late payment when the order has
+    expired (expiring it first if it is past due); `vouched`: what Casso's API said of it.
+    A retry finds the transfer in `applied` or in `late` and says the same."""
+    transaction, orders = entry.transaction, deps.orders
+    tid = transaction.id
+    accepted = binding.accept_late  # a person accepted it late: pay the expired order
+    fresh = not accepted and tid not in order.applied and tid not in order.late
+    expired_by_us = None
+    if fresh and is_due(order, now):
+        expired, by_us = orders.expire(order.key, now=now)
+        if expired is not None:
+            order = expired
+            expired_by_us = expired if by_us else None
+    code = binding.order_code
+    if accepted or tid in order.applied or order.status != EXPIRED:
+        try:
+            result = orders.pay(
+                order,
+                transaction_id=tid,
+                amount=transaction.amount,
+                tolerance=deps.settings.amount_tolerance,
+                now=now,
+                accept_expired=accepted,
+            )
+        except OrderExpired:
+            order = orders.get(order.key) or order
+        else:
+            outcome = Outcome.of_payment(result.payment)
+            return Effect(
+                outcome,
+                code,
+                result.order,
+                result.applied,
+                vouched,
+                payment=result.payment,
+                expired=expired_by_us,
+            )
+    order, added = orders.keep_late(order, transaction_id=tid, amount=transaction.amount, now=now)
+    return Effect(Outcome.LATE, code, order, added, vouched, expired=expired_by_us)

@@ -1,0 +1,158 @@
+"""The processor's logic: one queued transaction -> its Effect on an order, its events, its
+ledger outcome.
+
+Steps, each safe to repeat:
+  1. load the transaction from the ledger; skip it if already PROCESSED;
+  2. decide, once: money out (recorded, never matched); one existing order named in the
+     description (bound to it); two or more (needs a person's review); none (unmatched).
+     The decision is written on the ledger item (`Ledger.bind`) before any order changes,
+     and a retry uses it: it never matches again (design invariant 7);
+  3. if the transaction must be vouched for (`confirmation`), ask Casso's API first;
+  4. apply the transfer to the bound order (`effects`, conditional on it not being there
+     yet); the order keeps, with the payment, the status it produced, and a retry replays it;
+  5. publish the events (`events.build.transfer_events`, from the Effect);
+  6. mark the ledger item PROCESSED with the outcome (conditional on it being RECEIVED).
+A crash after 4 repeats 4 as a no-op with the same outcome; a crash after 5 may publish the
+events once more, which is why every event carries the transaction id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from casso_payments.aws.dynamo import timestamp
+from casso_payments.casso.payload import Transaction
+from casso_payments.events.build import transfer_events
+from casso_payments.events.effect import CONFIRMED, NOT_REQUIRED, REFUSED, Effect
+from casso_payments.events.outcomes import Outcome
+from casso_payments.ledger.entries import (
+    NEEDS_REVIEW,
+    ORDER,
+    PROCESSED,
+    UNMATCHED,
+    Binding,
+    LedgerEntry,
+)
+from casso_payments.ledger.repository import AlreadyDone
+from casso_payments.orders.codes import find_codes
+from casso_payments.orders.model import Order, OrderError
+from casso_payments.processor import confirmation, effects
+from casso_payments.processor.deps import ProcessorDeps
+from casso_payments.settings import accepts_account
+
+
+class MissingTransaction(LookupError):
+    """A queued id has no ledger item: nothing to process; the message goes to the DLQ."""
+
+
+@dataclass(frozen=True)
+class Processed:
+    """What `process` did with one transaction: its Effect, and the events it published."""
+
+    transaction_id: int
+    effect: Effect
+    events: tuple[str, ...] = ()
+
+    @property
+    def outcome(self) -> Outcome:
+        return self.effect.outcome
+
+
+@dataclass(frozen=True)
+class IdempotentResult:
+    """What the processor's idempotency record keeps of a message's processing, and returns
+    to a copy of it delivered while the record lives."""
+
+    outcome: str
+    order_code: str | None
+
+
+def decide(
+    transaction: Transaction, deps: ProcessorDeps, *, now: datetime
+) -> tuple[Binding, Order | None]:
+    """Which order the transfer settles, from its description and the orders that exist;
+    with that order as read to decide, so paying it needs no second read."""
+    codes = find_codes(transaction.description, deps.settings.order_code_pattern)
+    at = timestamp(now)
+    if transaction.amount == 0:
+        return Binding(UNMATCHED, None, tuple(codes), at), None
+    existing = deps.orders.existing(codes)
+    if len(existing) > 1:
+        return Binding(NEEDS_REVIEW, None, tuple(o.key for o in existing), at), None
+    if existing:
+        return Binding(ORDER, existing[0].key, (), at), existing[0]
+    return Binding(UNMATCHED, None, tuple(codes), at), None
+
+
+def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Processed:
+    entry = deps.ledger.get(transaction_id)
+    if entry is None:
+        raise MissingTransaction(f"transaction {transaction_id} is not in the ledger")
+    if entry.status == PROCESSED:
+        return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
+    effect = _effect(entry, deps, now=now)
+    if effect is None:  # processed meanwhile
+        return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
+    events = transfer_events(entry, effect)
+    deps.bus.publish(events)
+    if effect.expired is not None:
+        # Its Order Expired is out: the reconciler's expiry step must not publish it again.
+        deps.orders.expiry_done(effect.expired.key)
+    deps.ledger.mark_processed(
+        transaction_id, outcome=effect.outcome.value, order_code=effect.order_code, now=now
+    )
+    return Processed(transaction_id, effect, tuple(e.detail_type for e in events))
+
+
+def _effect(entry: LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Effect | None:
+    """What the transaction does, once bound; None: processed meanwhile."""
+    transaction = entry.transaction
+    if not accepts_account(deps.settings.account_numbers, transaction.account_number):
+        return Effect(Outcome.OTHER_ACCOUNT)
+    decided = _binding(entry, deps, now=now)
+    if decided is None:
+        return None
+    binding, read = decided
+    code = binding.order_code
+    if transaction.amount < 0:  # money out: a refund when it names one existing order
+        return effects.refund(entry, binding, deps, now=now)
+    if binding.decision == NEEDS_REVIEW:
+        return Effect(Outcome.NEEDS_REVIEW, code, candidates=binding.candidates)
+    if binding.decision != ORDER or code is None:
+        return Effect(Outcome.UNMATCHED, code, candidates=binding.candidates)
+    # The order as read to decide; a retry reads it again. Paying is conditional on what
+    # was read, so an order changed since is re-read there.
+    order = read or deps.orders.get(code)
+    if order is None:
+        raise OrderError(f"order {code}, bound to this transfer, is gone")
+    vouched = NOT_REQUIRED
+    if transaction.id not in order.applied and confirmation.required(
+        entry.source, deps.settings.confirm_payments
+    ):
+        verdict = confirmation.confirm(transaction, deps.casso)
+        if not verdict.confirmed:
+            return Effect(
+                Outcome.UNCONFIRMED,
+                None,
+                confirmation=REFUSED,
+                reason=verdict.reason,
+                bound_order=code,
+            )
+        vouched = CONFIRMED
+    return effects.pay(entry, order, binding, deps, now=now, vouched=vouched)
+
+
+def _binding(
+    entry: LedgerEntry, deps: ProcessorDeps, *, now: datetime
+) -> tuple[Binding, Order | None] | None:
+    """The transaction's binding (the stored one on a retry, else decided now and stored
+    before any order changes), with the bound order if it was read to decide. None:
+    processed meanwhile, nothing left to do."""
+    if entry.binding:
+        return Binding.from_item(entry.binding), None
+    binding, read = decide(entry.transaction, deps, now=now)
+    try:
+        return deps.ledger.bind(entry.transaction.id, binding), read
+    except AlreadyDone:
+        return None
