@@ -125,7 +125,9 @@ def test_queue_send_failing_after_the_write_is_recovered_by_casso_retry(
 
 
 def test_ledger_throttled_answers_503_and_the_retry_lands_once(receiver, server_stack):
-    heal = fail_calls(receiver.deps.ledger.table.dynamodb, "PutItem", "ProvisionedThroughputExceededException")
+    heal = fail_calls(
+        receiver.deps.ledger.table.dynamodb, "PutItem", "ProvisionedThroughputExceededException"
+    )
     assert invoke(receiver, v1_event(V1_ITEM))["statusCode"] == 503
     assert ledger_items(server_stack.dynamodb, server_stack.table) == []
     heal()

@@ -4,12 +4,14 @@ the tests' event reader (tests/helpers.published_events) checks every event agai
 from __future__ import annotations
 
 import json
+import types
+import typing
 
 import jsonschema
 import pytest
 
 from casso_payments.aws.bus import SOURCE
-from casso_payments.events.details import DETAIL_TYPES
+from casso_payments.events.details import DETAIL_TYPES, DETAILS
 from local.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
 from local.template import ROOT, load_template, resources
 
@@ -83,3 +85,36 @@ def test_a_matching_event_passes_and_drift_is_caught_with_the_field_named():
         check(wrong)
     with pytest.raises(SchemaMismatch, match="has no schema"):
         check({**paid_event(), "detail-type": "Order Shipped"})
+
+
+JSON_TYPES = {int: "integer", str: "string", bool: "boolean", list: "array", type(None): "null"}
+
+
+def json_type(annotation: object) -> str | list[str]:
+    """The JSON Schema `type` a Python annotation stands for (`str | None`: [string, null])."""
+    if isinstance(annotation, types.UnionType):
+        return [json_type(a) for a in typing.get_args(annotation)]  # type: ignore[misc]
+    return JSON_TYPES[typing.get_origin(annotation) or annotation]
+
+
+@pytest.mark.parametrize("detail_type", DETAIL_TYPES)
+def test_each_typed_detail_is_its_schema_field_for_field(detail_type):
+    """The code builds each event from a TypedDict (events.details); the schema consumers
+    read must say the same fields, the same required ones and the same JSON types."""
+    shape = DETAILS[detail_type]
+    hints = typing.get_type_hints(shape)
+    detail = schema(detail_type)["properties"]["detail"]
+    assert detail["additionalProperties"] is False
+    assert set(hints) == set(detail["properties"]), detail_type
+    assert shape.__required_keys__ == set(detail["required"]), detail_type
+    for field, annotation in hints.items():
+        assert json_type(annotation) == detail["properties"][field]["type"], (detail_type, field)
+
+
+def test_the_source_field_lists_the_sources_the_ledger_writes():
+    from casso_payments.ledger.entries import RECONCILE, WEBHOOK_V1, WEBHOOK_V2
+
+    for detail_type in DETAIL_TYPES:
+        fields = schema(detail_type)["properties"]["detail"]["properties"]
+        if "source" in fields:
+            assert fields["source"]["enum"] == [WEBHOOK_V1, WEBHOOK_V2, RECONCILE], detail_type
