@@ -13,8 +13,8 @@ import pytest
 from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.quarantine import body_digest, quarantine_delivery
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from local.template import ROOT
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.template import ROOT
 from tests.helpers import drain_queue, ledger_items, transaction_ids
 from tests.integration.conftest import NOW
 from tests.integration.test_ops import fake_deployed_stack

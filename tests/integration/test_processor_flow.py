@@ -11,7 +11,7 @@ import pytest
 from casso_payments.ledger import get_entry
 from casso_payments.orders import get_order
 from casso_payments.sqs_batch import BatchFailed
-from local.sample_events import V1_ITEM
+from local.cli.sample_events import V1_ITEM
 from tests.helpers import drain_queue, published_events
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from casso_payments.intake import Delivery, receive
 from casso_payments.ledger import get_entry
 from casso_payments.orders import get_order
 from casso_payments.sqs_batch import BatchFailed
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, published_events, transaction_ids
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,7 @@ from casso_payments.credentials import (
 )
 from casso_payments.intake import Delivery, receive
 from casso_payments.webhook_auth import WebhookCredentials
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import fail_calls
 
 

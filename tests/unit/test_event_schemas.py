@@ -9,8 +9,8 @@ import jsonschema
 import pytest
 
 from casso_payments.payment_events import DETAIL_TYPES, SOURCE
-from local.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
-from local.template import ROOT, load_template, resources
+from local.stack.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
+from local.stack.template import ROOT, load_template, resources
 
 
 def test_every_detail_type_has_a_valid_draft4_schema_and_no_schema_is_orphaned():

@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from moto.sqs.models import Queue, sqs_backends
 
-from local.moto_server import QueueAttributes, moto_queue_attributes
+from local.stack.moto_server import QueueAttributes, moto_queue_attributes
 
 REGION = "ap-southeast-1"
 ACCOUNT = "123456789012"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from local.template import ROOT
+from local.stack.template import ROOT
 
 LOCAL = ROOT / "local"
 MAX_LINES = 300

@@ -13,7 +13,7 @@ from casso_payments.orders import create_order, get_order
 from casso_payments.outcomes import Outcome
 from casso_payments.payment_events import PublishError
 from casso_payments.processing import MissingTransaction, process
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import NOW, fail_calls, published_events
 
 

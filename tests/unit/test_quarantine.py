@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from casso_payments import quarantine
 from casso_payments.intake import release
 from casso_payments.payload import Problem
-from local.sample_events import V1_ITEM
+from local.cli.sample_events import V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

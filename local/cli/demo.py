@@ -17,11 +17,11 @@ from typing import Any
 
 import requests
 
-from local import story
-from local.config import INTEGRATION_TIMEOUT_SECONDS, Credentials, Ports
-from local.demo_summary import Checks, summarise, vnd
-from local.poller import drain_queue
-from local.stack import LocalPipeline
+from local.cli import story
+from local.cli.demo_summary import Checks, summarise, vnd
+from local.stack.config import INTEGRATION_TIMEOUT_SECONDS, Credentials, Ports
+from local.stack.pipeline import LocalPipeline
+from local.stack.poller import drain_queue
 
 
 def _step(number: int, text: str) -> None:
@@ -33,8 +33,8 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     from casso_payments import vietqr
     from casso_payments.ledger import from_dynamodb
     from casso_payments.orders import create_order, get_order
-    from local.event_schemas import SchemaMismatch
-    from local.event_schemas import check as check_event_schema
+    from local.stack.event_schemas import SchemaMismatch
+    from local.stack.event_schemas import check as check_event_schema
     from ops.qr import payee_from
 
     dynamodb, sqs = stack.clients["dynamodb"], stack.clients["sqs"]

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local.template import FunctionSpec, function_spec, load_template, parameter_defaults
+from local.stack.template import FunctionSpec, function_spec, load_template, parameter_defaults
 
 
 @dataclass

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from casso_payments.webhook_auth import SIGNATURE_HEADER, TOKEN_HEADER, signature_header
-from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
-from local.template import ROOT, api_path, load_template
+from local.stack.lambda_events import rest_proxy_event, sqs_event, sqs_record
+from local.stack.template import ROOT, api_path, load_template
 
 EVENTS = ROOT / "events"
 # Casso's own signed V2 sample, copied verbatim from Casso's verify-signature repository.
 OFFICIAL_VECTOR = json.loads(
-    (ROOT / "local" / "fixtures" / "casso-webhook-v2-official-vector.json").read_text()
+    (ROOT / "local" / "cli" / "fixtures" / "casso-webhook-v2-official-vector.json").read_text()
 )
 
 # Local-only credentials: public on purpose, never used by a deployed stack (whose token is

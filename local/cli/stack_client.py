@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import boto3
 import requests
 
-from local.config import INTEGRATION_TIMEOUT_SECONDS, LOCAL_AWS, STATE_FILE
-from local.template import function_spec
+from local.stack.config import INTEGRATION_TIMEOUT_SECONDS, LOCAL_AWS, STATE_FILE
+from local.stack.template import function_spec
 
 if TYPE_CHECKING:  # the stack writes its state with this module
-    from local.stack import LocalPipeline
+    from local.stack.pipeline import LocalPipeline
 
 
 class NotRunning(SystemExit):
