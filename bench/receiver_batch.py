@@ -24,8 +24,8 @@ from moto import mock_aws
 
 from bench.common import FAKE_AWS, CallCounter, median, save, table
 from casso_payments import recording
-from local.cli.invoke import LocalContext, load_module
 from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.handler import LocalContext, load_module
 from local.stack.lambda_events import rest_proxy_event
 from local.stack.template import function_spec, load_template
 

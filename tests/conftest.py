@@ -45,7 +45,7 @@ def template() -> dict:
 def load_handler_of(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Loads a function's module as Lambda would, fresh: the template's handler, with the
     environment `stack` gives the function, plus overrides. The one way tests load handlers."""
-    from local.cli.invoke import load_module
+    from local.stack.handler import load_module
     from local.stack.template import function_spec, load_template
 
     def load(stack: Stack, function: str, **overrides: str) -> Any:

@@ -16,10 +16,10 @@ from botocore.exceptions import ClientError
 
 from casso_payments.ledger import from_dynamodb, record_transaction
 from casso_payments.payload import parse_transaction
-from local.cli.invoke import LocalContext
-from local.cli.stack_client import NAMED_RESOURCES, write_state
 from local.stack.event_schemas import check as check_event_schema
+from local.stack.handler import LocalContext
 from local.stack.poller import drain_queue
+from local.stack.state import NAMED_RESOURCES, write_state
 from local.stack.template import ROOT
 
 # The tests' one clock reading: a fixed moment, so dates in keys and codes are stable.
@@ -109,7 +109,7 @@ def local_cli_env(stack: Any, state_dir: Path, **parameters: str) -> dict[str, s
 # imported.
 LOADED = """
 import json, os, sys
-from local.cli.invoke import load_module
+from local.stack.handler import load_module
 from local.stack.template import function_spec, load_template
 spec = function_spec(load_template(), sys.argv[1])
 os.environ["LAMBDA_TASK_ROOT"] = str(spec.code_dir)

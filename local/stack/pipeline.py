@@ -32,7 +32,6 @@ from casso_payments.casso_delivery import (
     RETRY_DELAYS_MINUTES,
 )
 from local.casso.simulator import CassoSimulator
-from local.cli.stack_client import clear_state, describe, write_state
 from local.stack import control, template
 from local.stack.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
 from local.stack.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
@@ -41,6 +40,7 @@ from local.stack.moto_process import MotoProcess
 from local.stack.poller import queue_depth
 from local.stack.provision import provision, tap_events
 from local.stack.runtime import FunctionPool, FunctionProcess, warm_all
+from local.stack.state import clear_state, describe, write_state
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
 

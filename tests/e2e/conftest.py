@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from local.cli.stack_client import call, read_state
+from local.cli.stack_client import call
 from local.stack.config import free_port
+from local.stack.state import read_state
 from local.stack.template import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -14,8 +14,8 @@ from moto.server import ThreadedMotoServer
 
 from casso_payments.orders import create_order
 from local.casso.simulator import CassoSimulator
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
 from local.stack.lambda_events import rest_proxy_event, sqs_event, sqs_record
 from local.stack.poller import PollResult, drain, poll_once
 from tests.helpers import NOW

@@ -13,8 +13,8 @@ import requests
 from casso_payments.casso_delivery import RETRY_DELAYS_MINUTES
 from casso_payments.ledger import get_entry
 from local.casso.simulator import CassoSimulator, fibonacci_minutes
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
 from local.stack.http_front import HttpFront
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ import pytest
 from casso_payments.ledger import get_entry
 from casso_payments.orders import get_order
 from local.casso.simulator import CassoSimulator, webhook_request
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
+from local.stack.handler import LocalContext
 from local.stack.lambda_events import rest_proxy_event
 from local.stack.poller import poll_once, queue_depth
 from tests.helpers import published_events

@@ -33,8 +33,8 @@ from casso_payments.orders import create_order, get_order
 from casso_payments.reconcile import SweepReport, sweep
 from casso_payments.run_budget import Deadline
 from local.casso.simulator import CassoSimulator, webhook_request
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
 from local.stack.lambda_events import rest_proxy_event
 from local.stack.poller import drain
 from ops.tools import Queues, redrive_by_hand

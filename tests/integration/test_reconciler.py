@@ -12,8 +12,8 @@ import pytest
 from casso_payments import ledger
 from casso_payments.intake import Delivery, receive
 from casso_payments.reconcile import run
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
 from local.stack.http_front import HttpFront
 from tests.helpers import (
     WEBHOOK_URL,

@@ -16,8 +16,8 @@ from casso_payments import run_lease
 from casso_payments.intake import Delivery, receive
 from casso_payments.reconcile import run
 from casso_payments.run_budget import Deadline, DeadlineReached
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN
+from local.stack.handler import LocalContext
 from tests.helpers import WEBHOOK_URL, drain_queue, ledger_items
 
 pytestmark = pytest.mark.integration

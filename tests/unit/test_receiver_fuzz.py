@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 
 from casso_payments.intake import Delivery, receive
 from casso_payments.webhook_auth import signature_header
-from local.cli.invoke import LocalContext
 from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.handler import LocalContext
 from local.stack.lambda_events import rest_proxy_event
 from tests.helpers import NOW
 from tests.stack import Stack
