@@ -27,7 +27,7 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 # Local AWS must serialise writes to a DynamoDB item as DynamoDB does, and keep SQS calls
-# independent of the queue's length (local/moto_server.py): without the first,
+# independent of the queue's length (local/stack/moto_server.py): without the first,
 # moto lets two concurrent conditional writes both pass.
 from local.stack.moto_server import adjust_moto
 

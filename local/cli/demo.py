@@ -1,7 +1,7 @@
 """`make demo`: the whole pipeline on a laptop, told as a story, checked, summarised.
 
 Starts the local stack (local AWS on a moto server, the Casso simulator, the HTTP front,
-the processor's poller, the reconciler), tells the story in `local.story`, prints a summary a
+the processor's poller, the reconciler), tells the story in `local.cli.story`, prints a summary a
 person reads at a glance, stops everything, and exits 0 only when every expected outcome
 happened.
 """

@@ -119,7 +119,7 @@ def test_eventbridge_failing_is_retried_reported_and_not_lost(pipeline, server_s
 def test_local_aws_lets_one_of_fifty_concurrent_conditional_writes_through(server_stack):
     """DynamoDB serialises writes to an item, so of fifty writers conditional on the same
     paid amount exactly one succeeds; the exactly-once tests above rest on local AWS doing
-    the same (local/moto_server.py). Thread switches are made very frequent, which exposed
+    the same (local/stack/moto_server.py). Thread switches are made very frequent, which exposed
     moto's unlocked check-then-write (2 or 3 successes in a quarter of the rounds)."""
     table = server_stack.orders_table
     clients = [server_stack.client("dynamodb") for _ in range(THREADS)]

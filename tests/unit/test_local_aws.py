@@ -1,4 +1,4 @@
-"""The local AWS (local/moto_server.py) keeps moto's answers while it drops moto's costs
+"""The local AWS (local/stack/moto_server.py) keeps moto's answers while it drops moto's costs
 that AWS doesn't have: SQS calls that grow with the queue's length, a directory listing
 per request. The DynamoDB serialisation is tested under concurrency in
 tests/integration/test_reliability.py."""
