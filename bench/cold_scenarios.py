@@ -12,8 +12,8 @@ from typing import Any
 
 from bench.common import FAKE_AWS
 from local.casso.simulator import CassoSimulator
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from local.template import function_spec, load_template
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.template import function_spec, load_template
 
 FUNCTIONS = {
     "ReceiverFunction": "receiver",
@@ -38,7 +38,7 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
     from casso_payments.orders.repository import Orders
     from casso_payments.receiver.intake import Delivery, IntakeDeps, receive
     from casso_payments.settings.receiver import ReceiverSettings
-    from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
+    from local.stack.lambda_events import rest_proxy_event, sqs_event, sqs_record
 
     path = workdir / f"{function}-{run}.json"
     tid = transaction_id(function, run)

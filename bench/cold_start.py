@@ -28,8 +28,8 @@ from bench.common import (
     verdict,
 )
 from local.casso.simulator import CassoSimulator
-from local.sample_events import LOCAL_CASSO_API_KEY
-from local.template import BUILD, runtime_python
+from local.cli.sample_events import LOCAL_CASSO_API_KEY
+from local.stack.template import BUILD, runtime_python
 
 RUNS = repetitions("BENCH_COLD_RUNS")
 # The goals of issue 13: a cold start at most this many times the same calls made bare.

@@ -24,9 +24,9 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from local.moto_server import adjust_moto
-from local.provision import ProvisionedResources, provision, tap_events
-from local.sample_events import LOCAL_SECRET_VALUES
+from local.cli.sample_events import LOCAL_SECRET_VALUES
+from local.stack.moto_server import adjust_moto
+from local.stack.provision import ProvisionedResources, provision, tap_events
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")

@@ -32,9 +32,9 @@ from bench.common import (
 )
 from bench.stack_probes import MotoProbe, cpu_by_component, timed_front, warm_receivers
 from local.casso.simulator import webhook_request
-from local.config import Credentials, Ports
-from local.http_front import HttpFront
-from local.stack import LocalPipeline
+from local.stack.config import Credentials, Ports
+from local.stack.http_front import HttpFront
+from local.stack.pipeline import LocalPipeline
 
 DELIVERIES = 2_000
 SENDERS = 8

@@ -29,10 +29,10 @@ from bench.common import (
     table,
     verdict,
 )
-from local.invoke import LocalContext, load_module
-from local.lambda_events import rest_proxy_event
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from local.template import function_spec, load_template
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.handler import LocalContext, load_module
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.template import function_spec, load_template
 
 WARM = repetitions("BENCH_WARM")
 WARM_GOAL = 1.2  # issue 13/15: warm latency at most 1.2x the same calls made raw

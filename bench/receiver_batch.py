@@ -24,10 +24,10 @@ from moto import mock_aws
 
 from bench.common import FAKE_AWS, CallCounter, median, save, table
 from casso_payments.receiver import recording
-from local.invoke import LocalContext, load_module
-from local.lambda_events import rest_proxy_event
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from local.template import function_spec, load_template
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.handler import LocalContext, load_module
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.template import function_spec, load_template
 
 ITEMS = 1_000
 LATENCY_S = 0.010

@@ -30,8 +30,8 @@ from casso_payments.casso.payload import parse_transaction
 from casso_payments.ledger.repository import new_item
 from casso_payments.settings.reconciler import ReconcilerSettings
 from local.casso.simulator import CassoSimulator
-from local.sample_events import LOCAL_CASSO_API_KEY
-from local.template import ROOT, function_spec, load_template
+from local.cli.sample_events import LOCAL_CASSO_API_KEY
+from local.stack.template import ROOT, function_spec, load_template
 
 # (transactions, missing): 2% missing at both sizes, and 10,000 with as few missing as 1,000
 # has, which shows what the memory follows.

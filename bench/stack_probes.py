@@ -10,8 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from local.lambda_events import rest_proxy_event
-from local.stack import LocalPipeline
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.pipeline import LocalPipeline
 
 # Seldom enough that the probe adds little to the moto server it measures (4 calls/s).
 PROBE_EVERY = 0.5

@@ -27,16 +27,16 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
 # Local AWS must serialise writes to a DynamoDB item as DynamoDB does, and keep SQS calls
-# independent of the queue's length (local/moto_server.py): without the first,
+# independent of the queue's length (local/stack/moto_server.py): without the first,
 # moto lets two concurrent conditional writes both pass.
-from local.moto_server import adjust_moto
+from local.stack.moto_server import adjust_moto
 
 adjust_moto()
 
 
 @pytest.fixture
 def template() -> dict:
-    from local.template import load_template
+    from local.stack.template import load_template
 
     return load_template()
 
@@ -45,8 +45,8 @@ def template() -> dict:
 def load_handler_of(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Loads a function's module as Lambda would, fresh: the template's handler, with the
     environment `stack` gives the function, plus overrides. The one way tests load handlers."""
-    from local.invoke import load_module
-    from local.template import function_spec, load_template
+    from local.stack.handler import load_module
+    from local.stack.template import function_spec, load_template
 
     def load(stack: Stack, function: str, **overrides: str) -> Any:
         for name, value in stack.environment(function, **overrides).items():

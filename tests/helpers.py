@@ -16,11 +16,11 @@ from botocore.exceptions import ClientError
 
 from casso_payments.aws.dynamo import from_dynamodb
 from casso_payments.casso.payload import parse_transaction
-from local.event_schemas import check as check_event_schema
-from local.invoke import LocalContext
-from local.poller import drain_queue
-from local.stack_client import NAMED_RESOURCES, write_state
-from local.template import ROOT
+from local.stack.event_schemas import check as check_event_schema
+from local.stack.handler import LocalContext
+from local.stack.poller import drain_queue
+from local.stack.state import NAMED_RESOURCES, write_state
+from local.stack.template import ROOT
 
 # The tests' one clock reading: a fixed moment, so dates in keys and codes are stable.
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -107,8 +107,8 @@ def local_cli_env(stack: Any, state_dir: Path, **parameters: str) -> dict[str, s
 # imported.
 LOADED = """
 import json, os, sys
-from local.invoke import load_module
-from local.template import function_spec, load_template
+from local.stack.handler import load_module
+from local.stack.template import function_spec, load_template
 spec = function_spec(load_template(), sys.argv[1])
 os.environ["LAMBDA_TASK_ROOT"] = str(spec.code_dir)
 load_module(spec)

@@ -1,5 +1,5 @@
 """What the sample events in events/ should do: the expectations the handler tests check
-them against (the events themselves are made by local/sample_events.py)."""
+them against (the events themselves are made by local/cli/sample_events.py)."""
 
 from __future__ import annotations
 

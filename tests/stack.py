@@ -21,9 +21,9 @@ from casso_payments.reconciler.deps import ReconcilerDeps, build_deps
 from casso_payments.settings.processor import ProcessorSettings
 from casso_payments.settings.receiver import ReceiverSettings
 from casso_payments.settings.reconciler import ReconcilerSettings
-from local.provision import ProvisionedResources, provision, tap_events
-from local.sample_events import LOCAL_SECRET_VALUES
-from local.template import function_spec, load_template
+from local.cli.sample_events import LOCAL_SECRET_VALUES
+from local.stack.provision import ProvisionedResources, provision, tap_events
+from local.stack.template import function_spec, load_template
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
 

@@ -35,7 +35,7 @@ from local.casso.api import register_controls, register_webhook_api
 from local.casso.sender import DeliveryAttempt, WebhookSender
 from local.casso.webhooks import Event, SimulatedWebhook
 from local.casso.wire import v2_data, webhook_request
-from local.loopback import LoopbackServer, require_loopback
+from local.stack.loopback import LoopbackServer, require_loopback
 
 __all__ = ["CassoSimulator", "DeliveryAttempt", "SimulatedWebhook", "v2_data", "webhook_request"]
 

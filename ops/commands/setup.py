@@ -11,7 +11,7 @@ from pathlib import Path
 
 import boto3
 
-from local.template import load_template, sam_env_vars
+from local.stack.template import load_template, sam_env_vars
 from ops.casso_setup import SetupError, describe_run, reconcile_now, set_checksum_key
 from ops.commands import Failed, Outputs, failing_on
 from ops.env_json import deployed_environments

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from local.config import free_port
-from local.stack_client import call, read_state
-from local.template import ROOT
+from local.cli.stack_client import call
+from local.stack.config import free_port
+from local.stack.state import read_state
+from local.stack.template import ROOT
 
 pytestmark = pytest.mark.e2e
 

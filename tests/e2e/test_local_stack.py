@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from local import story
-from local.config import INTEGRATION_TIMEOUT_SECONDS, port_is_free
+from local.cli import story
+from local.stack.config import INTEGRATION_TIMEOUT_SECONDS, port_is_free
 from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
@@ -166,7 +166,7 @@ def test_invoking_the_processor_says_what_it_did_with_each_record(stack):
 def test_env_json_for_sam_local_invoke_names_every_declared_variable_and_only_those(
     stack, template
 ):
-    from local.template import function_spec
+    from local.stack.template import function_spec
 
     output = stack.state_dir / "env.json"
     stack.cli("env-json", "--host", "host.docker.internal", "--output", str(output))

@@ -13,10 +13,10 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from local.casso.simulator import CassoSimulator
-from local.invoke import LocalContext
-from local.lambda_events import rest_proxy_event, sqs_event, sqs_record
-from local.poller import PollResult, drain, poll_once
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.cli.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
+from local.stack.lambda_events import rest_proxy_event, sqs_event, sqs_record
+from local.stack.poller import PollResult, drain, poll_once
 from tests.helpers import NOW
 from tests.stack import Stack
 

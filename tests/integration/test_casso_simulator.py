@@ -12,9 +12,9 @@ import requests
 
 from casso_payments.casso.delivery import RETRY_DELAYS_MINUTES
 from local.casso.simulator import CassoSimulator, fibonacci_minutes
-from local.http_front import HttpFront
-from local.invoke import LocalContext
-from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
+from local.stack.http_front import HttpFront
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from local.sample_events import V1_ITEM
-from local.template import ROOT
+from local.cli.sample_events import V1_ITEM
+from local.stack.template import ROOT
 from ops.closed_stdout import CLOSED_STDOUT_STATUS
 from tests.helpers import NOW, local_cli_env
 from tests.integration.test_ops import fake_deployed_stack

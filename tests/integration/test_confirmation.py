@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from local.casso.simulator import CassoSimulator, webhook_request
-from local.invoke import LocalContext
-from local.lambda_events import rest_proxy_event
-from local.poller import poll_once, queue_depth
-from local.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
+from local.cli.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
+from local.stack.handler import LocalContext
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.poller import poll_once, queue_depth
 from tests.helpers import published_events
 from tests.integration.conftest import Pipeline
 

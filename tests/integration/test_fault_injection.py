@@ -32,10 +32,10 @@ from casso_payments.aws.deadline import Deadline
 from casso_payments.reconciler.report import SweepReport
 from casso_payments.reconciler.sweep import sweep
 from local.casso.simulator import CassoSimulator, webhook_request
-from local.invoke import LocalContext
-from local.lambda_events import rest_proxy_event
-from local.poller import drain
-from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.poller import drain
 from ops.tools import Queues, redrive_by_hand
 from tests.helpers import NOW, WEBHOOK_URL, published_events
 from tests.stack import Stack

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from casso_payments.orders import vietqr
-from local import demo
-from local.config import Ports
-from local.template import ROOT
+from local.cli import demo
+from local.stack.config import Ports
+from local.stack.template import ROOT
 from tests.helpers import local_cli_env
 
 pytestmark = pytest.mark.integration
@@ -87,7 +87,7 @@ def test_local_invoke_names_the_variables_it_still_needs(server_stack, tmp_path)
 
 
 def test_shipped_env_json_covers_every_variable_that_references_the_stack():
-    from local.template import function_spec, load_template, resources
+    from local.stack.template import function_spec, load_template, resources
 
     template = load_template()
     shipped = json.loads((ROOT / "events" / "env.json").read_text())

@@ -12,8 +12,8 @@ import pytest
 
 from casso_payments.ledger.repository import body_digest
 from casso_payments.receiver.intake import Delivery, receive
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from local.template import ROOT
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.template import ROOT
 from tests.helpers import drain_queue, ledger_items, transaction_ids
 from tests.integration.conftest import NOW
 from tests.integration.test_ops import fake_deployed_stack

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from casso_payments.aws.sqs_batch import BatchFailed
-from local.sample_events import V1_ITEM
+from local.cli.sample_events import V1_ITEM
 from tests.helpers import drain_queue, published_events
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 
 from casso_payments.receiver.intake import Delivery, receive
-from local.lambda_events import rest_proxy_event
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM, WEBHOOK_PATH, load_event
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM, WEBHOOK_PATH, load_event
+from local.stack.lambda_events import rest_proxy_event
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 from tests.integration.conftest import invoke
 from tests.sample_expectations import EXPECTED_STATUS

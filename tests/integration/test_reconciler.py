@@ -11,9 +11,9 @@ import pytest
 
 from casso_payments.receiver.intake import Delivery, receive
 from casso_payments.reconciler.run import run
-from local.http_front import HttpFront
-from local.invoke import LocalContext
-from local.sample_events import LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.stack.handler import LocalContext
+from local.stack.http_front import HttpFront
 from tests.helpers import (
     WEBHOOK_URL,
     delivered_by_webhook,

@@ -15,8 +15,8 @@ from flask import Response
 from casso_payments.aws.deadline import Deadline, DeadlineReached
 from casso_payments.receiver.intake import Delivery, receive
 from casso_payments.reconciler.run import run
-from local.invoke import LocalContext
-from local.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN
+from local.cli.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN
+from local.stack.handler import LocalContext
 from tests.helpers import WEBHOOK_URL, drain_queue, ledger_items
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 from casso_payments.aws.sqs_batch import BatchFailed
 from casso_payments.receiver.intake import Delivery, receive
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, published_events, transaction_ids
 
 pytestmark = pytest.mark.integration
@@ -115,7 +115,7 @@ def test_eventbridge_failing_is_retried_reported_and_not_lost(pipeline, server_s
 def test_local_aws_lets_one_of_fifty_concurrent_conditional_writes_through(server_stack):
     """DynamoDB serialises writes to an item, so of fifty writers conditional on the same
     paid amount exactly one succeeds; the exactly-once tests above rest on local AWS doing
-    the same (local/moto_server.py). Thread switches are made very frequent, which exposed
+    the same (local/stack/moto_server.py). Thread switches are made very frequent, which exposed
     moto's unlocked check-then-write (2 or 3 successes in a quarter of the rounds)."""
     table = server_stack.orders_table
     clients = [server_stack.client("dynamodb") for _ in range(THREADS)]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from local.sample_events import load_event
-from local.template import load_template, resources
+from local.cli.sample_events import load_event
+from local.stack.template import load_template, resources
 from tests.helpers import captured_handler
 
 RECEIVER = {"Name": "service", "Value": "casso-receiver"}

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from local.template import BUILD, function_ids, load_template, runtime_python
+from local.stack.template import BUILD, function_ids, load_template, runtime_python
 
 # Run by python3.13, the runtime's interpreter: its magic number and source hash are the
 # ones Lambda checks.

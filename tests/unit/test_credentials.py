@@ -16,7 +16,7 @@ from casso_payments.casso.credentials import (
 )
 from casso_payments.casso.webhook_auth import WebhookCredentials
 from casso_payments.receiver.intake import Delivery, receive
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import fail_calls
 
 

@@ -8,7 +8,7 @@ import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-from local.template import ROOT
+from local.stack.template import ROOT
 
 LAYER_IN = ROOT / "layers" / "casso" / "requirements.in"
 LAYER_LOCK = ROOT / "layers" / "casso" / "requirements.txt"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from local.template import ROOT, function_ids, function_spec, load_template
+from local.stack.template import ROOT, function_ids, function_spec, load_template
 
 DOCS = ROOT / "docs"
 CONFIGURATION = DOCS / "configuration.md"

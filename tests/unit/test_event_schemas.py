@@ -12,8 +12,8 @@ import pytest
 
 from casso_payments.aws.bus import SOURCE
 from casso_payments.events.details import DETAIL_TYPES, DETAILS
-from local.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
-from local.template import ROOT, load_template, resources
+from local.stack.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
+from local.stack.template import ROOT, load_template, resources
 
 
 def test_every_detail_type_has_a_valid_draft4_schema_and_no_schema_is_orphaned():

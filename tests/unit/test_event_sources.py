@@ -6,9 +6,9 @@ from __future__ import annotations
 import copy
 import json
 
-from local.event_sources import SqsSource, runs_on_schedule, sqs_source
-from local.poller import poll_once, queue_depth
-from local.template import api_path, function_ids, resources
+from local.stack.event_sources import SqsSource, runs_on_schedule, sqs_source
+from local.stack.poller import poll_once, queue_depth
+from local.stack.template import api_path, function_ids, resources
 
 
 def test_the_processor_source_is_the_templates_mapping(template):
@@ -38,7 +38,7 @@ def test_the_functions_path_and_schedule_come_from_the_template(template):
 
 def test_the_receivers_route_is_the_templates_path(template):
     """The receiver routes on its own copy of the path (it does not read the template)."""
-    from local.template import ROOT
+    from local.stack.template import ROOT
 
     app = (ROOT / "functions" / "receiver" / "app.py").read_text()
     assert f'WEBHOOK_PATH = "{api_path(template, "ReceiverFunction")}"' in app

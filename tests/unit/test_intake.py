@@ -9,7 +9,7 @@ import pytest
 
 from casso_payments.casso.webhook_auth import signature_header
 from casso_payments.receiver.intake import Delivery, receive
-from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, OFFICIAL_VECTOR, V1_ITEM
+from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, OFFICIAL_VECTOR, V1_ITEM
 from tests.helpers import NOW, drain_queue, fail_calls, ledger_items, transaction_ids
 
 V1_HEADERS = {"secure-token": LOCAL_SECURE_TOKEN}

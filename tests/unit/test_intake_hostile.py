@@ -17,7 +17,7 @@ from casso_payments.casso import webhook_auth
 from casso_payments.receiver import intake, recording
 from casso_payments.receiver.intake import Delivery, receive
 from casso_payments.settings.receiver import HARD_MAX_BODY_BYTES
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The local AWS (local/moto_server.py) keeps moto's answers while it drops moto's costs
+"""The local AWS (local/stack/moto_server.py) keeps moto's answers while it drops moto's costs
 that AWS doesn't have: SQS calls that grow with the queue's length, a directory listing
 per request. The DynamoDB serialisation is tested under concurrency in
 tests/integration/test_reliability.py."""
@@ -14,7 +14,7 @@ import pytest
 from moto import mock_aws
 from moto.sqs.models import Queue, sqs_backends
 
-from local.moto_server import QueueAttributes, moto_queue_attributes
+from local.stack.moto_server import QueueAttributes, moto_queue_attributes
 
 REGION = "ap-southeast-1"
 ACCOUNT = "123456789012"

@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from local.config import Credentials, PortInUse, Ports, port_is_free, read_dotenv
+from local.stack.config import Credentials, PortInUse, Ports, port_is_free, read_dotenv
 
 
 def test_credentials_from_environment_then_dotenv_then_generated(tmp_path):

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from casso_payments.casso.payload import Transaction, parse_delivery, parse_transaction
-from local.sample_events import OFFICIAL_VECTOR, V1_ITEM
+from local.cli.sample_events import OFFICIAL_VECTOR, V1_ITEM
 
 
 def test_v1_array_of_one():

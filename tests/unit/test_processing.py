@@ -11,7 +11,7 @@ from casso_payments.aws.bus import Bus, PublishError
 from casso_payments.events.outcomes import Outcome
 from casso_payments.processor.process import MissingTransaction, process
 from casso_payments.receiver.intake import Delivery, receive
-from local.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
 from tests.helpers import NOW, fail_calls, published_events
 
 

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from casso_payments.receiver.intake import Delivery, receive
-from local.sample_events import load_event
+from local.cli.sample_events import load_event
 from tests.helpers import NOW, captured_handler, loaded_at_cold_start, published_events
 from tests.sample_expectations import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS
 
@@ -26,7 +26,7 @@ def processor(stack, load_handler_of):
 
 
 def test_every_sample_event_is_in_the_expectations():
-    from local.sample_events import EVENTS
+    from local.cli.sample_events import EVENTS
 
     assert {p.stem for p in EVENTS.glob("processor-*.json")} == set(EXPECTED_PROCESSING)
 
@@ -91,7 +91,7 @@ def test_poisoned_record_is_reported_alone_with_its_reason_logged(processor, sta
 def test_a_batch_whose_every_record_failed_fails_the_invocation_naming_each(processor, stack):
     """Lambda then counts an error (ProcessorErrorsAlarm) and retries the whole batch."""
     from casso_payments.aws.sqs_batch import BatchFailed
-    from local.lambda_events import sqs_event, sqs_record
+    from local.stack.lambda_events import sqs_event, sqs_record
 
     event = sqs_event(
         [

@@ -12,7 +12,7 @@ from casso_payments.casso.payload import Problem
 from casso_payments.ledger.repository import body_digest
 from casso_payments.receiver import quarantine
 from casso_payments.receiver.release import release
-from local.sample_events import V1_ITEM
+from local.cli.sample_events import V1_ITEM
 from tests.helpers import drain_queue, fail_calls, ledger_items, transaction_ids
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 
 from casso_payments.casso.webhook_auth import signature_header
 from casso_payments.receiver.intake import Delivery, receive
-from local.invoke import LocalContext
-from local.lambda_events import rest_proxy_event
-from local.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, V1_ITEM
+from local.cli.sample_events import LOCAL_CREDENTIALS, LOCAL_SECURE_TOKEN, V1_ITEM
+from local.stack.handler import LocalContext
+from local.stack.lambda_events import rest_proxy_event
 from tests.helpers import NOW
 from tests.stack import Stack
 

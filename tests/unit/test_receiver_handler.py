@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from local.sample_events import EVENTS, LOCAL_CREDENTIALS, WEBHOOK_PATH, load_event
+from local.cli.sample_events import EVENTS, LOCAL_CREDENTIALS, WEBHOOK_PATH, load_event
 from tests.helpers import captured_handler, drain_queue, ledger_items, transaction_ids
 from tests.sample_expectations import EXPECTED_STATUS
 
@@ -107,8 +107,8 @@ def test_other_paths_and_methods_are_not_served(handler):
 
 
 def test_quarantine_log_line_names_the_field_but_not_its_value(handler, capsys):
-    from local.lambda_events import rest_proxy_event
-    from local.sample_events import LOCAL_SECURE_TOKEN
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
 
     private = "NGUYEN THI HONG 0123456789 CK DH1234"
     body = json.dumps({"error": 0, "data": [{"id": 5, "amount": 1000, "description": [private]}]})
@@ -125,8 +125,8 @@ def test_quarantine_log_line_names_the_field_but_not_its_value(handler, capsys):
 
 @pytest.mark.parametrize("body", ["abc", "\x80", "đơn hàng"])
 def test_body_claiming_base64_that_is_not_is_quarantined_not_a_500(handler, stack, body):
-    from local.lambda_events import rest_proxy_event
-    from local.sample_events import LOCAL_SECURE_TOKEN
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
 
     event = rest_proxy_event(
         "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
@@ -151,8 +151,8 @@ def test_base64_encoded_json_body_is_decoded(handler, stack):
 def test_body_with_a_lone_surrogate_is_quarantined_not_a_500(handler, stack, encoded):
     # A JSON event can carry "\ud800" in its body string; no UTF-8 form, so it is kept with
     # the replacement character rather than failing to be measured, hashed or stored.
-    from local.lambda_events import rest_proxy_event
-    from local.sample_events import LOCAL_SECURE_TOKEN
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
 
     event = rest_proxy_event(
         "POST", "/casso/webhook", headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body="ab\ud800"

@@ -6,7 +6,7 @@ import json
 import re
 
 from local.casso.simulator import FIRST_TRANSACTION_ID
-from local.sample_events import EVENTS, sample_events
+from local.cli.sample_events import EVENTS, sample_events
 
 
 def test_the_committed_events_are_exactly_what_make_events_makes():

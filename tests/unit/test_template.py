@@ -11,7 +11,13 @@ from functools import cache
 
 import pytest
 
-from local.template import ROOT, function_ids, function_spec, load_template, transform_template
+from local.stack.template import (
+    ROOT,
+    function_ids,
+    function_spec,
+    load_template,
+    transform_template,
+)
 
 RUNBOOK = ROOT / "docs" / "operations.md"
 EXPECTED_ALARMS = {

@@ -15,7 +15,7 @@ from casso_payments.casso.webhook_auth import (
     presented,
     signature_header,
 )
-from local.sample_events import OFFICIAL_VECTOR
+from local.cli.sample_events import OFFICIAL_VECTOR
 
 KEY = OFFICIAL_VECTOR["checksum_key"]
 OFFICIAL_HEADER = OFFICIAL_VECTOR["headers"]["X-Casso-Signature"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import jsonschema
 
-SCHEMAS = Path(__file__).resolve().parent.parent / "schemas" / "events"
+SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "events"
 
 
 class SchemaMismatch(AssertionError):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from local import story
-from local.render import table
+from local.cli import story
+from local.cli.render import table
 
 
 def vnd(amount: Any) -> str:

@@ -8,8 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-from local.config import free_port
-from local.template import ROOT
+from local.stack.config import free_port
+from local.stack.template import ROOT
 
 
 class MotoProcess:
@@ -23,8 +23,8 @@ class MotoProcess:
 
     def start(self, timeout: float = 30.0) -> MotoProcess:
         with self._log.open("w") as log:
-            # moto.server with DynamoDB's per-item write serialisation (local/moto_server.py).
-            command = [sys.executable, "-m", "local.moto_server", "-H", "127.0.0.1"]
+            # moto.server with DynamoDB's per-item write serialisation (local/stack/moto_server.py).
+            command = [sys.executable, "-m", "local.stack.moto_server", "-H", "127.0.0.1"]
             self._process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
                 [*command, "-p", str(self.port)],
                 cwd=ROOT,

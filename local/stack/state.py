@@ -1,27 +1,19 @@
-"""Finding a running local stack and calling its controls: its state file
-(`.local-stack/stack.json`, written by the stack once it is up), its clients, its /_local/ API.
-The CLI and the end-to-end tests use it."""
+"""The state file a running stack writes (`.local-stack/stack.json`, once it is up): where
+everything is, its credentials and resources; written, read and cleared here. The CLI's stack
+client and the end-to-end tests read it."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import boto3
-import requests
-
-from local.config import INTEGRATION_TIMEOUT_SECONDS, LOCAL_AWS, STATE_FILE
-from local.template import function_spec
+from local.stack.config import LOCAL_AWS
+from local.stack.template import function_spec
 
 if TYPE_CHECKING:  # the stack writes its state with this module
-    from local.stack import LocalPipeline
-
-
-class NotRunning(SystemExit):
-    pass
+    from local.stack.pipeline import LocalPipeline
 
 
 # The resources a client of the stack finds by name.
@@ -90,50 +82,3 @@ def clear_state(state_dir: Path, pid: int) -> None:
     state = state_dir / "stack.json"
     if state.exists() and json.loads(state.read_text()).get("pid") == pid:
         state.unlink()
-
-
-def command(arguments: str) -> str:
-    """A CLI command line that works as typed from the project root: with this interpreter
-    (the project's .venv), not whatever `python` is first on the PATH."""
-    try:
-        python = str(Path(sys.executable).relative_to(Path.cwd()))
-    except ValueError:
-        python = sys.executable
-    return f"{python} -m local.cli {arguments}"
-
-
-def running() -> dict[str, Any]:
-    """The running stack's state; NotRunning (saying what to do) if there is none."""
-    if not STATE_FILE.exists():
-        raise NotRunning(f"no local stack is running: start one with `make dev` ({command('up')})")
-    state = json.loads(STATE_FILE.read_text())
-    try:
-        os.kill(state["pid"], 0)
-    except OSError:
-        raise NotRunning(
-            f"the local stack that wrote {STATE_FILE} (pid {state['pid']}) is gone: start it again"
-        ) from None
-    return state
-
-
-def clients(state: dict[str, Any]) -> dict[str, Any]:
-    """boto3 clients for the stack's local AWS."""
-    os.environ.update(LOCAL_AWS)
-    return {n: boto3.client(n, endpoint_url=state["urls"]["moto"]) for n in ("dynamodb", "sqs")}
-
-
-def call(
-    state: dict[str, Any], method: str, path: str, *, waits: float = 0.0, **kwargs: Any
-) -> Any:
-    """A call to the stack's own API; `waits` is how long the work it asks for may take.
-    An error answer exits with its message."""
-    response = requests.request(
-        method,
-        f"{state['urls']['api']}/_local/{path}",
-        timeout=waits + INTEGRATION_TIMEOUT_SECONDS,
-        **kwargs,
-    )
-    body = response.json()
-    if response.status_code >= 400:
-        raise SystemExit(body.get("error", response.text))
-    return body

@@ -31,17 +31,16 @@ from casso_payments.casso.delivery import (
     PAUSE_AFTER_MINUTES,
     RETRY_DELAYS_MINUTES,
 )
-from local import control
 from local.casso.simulator import CassoSimulator
-from local.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
-from local.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
-from local.http_front import HttpFront
-from local.moto_process import MotoProcess
-from local.poller import queue_depth
-from local.provision import provision, tap_events
-from local.runtime import FunctionPool, FunctionProcess, warm_all
-from local.stack_client import clear_state, describe, write_state
-from local.template import api_path, function_ids, function_spec, load_template, parameter_defaults
+from local.stack import control, template
+from local.stack.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
+from local.stack.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
+from local.stack.http_front import HttpFront
+from local.stack.moto_process import MotoProcess
+from local.stack.poller import queue_depth
+from local.stack.provision import provision, tap_events
+from local.stack.runtime import FunctionPool, FunctionProcess, warm_all
+from local.stack.state import clear_state, describe, write_state
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
 
@@ -84,10 +83,10 @@ class LocalPipeline:
         self.processor_concurrency = processor_concurrency
         self.tap = tap
         self._extra_processors: list[FunctionProcess] = []
-        self.template = load_template()
+        self.template = template.load_template()
         # Locally the webhook takes money out too, so the whole story flows through it.
         self.parameters = {
-            **parameter_defaults(self.template),
+            **template.parameter_defaults(self.template),
             "IncomeOnly": "false",
             **(parameters or {}),
         }
@@ -104,7 +103,7 @@ class LocalPipeline:
         self._reconcile_lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.functions: dict[str, FunctionProcess] = {}
-        self.function_ids = function_ids(self.template)
+        self.function_ids = template.function_ids(self.template)
 
     # Lifecycle
     def start(self) -> LocalPipeline:
@@ -145,7 +144,7 @@ class LocalPipeline:
             control=lambda request: control.dispatch(self, request),
             serialize=False,
         )
-        self.webhook_url = self.front.url(api_path(self.template, "ReceiverFunction"))
+        self.webhook_url = self.front.url(template.api_path(self.template, "ReceiverFunction"))
         overrides = {
             "ReconcilerFunction": {
                 "WEBHOOK_URL": self.webhook_url,
@@ -155,7 +154,7 @@ class LocalPipeline:
             "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
         }
         for logical_id in self.function_ids:
-            spec = function_spec(self.template, logical_id)
+            spec = template.function_spec(self.template, logical_id)
             environment = {
                 **self.resources.function_environment(spec.environment, overrides.get(logical_id)),
                 **LOCAL_AWS,
@@ -275,7 +274,7 @@ class LocalPipeline:
         # Casso retries on its schedule until the webhook pauses, whichever comes first.
         retrying = min(sum(RETRY_DELAYS_MINUTES), PAUSE_AFTER_MINUTES) * self.minute
         casso = retrying + (len(RETRY_DELAYS_MINUTES) + 1) * DELIVERY_TIMEOUT_SECONDS
-        processor_timeout = function_spec(self.template, "ProcessorFunction").timeout
+        processor_timeout = template.function_spec(self.template, "ProcessorFunction").timeout
         receives = int(self.parameters["MaxReceiveCount"])
         return casso + receives * (self.retry_after_seconds + processor_timeout)
 

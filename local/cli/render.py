@@ -8,7 +8,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from local.poller import queue_depth
+from local.stack.poller import queue_depth
 
 
 def plain(value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from werkzeug.wrappers import Request, Response
 
 if TYPE_CHECKING:  # the stack calls this module; only its type is needed here
-    from local.stack import LocalPipeline
+    from local.stack.pipeline import LocalPipeline
 
 # What a control answers: a JSON body and an HTTP status.
 Answer = tuple[Any, int]

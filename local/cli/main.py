@@ -22,9 +22,9 @@ import sys
 
 import requests
 
-from local.commands.invoke import cmd_env_json, cmd_invoke
-from local.commands.lifecycle import cmd_demo, cmd_down, cmd_status, cmd_up, cmd_wait
-from local.commands.pipeline import (
+from local.cli.commands.invoke import cmd_env_json, cmd_invoke
+from local.cli.commands.lifecycle import cmd_demo, cmd_down, cmd_status, cmd_up, cmd_wait
+from local.cli.commands.pipeline import (
     cmd_order,
     cmd_processor,
     cmd_reconcile,
@@ -32,9 +32,9 @@ from local.commands.pipeline import (
     cmd_send_webhook,
     cmd_show,
 )
-from local.config import Ports
-from local.stack_client import NotRunning
-from local.webhook_controls import add_lifecycle_options, add_webhook_command
+from local.cli.stack_client import NotRunning
+from local.cli.webhook_controls import add_lifecycle_options, add_webhook_command
+from local.stack.config import Ports
 from ops.closed_stdout import quiet_when_stdout_closes
 from ops.qr import add_qr_arguments
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from local.lambda_events import sqs_event, sqs_record
+from local.stack.lambda_events import sqs_event, sqs_record
 
 
 @dataclass(frozen=True)

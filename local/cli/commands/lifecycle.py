@@ -8,9 +8,9 @@ import signal
 import sys
 import time
 
-from local.config import STATE_FILE, Credentials, PortInUse, Ports
-from local.render import print_json
-from local.stack_client import NotRunning, call, command, running
+from local.cli.render import print_json
+from local.cli.stack_client import NotRunning, call, command, running
+from local.stack.config import STATE_FILE, Credentials, PortInUse, Ports
 
 SAMPLE_EVENTS_HINT = (
     "this stack generated its own credentials, so the sample events in events/ (which carry "
@@ -25,7 +25,7 @@ def _ports(args: argparse.Namespace) -> Ports:
 def cmd_up(args: argparse.Namespace) -> int:
     # The stack's own modules (moto, Flask, the simulator) only where it starts: every other
     # command is a client and starts in a fraction of the time.
-    from local.stack import LocalPipeline
+    from local.stack.pipeline import LocalPipeline
 
     if STATE_FILE.exists():
         try:
@@ -101,7 +101,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from local.demo import run
+    from local.cli.demo import run
 
     try:
         return run(_ports(args), verbose=args.verbose)

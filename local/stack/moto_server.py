@@ -15,7 +15,7 @@
 - **moto's server looks for the service on disk for every request** (a directory listing
   of its ~150 service packages, under a global lock). `cached_service_list()` lists once.
 
-Run as `python -m local.moto_server [moto.server's options]`: the local stack does. The
+Run as `python -m local.stack.moto_server [moto.server's options]`: the local stack does. The
 tests call `adjust_moto()` before they start an in-process moto or a moto server.
 """
 

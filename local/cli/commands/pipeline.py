@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from casso_payments.casso import client as casso_client
-from local.config import INTEGRATION_TIMEOUT_SECONDS
-from local.render import print_json, show_tables, shown_state
-from local.stack_client import call, clients, running
+from local.cli.render import print_json, show_tables, shown_state
+from local.cli.stack_client import call, clients, running
+from local.stack.config import INTEGRATION_TIMEOUT_SECONDS
 
 
 def cmd_order(args: argparse.Namespace) -> int:

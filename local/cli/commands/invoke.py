@@ -10,13 +10,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from local.commands.lifecycle import SAMPLE_EVENTS_HINT
-from local.config import LOCAL_AWS, STATE_FILE
-from local.stack_client import clients, running
+from local.cli.commands.lifecycle import SAMPLE_EVENTS_HINT
+from local.cli.stack_client import clients, running
+from local.stack.config import LOCAL_AWS, STATE_FILE
 
 
 def cmd_invoke(args: argparse.Namespace) -> int:
-    from local import invoke
+    from local.cli import invoke
 
     endpoint, resolved, state = args.endpoint_url, None, None
     if endpoint is None and STATE_FILE.exists():
@@ -50,7 +50,7 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_env_json(args: argparse.Namespace) -> int:
     """An `--env-vars` file for `sam local invoke` against this running stack."""
-    from local.template import load_template, sam_env_vars
+    from local.stack.template import load_template, sam_env_vars
 
     state = running()
     env_vars = sam_env_vars(load_template(), state["environments"])

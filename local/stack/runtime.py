@@ -20,8 +20,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from local.invoke import LocalContext
-from local.template import function_spec, load_template
+from local.stack.handler import LocalContext
+from local.stack.template import function_spec, load_template
 
 # Local-only fault injection, armed through the stack's control API: the process dies right
 # after the processor's first order update (between the effect and the ledger mark).
@@ -64,7 +64,7 @@ def _serve(
     """The child process: import the handler once, then answer invocations."""
     sys.stdout = sys.stderr = open(log, "a", buffering=1)  # noqa: SIM115 - lives as long as the process
     os.environ.update(environment)
-    from local.invoke import load_module  # imported here: the environment must be set first
+    from local.stack.handler import load_module  # imported here: the environment must be set first
 
     spec = function_spec(load_template(), logical_id)
     try:

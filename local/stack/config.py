@@ -15,8 +15,8 @@ from pathlib import Path
 import psutil
 from dotenv import dotenv_values
 
-from local.provision import REGION
-from local.template import ROOT
+from local.stack.provision import REGION
+from local.stack.template import ROOT
 
 # How long API Gateway (REST) waits for the function, at most, before answering 504: so how
 # long a client of the webhook, locally or deployed, waits for an answer.

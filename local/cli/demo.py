@@ -1,7 +1,7 @@
 """`make demo`: the whole pipeline on a laptop, told as a story, checked, summarised.
 
 Starts the local stack (local AWS on a moto server, the Casso simulator, the HTTP front,
-the processor's poller, the reconciler), tells the story in `local.story`, prints a summary a
+the processor's poller, the reconciler), tells the story in `local.cli.story`, prints a summary a
 person reads at a glance, stops everything, and exits 0 only when every expected outcome
 happened.
 """
@@ -17,11 +17,11 @@ from typing import Any
 
 import requests
 
-from local import story
-from local.config import INTEGRATION_TIMEOUT_SECONDS, Credentials, Ports
-from local.demo_summary import Checks, summarise, vnd
-from local.poller import drain_queue
-from local.stack import LocalPipeline
+from local.cli import story
+from local.cli.demo_summary import Checks, summarise, vnd
+from local.stack.config import INTEGRATION_TIMEOUT_SECONDS, Credentials, Ports
+from local.stack.pipeline import LocalPipeline
+from local.stack.poller import drain_queue
 
 
 def _step(number: int, text: str) -> None:
@@ -33,8 +33,8 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     from casso_payments.aws.dynamo import from_dynamodb
     from casso_payments.orders import vietqr
     from casso_payments.orders.repository import Orders
-    from local.event_schemas import SchemaMismatch
-    from local.event_schemas import check as check_event_schema
+    from local.stack.event_schemas import SchemaMismatch
+    from local.stack.event_schemas import check as check_event_schema
     from ops.qr import payee_from
 
     dynamodb, sqs = stack.clients["dynamodb"], stack.clients["sqs"]

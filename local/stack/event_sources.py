@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from local.poller import poll_once
-from local.template import events_of
+from local.stack.poller import poll_once
+from local.stack.template import events_of
 
 
 @dataclass(frozen=True)

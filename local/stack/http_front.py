@@ -13,8 +13,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from local.lambda_events import rest_proxy_event
-from local.loopback import LoopbackServer
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from local.template import Resolver, load_template, parameter_defaults, resources
+from local.stack.template import Resolver, load_template, parameter_defaults, resources
 
 REGION = "ap-southeast-1"
 ACCOUNT = "123456789012"  # moto's default account

@@ -56,7 +56,7 @@ def _casso(state: dict[str, Any], method: str, path: str) -> Any:
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
-    from local.stack_client import call, running
+    from local.cli.stack_client import call, running
 
     state = running()
     if args.action == "outage":

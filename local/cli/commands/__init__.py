@@ -1,0 +1,6 @@
+"""The local CLI's commands, by what they work on (local/cli/main.py parses and dispatches).
+
+lifecycle   start, stop and watch the local stack: up, down, demo, status, wait
+pipeline    a running stack's pipeline: order, send, send-webhook, show, reconcile, processor
+invoke      one function by hand, like `sam local invoke`: invoke, env-json
+"""
