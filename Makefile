@@ -49,9 +49,10 @@ format: venv ## ruff: fix what can be fixed, format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-# The template's nested application is a template of its own: schemas/ (the event schema
-# registry, generated from schemas/events/*.json, which are the one source).
-NESTED_TEMPLATES := schemas/template.yaml
+# The template's two nested applications are templates of their own: monitoring/ (alarms,
+# their topic, the dashboard) and schemas/ (the event schema registry, generated from
+# schemas/events/*.json, which are the one source).
+NESTED_TEMPLATES := monitoring/template.yaml schemas/template.yaml
 
 schemas: venv ## write schemas/template.yaml (the schema registry) from schemas/events/*.json
 	$(PYTHON) -m schemas.generate
