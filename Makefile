@@ -12,7 +12,7 @@ export SAM_CLI_TELEMETRY := 0
 export AWS_DEFAULT_REGION ?= ap-southeast-1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help venv lock lint format validate unit integration pytest receiver-py313 build test demo dev bench redrive replay events clean
+.PHONY: help venv lock lint format schemas validate unit integration pytest receiver-py313 build test demo dev bench redrive replay events clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -49,8 +49,18 @@ format: venv ## ruff: fix what can be fixed, format
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-validate: venv ## sam validate --lint (cfn-lint underneath; no AWS credentials needed)
-	$(BIN)/sam validate --lint --template template.yaml
+# The template's two nested applications are templates of their own: monitoring/ (alarms,
+# their topic, the dashboard) and schemas/ (the event schema registry, generated from
+# schemas/events/*.json, which are the one source).
+NESTED_TEMPLATES := monitoring/template.yaml schemas/template.yaml
+
+schemas: venv ## write schemas/template.yaml (the schema registry) from schemas/events/*.json
+	$(PYTHON) -m schemas.generate
+
+validate: venv ## sam validate --lint of the template and its nested ones (cfn-lint; no AWS credentials needed)
+	$(PYTHON) -m schemas.generate --check
+	@for t in template.yaml $(NESTED_TEMPLATES); do \
+	  echo "sam validate --lint --template $$t"; $(BIN)/sam validate --lint --template $$t; done
 
 unit: venv ## unit tests (in-process moto)
 	$(PYTHON) -m pytest tests/unit -q $(XDIST)
@@ -96,6 +106,7 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version), then 
 	@py313="$$(scripts/find-python 3.13 exact)" || { \
 	  echo "error: sam build needs python3.13 (the functions' Lambda runtime) and none was found." >&2; \
 	  echo "       Install it (e.g. 'pyenv install 3.13', 'apt install python3.13', python.org) and re-run." >&2; exit 1; }; \
+	$(PYTHON) -m schemas.generate --check; \
 	echo "sam build with $$py313"; \
 	PATH="$$(dirname "$$py313"):$$PATH" $(BIN)/sam build --template template.yaml && \
 	echo "compiling .aws-sam/build for python3.13 (checked-hash .pyc, shipped by sam deploy)" && \

@@ -104,6 +104,80 @@ def resources(template: Mapping[str, Any], resource_type: str) -> dict[str, dict
     }
 
 
+# A nested application's template: SAM's resource, and the stack the transform makes of it.
+_NESTED = {"AWS::Serverless::Application": "Location", "AWS::CloudFormation::Stack": "TemplateURL"}
+
+
+def applications(template: Mapping[str, Any], base: Path = ROOT) -> dict[str, Path]:
+    """The template's nested applications whose template is a local file (monitoring, the
+    event schemas): logical id -> that file, relative to `base`, the template's folder.
+    `sam build` copies them beside the functions, and `sam deploy` uploads them."""
+    found = {}
+    for logical_id, spec in template["Resources"].items():
+        location = spec.get("Properties", {}).get(_NESTED.get(spec["Type"], ""))
+        if isinstance(location, str) and "://" not in location:
+            found[logical_id] = base / location
+    return found
+
+
+def load_application(template: Mapping[str, Any], logical_id: str) -> dict[str, Any]:
+    """The nested application's template as `template` passes it in: every !Ref to one of
+    its parameters, and every ${parameter} in a !Sub, replaced by the value the parent passes
+    (or the parameter's default), so its resources read as they deploy."""
+    path = applications(template)[logical_id]
+    nested = load_template(path)
+    given = template["Resources"][logical_id]["Properties"].get("Parameters", {})
+    passed = {}
+    for name, spec in nested.get("Parameters", {}).items():
+        if name in given:
+            passed[name] = given[name]
+        elif "Default" in spec:
+            passed[name] = str(spec["Default"])
+        else:
+            raise KeyError(f"{logical_id} passes no {name}, which {path.name} needs")
+    for section in ("Conditions", "Resources", "Outputs"):
+        if section in nested:
+            nested[section] = _passed_in(nested[section], passed)
+    return nested
+
+
+def _passed_in(value: Any, passed: Mapping[str, Any]) -> Any:
+    if isinstance(value, list):
+        return [_passed_in(v, passed) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"} and value["Ref"] in passed:
+        return copy.deepcopy(passed[value["Ref"]])
+    if set(value) == {"Fn::Sub"}:
+        text, variables = value["Fn::Sub"], {}
+        if isinstance(text, list):
+            text, variables = text[0], _passed_in(text[1], passed)
+        unsubstituted = {n: v for n, v in passed.items() if n not in variables}
+        kept: dict[str, Any] = {}
+        text = re.sub(r"\$\{([^}!]+)\}", lambda m: _sub_text(m, unsubstituted, kept), text)
+        variables = {**variables, **kept}
+        return {"Fn::Sub": [text, variables] if variables else text}
+    return {k: _passed_in(v, passed) for k, v in value.items()}
+
+
+def _sub_text(match: re.Match[str], passed: Mapping[str, Any], kept: dict[str, Any]) -> str:
+    """${name} in a !Sub, as the passed value would read there."""
+    name = match.group(1)
+    if name not in passed:
+        return match.group(0)
+    value = passed[name]
+    if isinstance(value, str):
+        return value
+    if set(value) == {"Ref"}:
+        return f"${{{value['Ref']}}}"
+    if set(value) == {"Fn::GetAtt"}:
+        return "${" + ".".join(value["Fn::GetAtt"]) + "}"
+    if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
+        return str(value["Fn::Sub"])
+    kept[name] = value  # anything else stays a variable of the !Sub
+    return match.group(0)
+
+
 @dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str

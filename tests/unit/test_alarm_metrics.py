@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from local.cli.sample_events import load_event
-from local.stack.template import load_template, resources
+from local.stack.template import load_application, load_template, resources
 from tests.helpers import captured_handler
 
 RECEIVER = {"Name": "service", "Value": "casso-receiver"}
@@ -28,7 +28,8 @@ def alarm_metrics(alarm: dict[str, Any]) -> list[dict[str, Any]]:
 
 def receiver_alarms() -> dict[str, list[Metric]]:
     found: dict[str, list[Metric]] = {}
-    for name, alarm in resources(load_template(), "AWS::CloudWatch::Alarm").items():
+    monitoring = load_application(load_template(), "Monitoring")  # monitoring/template.yaml
+    for name, alarm in resources(monitoring, "AWS::CloudWatch::Alarm").items():
         metrics = [
             (m["Namespace"], m["MetricName"], frozenset((d["Name"], d["Value"]) for d in dims))
             for m in alarm_metrics(alarm)

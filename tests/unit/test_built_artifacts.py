@@ -1,4 +1,5 @@
-"""What `make build` leaves for `sam deploy`: every module ships its python3.13 bytecode.
+"""What `make build` leaves for `sam deploy`: every module ships its python3.13 bytecode, and
+each nested application's template is there for `sam deploy` to upload.
 
 Lambda's file system is read-only, so a module without a .pyc is compiled again at every
 cold start (docs/benchmarks.md#bytecode-shipped-with-the-build). `make test` builds before
@@ -12,7 +13,7 @@ import subprocess
 
 import pytest
 
-from local.stack.template import BUILD, function_ids, load_template, runtime_python
+from local.stack.template import BUILD, applications, function_ids, load_template, runtime_python
 
 # Run by python3.13, the runtime's interpreter: its magic number and source hash are the
 # ones Lambda checks.
@@ -61,3 +62,16 @@ def test_every_built_module_ships_hash_checked_python313_bytecode():
     ):
         assert any(path.endswith(name) for path in found), name
     assert {path: why for path, why in found.items() if why != "ok"} == {}
+
+
+def test_the_build_holds_each_nested_applications_template_as_it_is_in_the_repository():
+    built = BUILD / "template.yaml"
+    if not built.is_file():
+        pytest.skip("no build: run make build")
+    template = load_template(built)
+    nested = applications(template, BUILD)
+    assert set(nested) == set(applications(load_template())) == {"Monitoring", "EventSchemas"}
+    for logical_id, source in applications(load_template()).items():
+        # sam build copies it beside the functions; sam deploy uploads it from there.
+        assert nested[logical_id] == BUILD / logical_id / "template.yaml"
+        assert load_template(nested[logical_id]) == load_template(source), logical_id

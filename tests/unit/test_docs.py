@@ -24,10 +24,12 @@ NOT_SET = "Variables the template does not set"
 # Where code, tests and the template may point at a doc, by its path from the root.
 CODE = [
     ROOT / "template.yaml",
+    ROOT / "monitoring" / "template.yaml",
+    ROOT / "schemas" / "template.yaml",
     ROOT / "Makefile",
     *[
         p
-        for d in ("layers", "functions", "local", "ops", "bench", "tests", "scripts")
+        for d in ("layers", "functions", "local", "ops", "bench", "tests", "scripts", "schemas")
         for p in sorted((ROOT / d).rglob("*.py"))
     ],
 ]

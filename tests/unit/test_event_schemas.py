@@ -1,8 +1,10 @@
-"""Every event detail-type has a JSON Schema in schemas/events/, registered by the template;
+"""Every event detail-type has a JSON Schema in schemas/events/, registered by the template's
+nested application schemas/template.yaml, which `make schemas` generates from those files;
 the tests' event reader (tests/helpers.published_events) checks every event against it."""
 
 from __future__ import annotations
 
+import copy
 import json
 import types
 import typing
@@ -13,7 +15,8 @@ import pytest
 from casso_payments.aws.bus import SOURCE
 from casso_payments.events.details import DETAIL_TYPES, DETAILS
 from local.stack.event_schemas import SCHEMAS, SchemaMismatch, check, schema, schema_file
-from local.stack.template import ROOT, load_template, resources
+from local.stack.template import ROOT, load_application, load_template, resources
+from schemas import generate
 
 
 def test_every_detail_type_has_a_valid_draft4_schema_and_no_schema_is_orphaned():
@@ -26,9 +29,12 @@ def test_every_detail_type_has_a_valid_draft4_schema_and_no_schema_is_orphaned()
 
 
 def test_the_template_registers_each_schema_as_it_is_in_the_repository():
-    template = load_template()
+    template = load_application(load_template(), "EventSchemas")  # schemas/template.yaml
     registries = resources(template, "AWS::EventSchemas::Registry")
     assert list(registries) == ["EventSchemaRegistry"]
+    assert registries["EventSchemaRegistry"]["RegistryName"] == {
+        "Fn::Sub": "${AWS::StackName}-payment-events"
+    }
     registered = {
         r["SchemaName"]: r for r in resources(template, "AWS::EventSchemas::Schema").values()
     }
@@ -37,6 +43,23 @@ def test_the_template_registers_each_schema_as_it_is_in_the_repository():
         props = registered[f"{SOURCE}@{schema_file(detail_type).stem}"]
         assert props["Type"] == "JSONSchemaDraft4"
         assert json.loads(props["Content"]) == schema(detail_type)
+
+
+def test_the_registry_template_is_what_make_schemas_writes_from_the_files():
+    assert generate.TEMPLATE.read_text() == generate.render(), "run make schemas"
+    assert generate.main(["--check"]) == 0
+
+
+def test_a_schema_file_changed_after_make_schemas_is_caught(tmp_path):
+    for path in SCHEMAS.glob("*.json"):
+        (tmp_path / path.name).write_text(path.read_text())
+    assert generate.render(tmp_path) == generate.TEMPLATE.read_text()
+    changed = copy.deepcopy(schema("Order Paid"))  # schema() is cached: never change it
+    changed["properties"]["detail"]["properties"]["amount"]["description"] = "VND"
+    (tmp_path / schema_file("Order Paid").name).write_text(json.dumps(changed, indent=2))
+    assert generate.render(tmp_path) != generate.TEMPLATE.read_text()
+    (tmp_path / "OrderShipped.json").write_text(json.dumps({**changed, "title": "x"}))
+    assert "casso.payments@OrderShipped" in generate.render(tmp_path)
 
 
 def test_the_events_doc_links_every_schema():

@@ -1,5 +1,7 @@
 """Promises the template makes, read from the template as CloudFormation gets it (after the
-SAM transform: generated roles, API policy, event source mappings and all)."""
+SAM transform: generated roles, API policy, event source mappings and all), and from its
+nested applications (monitoring/template.yaml: the alarms, their topic and the dashboard) as
+the template passes them their parameters."""
 
 from __future__ import annotations
 
@@ -13,8 +15,10 @@ import pytest
 
 from local.stack.template import (
     ROOT,
+    applications,
     function_ids,
     function_spec,
+    load_application,
     load_template,
     transform_template,
 )
@@ -55,6 +59,18 @@ def built(allowlist: tuple[str, ...] = ()) -> dict:
     return transform_template(parameters=parameters)
 
 
+@cache
+def nested(logical_id: str) -> dict:
+    """A nested application's template, each of its parameters replaced by what the template
+    passes it."""
+    return load_application(built(), logical_id)
+
+
+def monitoring() -> dict:
+    """monitoring/template.yaml: the alarms, their topic and key, the dashboard."""
+    return nested("Monitoring")
+
+
 def of_type(template: dict, kind: str) -> dict[str, dict]:
     return {name: r for name, r in template["Resources"].items() if r["Type"] == kind}
 
@@ -65,7 +81,7 @@ def runbook_anchors() -> set[str]:
 
 
 def test_every_alarm_exists_notifies_the_topic_and_points_at_its_runbook_section():
-    alarms = of_type(built(), "AWS::CloudWatch::Alarm")
+    alarms = of_type(monitoring(), "AWS::CloudWatch::Alarm")
     assert set(alarms) == EXPECTED_ALARMS
     anchors = runbook_anchors()
     for name, alarm in alarms.items():
@@ -77,13 +93,17 @@ def test_every_alarm_exists_notifies_the_topic_and_points_at_its_runbook_section
 
 
 def test_alarm_email_is_subscribed_only_when_given():
-    subscription = built()["Resources"]["AlarmEmailSubscription"]
+    subscription = monitoring()["Resources"]["AlarmEmailSubscription"]
     assert subscription["Condition"] == "HasAlarmEmail"
     assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"}  # the stack's parameter
+    assert monitoring()["Conditions"]["HasAlarmEmail"] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]
+    }
 
 
 def test_reconciler_not_succeeding_alarm_spans_two_of_its_periods():
-    props = built()["Resources"]["ReconcilerNotSucceedingAlarm"]["Properties"]
+    props = monitoring()["Resources"]["ReconcilerNotSucceedingAlarm"]["Properties"]
     assert props["Period"] == {
         "Fn::FindInMap": ["ReconcileSchedule", {"Ref": "ReconcileEveryMinutes"}, "Seconds"]
     }
@@ -212,7 +232,7 @@ def test_outputs_an_operator_needs():
 
 
 def test_dashboard_is_valid_json_with_the_promised_widgets():
-    body = built()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+    body = monitoring()["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
     text = re.sub(r"\$\{[^}]+\}", "x", body)
     titles = [w["properties"]["title"] for w in json.loads(text)["widgets"]]
     assert titles == [
@@ -277,7 +297,7 @@ def test_a_failed_reconciler_run_goes_to_a_queue_with_an_alarm():
         "Action": "sqs:SendMessage",
         "Resource": {"Fn::GetAtt": ["ReconcilerFailedRunsQueue", "Arn"]},
     } in role["Statement"]
-    alarm = resources["ReconcilerFailedRunsAlarm"]["Properties"]
+    alarm = monitoring()["Resources"]["ReconcilerFailedRunsAlarm"]["Properties"]
     assert alarm["Dimensions"] == [
         {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReconcilerFailedRunsQueue", "QueueName"]}}
     ]
@@ -330,7 +350,7 @@ def cloudwatch_may_use(resources: dict, key: object) -> bool:
 
 
 def test_every_alarm_action_is_a_topic_cloudwatch_can_publish_to():
-    template = built()
+    template = monitoring()
     assert len(of_type(template, "AWS::CloudWatch::Alarm")) == len(EXPECTED_ALARMS)
     assert unpublishable_alarm_actions(template) == []
     key = template["Resources"]["AlarmTopicKey"]["Properties"]
@@ -346,13 +366,13 @@ def test_every_alarm_action_is_a_topic_cloudwatch_can_publish_to():
     ["alias/aws/sns", {"Ref": "NoSuchKey"}, "arn:aws:kms:ap-southeast-1:111122223333:key/x"],
 )
 def test_the_publishable_check_fails_for_a_key_cloudwatch_cannot_use(key):
-    template = copy.deepcopy(built())
+    template = copy.deepcopy(monitoring())
     template["Resources"]["AlarmTopic"]["Properties"]["KmsMasterKeyId"] = key
     assert len(unpublishable_alarm_actions(template)) == 2 * len(EXPECTED_ALARMS)
 
 
 def test_the_publishable_check_fails_when_cloudwatch_loses_a_key_permission():
-    template = copy.deepcopy(built())
+    template = copy.deepcopy(monitoring())
     statements_ = template["Resources"]["AlarmTopicKey"]["Properties"]["KeyPolicy"]["Statement"]
     statements_[1]["Action"] = ["kms:Decrypt"]
     assert unpublishable_alarm_actions(template)
@@ -398,10 +418,15 @@ DATA_BEARING = (
 
 def test_every_data_bearing_resource_has_a_deliberate_deletion_policy():
     template = built()
-    found = [n for n, r in template["Resources"].items() if r["Type"] in DATA_BEARING]
+    everywhere = {
+        **template["Resources"],
+        **{n: r for app in applications(template) for n, r in nested(app)["Resources"].items()},
+    }
+    found = [n for n, r in everywhere.items() if r["Type"] in DATA_BEARING]
     assert len(found) >= 13
+    assert "AlarmTopicKey" in found  # monitoring's
     for name in found:
-        spec = template["Resources"][name]
+        spec = everywhere[name]
         assert spec.get("DeletionPolicy") in ("Retain", "Delete"), name
         assert spec.get("UpdateReplacePolicy") == spec["DeletionPolicy"], name
     for name in ("LedgerTable", "OrdersTable", "WebhookSecret", "CassoApiKeySecret"):
@@ -436,7 +461,7 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
     (metric_filter,) = of_type(template, "AWS::Logs::MetricFilter").values()
     assert metric_filter["Properties"]["FilterPattern"] == '{ $.status = "429" }'
     (transformation,) = metric_filter["Properties"]["MetricTransformations"]
-    alarm = template["Resources"]["WebhookThrottledAlarm"]["Properties"]
+    alarm = monitoring()["Resources"]["WebhookThrottledAlarm"]["Properties"]
     throttled = alarm["Metrics"][0]["MetricStat"]["Metric"]
     assert (throttled["Namespace"], throttled["MetricName"]) == (
         transformation["MetricNamespace"],
@@ -446,8 +471,134 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
 
 @pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler"])
 def test_each_function_has_a_throttles_alarm(function):
-    props = built()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
+    props = monitoring()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
     assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")
     assert props["Dimensions"] == [
         {"Name": "FunctionName", "Value": {"Ref": f"{function}Function"}}
     ]
+
+
+# --- the nested applications ------------------------------------------------------------
+
+# What the local stack (local/provision.py, local/stack.py) makes from the template: it reads
+# template.yaml alone, so no nested application may define one of these.
+PROVISIONED_LOCALLY = (
+    "AWS::DynamoDB::Table",
+    "AWS::SQS::Queue",
+    "AWS::Events::EventBus",
+    "AWS::SecretsManager::Secret",
+    "AWS::Serverless::Function",
+    "AWS::Serverless::LayerVersion",
+)
+
+
+def parameter_mismatch(template: dict, logical_id: str) -> list[str]:
+    """How what `template` passes a nested application differs from the Parameters its
+    template declares: a parameter not passed, or a value passed that it doesn't declare."""
+    declared = load_template(applications(template)[logical_id]).get("Parameters", {})
+    passed = template["Resources"][logical_id]["Properties"].get("Parameters", {})
+    problems = [f"{logical_id}: {n} is not passed" for n in declared if n not in passed]
+    problems += [
+        f"{logical_id}: {n} is passed but not declared" for n in passed if n not in declared
+    ]
+    return problems
+
+
+def test_the_nested_applications_are_monitoring_and_the_event_schemas():
+    assert applications(load_template()) == {
+        "Monitoring": ROOT / "monitoring" / "template.yaml",
+        "EventSchemas": ROOT / "schemas" / "template.yaml",
+    }
+    assert applications(built()) == applications(load_template())  # after the SAM transform
+    for kind in ("AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::SNS::Topic"):
+        assert of_type(built(), kind) == {}, f"{kind} belongs in monitoring/template.yaml"
+    assert of_type(built(), "AWS::EventSchemas::Schema") == {}
+
+
+@pytest.mark.parametrize("application", ["Monitoring", "EventSchemas"])
+def test_each_nested_application_is_passed_exactly_the_parameters_it_declares(application):
+    assert parameter_mismatch(load_template(), application) == []
+    assert parameter_mismatch(built(), application) == []
+
+
+def test_the_parameter_check_catches_one_missing_and_one_unknown():
+    template = load_template()
+    parameters = template["Resources"]["Monitoring"]["Properties"]["Parameters"]
+    del parameters["Stage"]
+    parameters["Stag"] = {"Ref": "Stage"}
+    assert parameter_mismatch(template, "Monitoring") == [
+        "Monitoring: Stage is not passed",
+        "Monitoring: Stag is passed but not declared",
+    ]
+
+
+def test_every_nested_output_the_template_reads_exists():
+    template = load_template()
+    text = json.dumps(template)
+    for application in applications(template):
+        read = set(re.findall(rf"{application}\.Outputs\.(\w+)", text))
+        read |= {m.group(1) for m in re.finditer(rf'\["{application}", "Outputs\.(\w+)"\]', text)}
+        outputs = load_template(applications(template)[application]).get("Outputs", {})
+        assert read <= set(outputs), f"{application} has no output {read - set(outputs)}"
+    assert built()["Outputs"]["AlarmTopicArn"]["Value"] == {
+        "Fn::GetAtt": ["Monitoring", "Outputs.AlarmTopicArn"]
+    }
+    assert monitoring()["Outputs"]["AlarmTopicArn"]["Value"] == {"Ref": "AlarmTopic"}
+    assert (
+        "${Monitoring.Outputs.DashboardName}"
+        in built()["Outputs"]["DashboardUrl"]["Value"]["Fn::Sub"]
+    )
+    assert monitoring()["Outputs"]["DashboardName"]["Value"] == {"Ref": "Dashboard"}
+
+
+def test_monitoring_keeps_the_stacks_names_and_watches_the_stacks_resources():
+    resources = monitoring()["Resources"]
+    assert resources["Dashboard"]["Properties"]["DashboardName"] == {
+        "Fn::Sub": "${AWS::StackName}-payments"
+    }
+    alarms = of_type(monitoring(), "AWS::CloudWatch::Alarm")
+    watched = {
+        json.dumps(d["Value"])
+        for alarm in alarms.values()
+        for m in [
+            alarm["Properties"],
+            *[
+                q.get("MetricStat", {}).get("Metric", {})
+                for q in alarm["Properties"].get("Metrics", [])
+            ],
+        ]
+        for d in m.get("Dimensions", [])
+        if d["Name"] in ("ApiName", "QueueName", "FunctionName")
+    }
+    assert watched == {
+        json.dumps({"Fn::Sub": "${AWS::StackName}-webhook"}),
+        *(
+            json.dumps({"Fn::GetAtt": [q, "QueueName"]})
+            for q in ("TransactionQueue", "TransactionDeadLetterQueue", "ReconcilerFailedRunsQueue")
+        ),
+        *(json.dumps({"Ref": f}) for f in function_ids(load_template())),
+    }
+    # The API's name, as the template names it.
+    api = load_template()["Resources"]["WebhookApi"]["Properties"]["Name"]
+    assert api == {"Fn::Sub": "${AWS::StackName}-webhook"}
+
+
+def test_the_local_stack_needs_nothing_from_a_nested_application():
+    for application in applications(built()):
+        kinds = {r["Type"] for r in nested(application)["Resources"].values()}
+        assert not kinds & set(PROVISIONED_LOCALLY), application
+
+
+def test_no_named_resource_in_a_nested_stack_reuses_a_name_the_stack_had_before_nesting():
+    """An update creates a nested stack's resources before it deletes the root's old ones: a
+    dashboard or registry under its old name would clash (the update fails and rolls back)
+    or, worse, be deleted with the old one. So each gets a name the old stack never used."""
+    names_before_nesting = {"${AWS::StackName}-casso-payments", "${AWS::StackName}-events"}
+    named = [
+        monitoring()["Resources"]["Dashboard"]["Properties"]["DashboardName"]["Fn::Sub"],
+        load_template()["Resources"]["EventSchemas"]["Properties"]["Parameters"]["RegistryName"][
+            "Fn::Sub"
+        ],
+    ]
+    assert len(named) == 2
+    assert not set(named) & names_before_nesting
