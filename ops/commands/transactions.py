@@ -9,7 +9,7 @@ from typing import Any
 
 import boto3
 
-from casso_payments.ledger.repository import NotInLedger
+from casso_payments.ledger.entries import NotInLedger
 from casso_payments.processor.settle import CannotSettle
 from ops.commands import Outputs, failing_on
 from ops.tools import (

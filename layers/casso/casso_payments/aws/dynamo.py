@@ -119,12 +119,15 @@ class Table:
     def put(self, item: dict[str, Any]) -> None:
         self.dynamodb.put_item(TableName=self.name, Item=to_dynamodb(item))
 
-    def put_if(self, item: dict[str, Any], condition: str, **values: Any) -> Written:
-        """Put `item` if `condition` holds; else `Written.old` holds the item as stored."""
+    def put_if(
+        self, item: dict[str, Any], condition: str, *, typed: bool = False, **values: Any
+    ) -> Written:
+        """Put `item` (plain values, or DynamoDB's typed JSON if `typed`) if `condition`
+        holds; else `Written.old` holds the item as stored."""
         return put_if(
             self.dynamodb,
             TableName=self.name,
-            Item=to_dynamodb(item),
+            Item=item if typed else to_dynamodb(item),
             ConditionExpression=condition,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
             **({"ExpressionAttributeValues": placeholders(**values)} if values else {}),

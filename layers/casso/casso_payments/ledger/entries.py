@@ -43,6 +43,14 @@ UNMATCHED: Final = "unmatched"
 NEEDS_REVIEW: Final = "needs_review"
 
 
+class NotInLedger(LookupError):
+    pass
+
+
+class AlreadyDone(RuntimeError):
+    """The transaction was processed while we were deciding; nothing is left to do."""
+
+
 @dataclass(frozen=True)
 class Binding:
     """Which order a transaction settles, decided once and kept on its ledger item (the

@@ -13,7 +13,7 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from casso_payments.aws.dynamo import Table, Written, from_dynamodb, put_if, timestamp
+from casso_payments.aws.dynamo import Table, Written, from_dynamodb, timestamp
 from casso_payments.casso.payload import Transaction
 from casso_payments.ledger.entries import (
     ORDER,
@@ -21,8 +21,10 @@ from casso_payments.ledger.entries import (
     QUARANTINED,
     RECEIVED,
     STUCK,
+    AlreadyDone,
     Binding,
     LedgerEntry,
+    NotInLedger,
     QuarantinedDelivery,
     RecordResult,
     entry_from_values,
@@ -40,14 +42,6 @@ QUARANTINE: Final = "QUARANTINE#"
 TEST_CALL: Final = "TESTCALL#"
 LEASE: Final = STATE + "reconcile-lease"
 STATUS: Final = {"#status": "status"}
-
-
-class NotInLedger(LookupError):
-    pass
-
-
-class AlreadyDone(RuntimeError):
-    """The transaction was processed while we were deciding; nothing is left to do."""
 
 
 def transaction_key(transaction_id: int) -> dict[str, Any]:
@@ -91,17 +85,9 @@ class Ledger:
 
     def record(self, item: dict[str, Any]) -> RecordResult:
         """Put a built transaction item if its key is new; otherwise return what is stored."""
-        written = put_if(
-            self.table.dynamodb,
-            TableName=self.table.name,
-            Item=item,
-            ConditionExpression="attribute_not_exists(pk)",
-            ReturnValuesOnConditionCheckFailure="ALL_OLD",
-        )
-        old = written.old and not written.written
-        return RecordResult(
-            written.written, entry_from_values(from_dynamodb(written.old)) if old else None
-        )
+        written = self.table.put_if(item, "attribute_not_exists(pk)", typed=True)
+        old = entry_from_values(from_dynamodb(written.old)) if written.old else None
+        return RecordResult(written.written, None if written.written else old)
 
     def record_transaction(
         self, transaction: Transaction, *, source: str, now: datetime

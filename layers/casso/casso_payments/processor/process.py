@@ -31,10 +31,10 @@ from casso_payments.ledger.entries import (
     ORDER,
     PROCESSED,
     UNMATCHED,
+    AlreadyDone,
     Binding,
     LedgerEntry,
 )
-from casso_payments.ledger.repository import AlreadyDone
 from casso_payments.orders.codes import find_codes
 from casso_payments.orders.model import Order, OrderError
 from casso_payments.processor import confirmation, effects

@@ -3,8 +3,12 @@
 Every setting has a documented name (docs/configuration.md). A missing or malformed value
 fails the cold start with a message naming the variable, rather than failing a delivery later.
 
-Each function's settings are a module of their own (receiver, processor, reconciler), so a
-cold start builds only its own class; what they share is here.
+Each function's settings are a module of their own, so a cold start builds only its own
+class; what they share is here:
+
+    receiver     ReceiverSettings
+    processor    ProcessorSettings
+    reconciler   ReconcilerSettings
 """
 
 from __future__ import annotations
