@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
@@ -34,13 +35,10 @@ class Bus:
 
     def __init__(self, client: Callable[[], EventBridgeClient], name: str) -> None:
         self._client, self.name = client, name
-        self._made: EventBridgeClient | None = None
 
-    @property
+    @cached_property
     def client(self) -> EventBridgeClient:
-        if self._made is None:
-            self._made = self._client()
-        return self._made
+        return self._client()
 
     def publish(self, events: Sequence[Event]) -> None:
         for start in range(0, len(events), PUT_EVENTS_LIMIT):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -81,13 +82,10 @@ class TransactionQueue:
 
     def __init__(self, client: Callable[[], SQSClient], url: str) -> None:
         self._client, self.url = client, url
-        self._made: SQSClient | None = None
 
-    @property
+    @cached_property
     def client(self) -> SQSClient:
-        if self._made is None:
-            self._made = self._client()
-        return self._made
+        return self._client()
 
     def send(self, messages: Iterable[TransactionMessage]) -> int:
         """`enqueue` on this queue; how many were sent."""

@@ -26,20 +26,10 @@ def refund(entry: LedgerEntry, binding: Binding, deps: ProcessorDeps, *, now: da
     order = deps.orders.get(binding.order_code)
     if order is None:
         raise OrderError(f"order {binding.order_code}, bound to this refund, is gone")
-    vouched = NOT_REQUIRED
     transaction = entry.transaction
-    if transaction.id not in order.refunds and confirmation.required(
-        entry.source, deps.settings.confirm_payments
-    ):
-        verdict = confirmation.confirm(transaction, deps.casso)
-        if not verdict.confirmed:
-            return Effect(
-                Outcome.UNCONFIRMED,
-                confirmation=REFUSED,
-                reason=verdict.reason,
-                bound_order=order.key,
-            )
-        vouched = CONFIRMED
+    vouched = vouch(entry, deps, on_order=transaction.id in order.refunds, bound=order.key)
+    if isinstance(vouched, Effect):
+        return vouched
     result = deps.orders.add_refund(
         order, transaction_id=transaction.id, amount=-transaction.amount, now=now
     )
@@ -53,20 +43,32 @@ def refund(entry: LedgerEntry, binding: Binding, deps: ProcessorDeps, *, now: da
     )
 
 
+def vouch(entry: LedgerEntry, deps: ProcessorDeps, *, on_order: bool, bound: str) -> Effect | str:
+    """What Casso's API says of a transaction about to change order `bound`: its
+    confirmation, or the unconfirmed Effect when Casso doesn't vouch for it. Not asked when
+    the transaction is on the order already (a retry) or `ConfirmPayments` doesn't ask."""
+    if on_order or not confirmation.required(entry.source, deps.settings.confirm_payments):
+        return NOT_REQUIRED
+    verdict = confirmation.confirm(entry.transaction, deps.casso)
+    if verdict.confirmed:
+        return CONFIRMED
+    return Effect(
+        Outcome.UNCONFIRMED, confirmation=REFUSED, reason=verdict.reason, bound_order=bound
+    )
+
+
 def pay(
-    entry: LedgerEntry,
-    order: Order,
-    binding: Binding,
-    deps: ProcessorDeps,
-    *,
-    now: datetime,
-    vouched: str = NOT_REQUIRED,
+    entry: LedgerEntry, order: Order, binding: Binding, deps: ProcessorDeps, *, now: datetime
 ) -> Effect:
-    """Apply the transfer to its order, or keep it as a late payment when the order has
-    expired (expiring it first if it is past due); `vouched`: what Casso's API said of it.
-    A retry finds the transfer in `applied` or in `late` and says the same."""
+    """Apply the transfer to its order once Casso vouches for it (`vouch`), or keep it as a
+    late payment when the order has expired (expiring it first if it is past due). A retry
+    finds the transfer in `applied` or in `late` and says the same."""
     transaction, orders = entry.transaction, deps.orders
     tid = transaction.id
+    code = binding.order_code or order.key
+    vouched = vouch(entry, deps, on_order=tid in order.applied, bound=code)
+    if isinstance(vouched, Effect):
+        return vouched
     accepted = binding.accept_late  # a person accepted it late: pay the expired order
     fresh = not accepted and tid not in order.applied and tid not in order.late
     expired_by_us = None
@@ -75,7 +77,6 @@ def pay(
         if expired is not None:
             order = expired
             expired_by_us = expired if by_us else None
-    code = binding.order_code
     if accepted or tid in order.applied or order.status != EXPIRED:
         try:
             result = orders.pay(

@@ -24,7 +24,7 @@ from datetime import datetime
 from casso_payments.aws.dynamo import timestamp
 from casso_payments.casso.payload import Transaction
 from casso_payments.events.build import transfer_events
-from casso_payments.events.effect import CONFIRMED, NOT_REQUIRED, REFUSED, Effect
+from casso_payments.events.effect import Effect
 from casso_payments.events.outcomes import Outcome
 from casso_payments.ledger.entries import (
     NEEDS_REVIEW,
@@ -37,7 +37,7 @@ from casso_payments.ledger.entries import (
 )
 from casso_payments.orders.codes import find_codes
 from casso_payments.orders.model import Order, OrderError
-from casso_payments.processor import confirmation, effects
+from casso_payments.processor import effects
 from casso_payments.processor.deps import ProcessorDeps
 from casso_payments.settings import accepts_account
 
@@ -126,21 +126,7 @@ def _effect(entry: LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Effect
     order = read or deps.orders.get(code)
     if order is None:
         raise OrderError(f"order {code}, bound to this transfer, is gone")
-    vouched = NOT_REQUIRED
-    if transaction.id not in order.applied and confirmation.required(
-        entry.source, deps.settings.confirm_payments
-    ):
-        verdict = confirmation.confirm(transaction, deps.casso)
-        if not verdict.confirmed:
-            return Effect(
-                Outcome.UNCONFIRMED,
-                None,
-                confirmation=REFUSED,
-                reason=verdict.reason,
-                bound_order=code,
-            )
-        vouched = CONFIRMED
-    return effects.pay(entry, order, binding, deps, now=now, vouched=vouched)
+    return effects.pay(entry, order, binding, deps, now=now)
 
 
 def _binding(
