@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -18,8 +17,7 @@ SOURCE: Final = "casso.payments"  # every event's `source`
 PUT_EVENTS_LIMIT: Final = 10
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     detail_type: str
     detail: Mapping[str, Any]
 

@@ -10,12 +10,18 @@ between publishing and committing can cause.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from casso_payments.aws.bus import Event
-from casso_payments.events import details
-from casso_payments.events.effect import Effect
+from casso_payments.events import names
 from casso_payments.events.outcomes import Outcome
-from casso_payments.ledger.entries import LedgerEntry
-from casso_payments.orders.model import EXPIRED, SETTLED, AppliedPayment, Order, RefundResult
+from casso_payments.orders.model import EXPIRED, SETTLED
+
+if TYPE_CHECKING:  # for types only: no cold start builds them
+    from casso_payments.events import details
+    from casso_payments.events.effect import Effect
+    from casso_payments.ledger.entries import LedgerEntry
+    from casso_payments.orders.model import AppliedPayment, Order, RefundResult
 
 
 def transfer_events(entry: LedgerEntry, effect: Effect) -> list[Event]:
@@ -26,7 +32,7 @@ def transfer_events(entry: LedgerEntry, effect: Effect) -> list[Event]:
         "outcome": outcome.value,
         "confirmation": effect.confirmation,
     }
-    events = [Event(details.TRANSACTION_RECEIVED, received)]
+    events = [Event(names.TRANSACTION_RECEIVED, received)]
     if effect.expired is not None:
         events.append(order_expired(effect.expired))
     if outcome.detail_type is not None:
@@ -41,7 +47,7 @@ def order_expired(order: Order) -> Event:
         "order_code": order.key,
         **_expired_state(order),
     }
-    return Event(details.ORDER_EXPIRED, detail)
+    return Event(names.ORDER_EXPIRED, detail)
 
 
 def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetail:

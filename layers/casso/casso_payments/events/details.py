@@ -1,23 +1,26 @@
 """The detail of every event the stack publishes, typed: one TypedDict per detail-type, the
 same fields as its JSON Schema in schemas/events/ (a test holds the two equal), so the code
-that builds an event (`events.build`) is checked against what consumers are promised.
+that builds an event (`events.build`) is checked against what consumers are promised. For
+the type checker and the tests: `events.build` imports it for types only.
 """
 
 from __future__ import annotations
 
 from typing import Final, TypedDict
 
-TRANSACTION_RECEIVED: Final = "Transaction Received"
-ORDER_PAID: Final = "Order Paid"
-ORDER_PARTIALLY_PAID: Final = "Order Partially Paid"
-ORDER_OVERPAID: Final = "Order Overpaid"
-ORDER_EXTRA_PAYMENT: Final = "Order Extra Payment"
-ORDER_EXPIRED: Final = "Order Expired"
-LATE_PAYMENT: Final = "Late Payment"
-REFUND_RECORDED: Final = "Refund Recorded"
-PAYMENT_UNMATCHED: Final = "Payment Unmatched"
-PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
-PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
+from casso_payments.events.names import (
+    LATE_PAYMENT,
+    ORDER_EXPIRED,
+    ORDER_EXTRA_PAYMENT,
+    ORDER_OVERPAID,
+    ORDER_PAID,
+    ORDER_PARTIALLY_PAID,
+    PAYMENT_NEEDS_REVIEW,
+    PAYMENT_UNCONFIRMED,
+    PAYMENT_UNMATCHED,
+    REFUND_RECORDED,
+    TRANSACTION_RECEIVED,
+)
 
 
 class TransferDetail(TypedDict):

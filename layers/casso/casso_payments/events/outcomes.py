@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from casso_payments.events import details
+from casso_payments.events import names
 from casso_payments.orders import model as orders
 
 
@@ -31,26 +31,26 @@ class Outcome(StrEnum):
         member.order_status = order_status
         return member
 
-    PAID = "paid", "OrdersPaid", details.ORDER_PAID, orders.PAID
+    PAID = "paid", "OrdersPaid", names.ORDER_PAID, orders.PAID
     PARTIALLY_PAID = (
         "partially_paid",
         "OrdersPartiallyPaid",
-        details.ORDER_PARTIALLY_PAID,
+        names.ORDER_PARTIALLY_PAID,
         orders.PARTIALLY_PAID,
     )
-    OVERPAID = "overpaid", "OrdersOverpaid", details.ORDER_OVERPAID, orders.OVERPAID
+    OVERPAID = "overpaid", "OrdersOverpaid", names.ORDER_OVERPAID, orders.OVERPAID
     # A transfer to an order an earlier transaction already settled (refund or review it).
-    EXTRA_PAYMENT = "extra_payment", "OrdersExtraPayment", details.ORDER_EXTRA_PAYMENT
-    UNMATCHED = "unmatched", "PaymentsUnmatched", details.PAYMENT_UNMATCHED
+    EXTRA_PAYMENT = "extra_payment", "OrdersExtraPayment", names.ORDER_EXTRA_PAYMENT
+    UNMATCHED = "unmatched", "PaymentsUnmatched", names.PAYMENT_UNMATCHED
     # The description names two or more existing orders: a person chooses (`ops settle`).
-    NEEDS_REVIEW = "needs_review", "PaymentsNeedReview", details.PAYMENT_NEEDS_REVIEW
+    NEEDS_REVIEW = "needs_review", "PaymentsNeedReview", names.PAYMENT_NEEDS_REVIEW
     # Casso's API does not vouch for the transaction: forged or broken delivery, no change.
-    UNCONFIRMED = "unconfirmed", "PaymentsUnconfirmed", details.PAYMENT_UNCONFIRMED
+    UNCONFIRMED = "unconfirmed", "PaymentsUnconfirmed", names.PAYMENT_UNCONFIRMED
     MONEY_OUT = "money_out", "MoneyOut"
     # Money out naming one existing order: recorded on it.
-    REFUND = "refund", "RefundsRecorded", details.REFUND_RECORDED
+    REFUND = "refund", "RefundsRecorded", names.REFUND_RECORDED
     # For an EXPIRED order: kept on it, settles nothing until a person accepts it.
-    LATE = "late", "LatePayments", details.LATE_PAYMENT, orders.EXPIRED
+    LATE = "late", "LatePayments", names.LATE_PAYMENT, orders.EXPIRED
     # Not one of AccountNumbers: recorded, never settles.
     OTHER_ACCOUNT = "other_account", "OtherAccountTransactions"
     ALREADY_PROCESSED = "already_processed", "AlreadyProcessed"

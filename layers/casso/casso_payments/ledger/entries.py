@@ -21,9 +21,8 @@ state        pk "STATE#<name>", kind "state": the reconciler's memory (the webho
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from casso_payments.aws.dynamo import to_dynamodb
 from casso_payments.aws.item_size import ITEM_BUDGET_BYTES, ItemTooLarge, item_size
@@ -51,8 +50,7 @@ class AlreadyDone(RuntimeError):
     """The transaction was processed while we were deciding; nothing is left to do."""
 
 
-@dataclass(frozen=True)
-class Binding:
+class Binding(NamedTuple):
     """Which order a transaction settles, decided once and kept on its ledger item (the
     processor decides at the first attempt; a person may decide instead, `ops settle`)."""
 
@@ -89,8 +87,7 @@ class Binding:
         )
 
 
-@dataclass(frozen=True)
-class LedgerEntry:
+class LedgerEntry(NamedTuple):
     """A transaction item as stored."""
 
     transaction: Transaction
@@ -103,16 +100,14 @@ class LedgerEntry:
     binding: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class RecordResult:
+class RecordResult(NamedTuple):
     """What recording a transaction did: `new`, or a duplicate of what is stored."""
 
     new: bool
     existing: LedgerEntry | None = None  # for a duplicate: its status tells if it is done
 
 
-@dataclass(frozen=True)
-class QuarantinedDelivery:
+class QuarantinedDelivery(NamedTuple):
     key: str  # the sha256 of the body, hex: what an operator passes to release / discard
     received_at: str
     generation: str

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypedDict
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypedDict
 
 from casso_payments.aws.dynamo import timestamp
 from casso_payments.orders.codes import DEFAULT_PATTERN, canonical_code
@@ -211,15 +211,13 @@ class OrderExpired(OrderError):
     """The order expired before this transfer reached it: the transfer is a late payment."""
 
 
-@dataclass(frozen=True)
-class PaymentResult:
+class PaymentResult(NamedTuple):
     order: Order
     applied: bool  # False: this transaction had already been applied to this order
     payment: AppliedPayment  # what this transfer produced, the first time it was applied
 
 
-@dataclass(frozen=True)
-class RefundResult:
+class RefundResult(NamedTuple):
     order: Order
     recorded: bool  # False: this transfer was already on the order (a retry)
     amount: int  # VND sent back, positive
