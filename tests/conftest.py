@@ -9,19 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.isolation import isolate
+
 if TYPE_CHECKING:
     from tests.stack import Stack
 
 # Before any boto3 client exists or any stack starts: fake credentials (tests never reach a
 # real account), and nothing from the developer's shell or .env (tests/isolation.py).
-from tests.isolation import isolate
-
 isolate(os.environ)
 
 # Local AWS must serialise writes to a DynamoDB item as DynamoDB does, and keep SQS calls
 # independent of the queue's length (local/stack/moto_server.py): without the first,
 # moto lets two concurrent conditional writes both pass.
-from local.stack.moto_server import adjust_moto
+from local.stack.moto_server import adjust_moto  # noqa: E402 - after the isolation
 
 adjust_moto()
 
