@@ -29,7 +29,14 @@ $(STAMP): requirements-bootstrap.txt requirements-dev.txt layers/casso/requireme
 	@echo "$(VENV) is ready: $$($(PYTHON) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages"
 	@touch $@
 
-venv: $(STAMP) ## create .venv and install the locked requirements (hash-checked)
+# The project root on the venv's import path (a .pth file, as an editable install makes), so
+# `.venv/bin/python -m local.cli` and `-m ops` work from any folder, not only the root.
+ROOT_PTH := $(VENV)/.root-on-path
+$(ROOT_PTH): $(STAMP)
+	@$(PYTHON) -c 'import sys, sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "casso-payments-root.pth").write_text(sys.argv[1] + "\n")' "$(CURDIR)"
+	@touch $@
+
+venv: $(STAMP) $(ROOT_PTH) ## create .venv and install the locked requirements (hash-checked)
 
 lock: venv ## recompile the lock files from requirements-dev.in and layers/casso/requirements.in
 	$(BIN)/uv pip compile layers/casso/requirements.in --quiet --generate-hashes \
