@@ -29,7 +29,14 @@ $(STAMP): requirements-bootstrap.txt requirements-dev.txt layers/casso/requireme
 	@echo "$(VENV) is ready: $$($(PYTHON) -m pip list --disable-pip-version-check 2>/dev/null | tail -n +3 | wc -l) packages"
 	@touch $@
 
-venv: $(STAMP) ## create .venv and install the locked requirements (hash-checked)
+# The project root on the venv's import path (a .pth file, as an editable install makes), so
+# `.venv/bin/python -m local.cli` and `-m ops` work from any folder, not only the root.
+ROOT_PTH := $(VENV)/.root-on-path
+$(ROOT_PTH): $(STAMP)
+	@$(PYTHON) -c 'import sys, sysconfig, pathlib; pathlib.Path(sysconfig.get_paths()["purelib"], "casso-payments-root.pth").write_text(sys.argv[1] + "\n")' "$(CURDIR)"
+	@touch $@
+
+venv: $(STAMP) $(ROOT_PTH) ## create .venv and install the locked requirements (hash-checked)
 
 lock: venv ## recompile the lock files from requirements-dev.in and layers/casso/requirements.in
 	$(BIN)/uv pip compile layers/casso/requirements.in --quiet --generate-hashes \
@@ -54,13 +61,17 @@ format: venv ## ruff: fix what can be fixed, format
 # schemas/events/*.json, which are the one source).
 NESTED_TEMPLATES := monitoring/template.yaml schemas/template.yaml
 
+# sam validate --lint and sam build make no AWS call, yet SAM refuses to start when
+# AWS_PROFILE names a profile this machine lacks: run them without one.
+SAM_OFFLINE := env -u AWS_PROFILE -u AWS_DEFAULT_PROFILE $(BIN)/sam
+
 schemas: venv ## write schemas/template.yaml (the schema registry) from schemas/events/*.json
 	$(PYTHON) -m schemas.generate
 
 validate: venv ## sam validate --lint of the template and its nested ones (cfn-lint; no AWS credentials needed)
 	$(PYTHON) -m schemas.generate --check
 	@for t in template.yaml $(NESTED_TEMPLATES); do \
-	  echo "sam validate --lint --template $$t"; $(BIN)/sam validate --lint --template $$t; done
+	  echo "sam validate --lint --template $$t"; $(SAM_OFFLINE) validate --lint --template $$t; done
 
 unit: venv ## unit tests (in-process moto)
 	$(PYTHON) -m pytest tests/unit -q $(XDIST)
@@ -108,7 +119,7 @@ build: venv ## sam build (needs python3.13, the Lambda runtime's version), then 
 	  echo "       Install it (e.g. 'pyenv install 3.13', 'apt install python3.13', python.org) and re-run." >&2; exit 1; }; \
 	$(PYTHON) -m schemas.generate --check; \
 	echo "sam build with $$py313"; \
-	PATH="$$(dirname "$$py313"):$$PATH" $(BIN)/sam build --template template.yaml && \
+	PATH="$$(dirname "$$py313"):$$PATH" $(SAM_OFFLINE) build --template template.yaml && \
 	echo "compiling .aws-sam/build for python3.13 (checked-hash .pyc, shipped by sam deploy)" && \
 	"$$py313" -m compileall -q -j 0 --invalidation-mode checked-hash .aws-sam/build
 

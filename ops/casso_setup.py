@@ -1,5 +1,6 @@
-"""Casso-side setup after a deploy: put the V2 checksum key in the webhook secret, and run
-the reconciler now so the webhook is registered without waiting for the schedule."""
+"""Casso-side setup after a deploy: put the Casso API key in its secret and the V2 checksum
+key in the webhook secret, and run the reconciler now so the webhook is registered without
+waiting for the schedule."""
 
 from __future__ import annotations
 
@@ -27,13 +28,7 @@ def set_checksum_key(secretsmanager: Any, secret_id: str, key: str) -> KeyChange
     key = key.strip()
     if not key or any(c.isspace() for c in key):
         raise SetupError('the checksum key must be one word (Casso\'s "Key bảo mật"), not empty')
-    raw = secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
-    try:
-        secret = json.loads(raw)
-    except ValueError:
-        raise SetupError(f"secret {secret_id} is not JSON: fix it by hand first") from None
-    if not isinstance(secret, dict):
-        raise SetupError(f"secret {secret_id} is not a JSON object: fix it by hand first")
+    secret = _json_object(secretsmanager, secret_id)
     old = str(secret.get("checksum_key") or "")
     previous_kept = bool(old) and old != key
     if previous_kept:
@@ -43,6 +38,40 @@ def set_checksum_key(secretsmanager: Any, secret_id: str, key: str) -> KeyChange
         secret.setdefault(field, "")
     secretsmanager.put_secret_value(SecretId=secret_id, SecretString=json.dumps(secret))
     return KeyChange(secret_id, previous_kept)
+
+
+@dataclass(frozen=True)
+class ApiKeyChange:
+    secret_id: str
+    # An OAuth2 access token was there: emptied, as the reconciler prefers a token to a key
+    # (casso_payments.casso.api_auth.CassoAuth.from_secret).
+    access_token_dropped: bool
+
+
+def set_api_key(secretsmanager: Any, secret_id: str, key: str) -> ApiKeyChange:
+    """Set `api_key` in the Casso API key secret (`{"api_key": "..."}`, which
+    casso_payments.casso.credentials.read_casso_auth reads), keeping any other field."""
+    key = key.strip()
+    if not key or any(c.isspace() for c in key):
+        raise SetupError("the Casso API key must be one word (my.casso.vn, API Key), not empty")
+    secret = _json_object(secretsmanager, secret_id)
+    dropped = bool(str(secret.get("access_token") or "").strip())
+    if dropped:
+        secret["access_token"] = ""
+    secret["api_key"] = key
+    secretsmanager.put_secret_value(SecretId=secret_id, SecretString=json.dumps(secret))
+    return ApiKeyChange(secret_id, dropped)
+
+
+def _json_object(secretsmanager: Any, secret_id: str) -> dict[str, Any]:
+    raw = secretsmanager.get_secret_value(SecretId=secret_id).get("SecretString") or "{}"
+    try:
+        secret = json.loads(raw)
+    except ValueError:
+        raise SetupError(f"secret {secret_id} is not JSON: fix it by hand first") from None
+    if not isinstance(secret, dict):
+        raise SetupError(f"secret {secret_id} is not a JSON object: fix it by hand first")
+    return secret
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@ from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
-from ops.commands.setup import cmd_env_json, cmd_reconcile, cmd_set_checksum_key
+from ops.commands.setup import (
+    cmd_env_json,
+    cmd_reconcile,
+    cmd_set_api_key,
+    cmd_set_checksum_key,
+)
 from ops.commands.transactions import (
     cmd_accept_late,
     cmd_handled,
@@ -61,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     decided(handled, "what was done instead", required=True)
     decided(on_transaction("accept-late", cmd_accept_late, "accept a late payment"), WHY)
     decided(on_transaction("refund-late", cmd_refund_late, "mark a late payment for refund"), WHY)
+    command(
+        "set-api-key", cmd_set_api_key, "set the Casso API key (asked for, unechoed, or from stdin)"
+    )
     key = command("set-checksum-key", cmd_set_checksum_key, "set the V2 checksum key")
     key.add_argument("--key", help="the key (asked for, unechoed, when not given)")
     command("reconcile", cmd_reconcile, "run the reconciler now and summarise the run")

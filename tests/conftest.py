@@ -9,27 +9,19 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.isolation import isolate
+
 if TYPE_CHECKING:
     from tests.stack import Stack
 
-# Fake credentials before any boto3 client exists: tests must never reach a real account.
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_DEV": "false",
-    }
-)
-os.environ.pop("AWS_PROFILE", None)
-os.environ.pop("AWS_ENDPOINT_URL", None)
+# Before any boto3 client exists or any stack starts: fake credentials (tests never reach a
+# real account), and nothing from the developer's shell or .env (tests/isolation.py).
+isolate(os.environ)
 
 # Local AWS must serialise writes to a DynamoDB item as DynamoDB does, and keep SQS calls
 # independent of the queue's length (local/stack/moto_server.py): without the first,
 # moto lets two concurrent conditional writes both pass.
-from local.stack.moto_server import adjust_moto
+from local.stack.moto_server import adjust_moto  # noqa: E402 - after the isolation
 
 adjust_moto()
 

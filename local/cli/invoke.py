@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import sys
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -85,8 +86,14 @@ def run(
         for name, value in LOCAL_ENDPOINT_DEFAULTS.items():
             os.environ.setdefault(name, value)
     event = json.loads(event_path.read_text())
-    # Powertools' logger binds the stream it writes to when the module is imported.
-    with contextlib.redirect_stdout(sys.stderr):
+    # Powertools' logger binds the stream it writes to when the module is imported. An
+    # invocation that records no metric (say, a transaction already processed) makes
+    # Powertools warn about the empty flush; locally metrics go nowhere, so the warning is
+    # noise (on Lambda the handlers are unchanged).
+    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="No application metrics to publish", category=UserWarning
+        )
         handler = load_handler(spec)
         try:
             response = handler(event, LocalContext(function, timeout_seconds=spec.timeout))

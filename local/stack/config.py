@@ -103,9 +103,23 @@ def _generate(length: int = 40) -> str:
     return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(length))
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
+# The file `make dev` and `make demo` read credentials from: `.env` at the root, or the file
+# LOCAL_DOTENV names; LOCAL_DOTENV set empty reads none (the tests' stacks run so, whatever a
+# developer's .env holds: tests/isolation.py).
+DOTENV = ROOT / ".env"
+
+
+def dotenv_path(env: Mapping[str, str]) -> Path | None:
+    """The credentials file `env` chooses: LOCAL_DOTENV's, none when it is empty, `.env`
+    at the root when it is unset."""
+    if "LOCAL_DOTENV" not in env:
+        return DOTENV
+    return Path(env["LOCAL_DOTENV"]) if env["LOCAL_DOTENV"] else None
+
+
+def read_dotenv(path: Path | None) -> dict[str, str]:
     """`.env`'s KEY=VALUE lines (python-dotenv's rules: comments, quotes, `export`)."""
-    if not path.is_file():
+    if path is None or not path.is_file():
         return {}
     return {key: value for key, value in dotenv_values(path).items() if value is not None}
 
@@ -119,11 +133,13 @@ class Credentials:
 
     @classmethod
     def from_env(
-        cls, env: Mapping[str, str] | None = None, dotenv: Path = ROOT / ".env"
+        cls, env: Mapping[str, str] | None = None, dotenv: Path | None = None
     ) -> Credentials:
         """CASSO_SECURE_TOKEN, CASSO_CHECKSUM_KEY, CASSO_API_KEY from the environment or
-        `.env` when set; generated otherwise."""
-        merged = {**read_dotenv(dotenv), **(os.environ if env is None else env)}
+        the credentials file (`dotenv`, else the one the environment chooses: dotenv_path)
+        when set; generated otherwise."""
+        env = os.environ if env is None else env
+        merged = {**read_dotenv(dotenv or dotenv_path(env)), **env}
         values, generated = {}, []
         for field_name, variable in (
             ("secure_token", "CASSO_SECURE_TOKEN"),

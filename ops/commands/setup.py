@@ -1,5 +1,5 @@
-"""Commands on the stack's set-up: the V2 checksum key, a reconciler run now, and the
-deployed functions' environments for `sam local invoke`."""
+"""Commands on the stack's set-up: the Casso API key, the V2 checksum key, a reconciler run
+now, and the deployed functions' environments for `sam local invoke`."""
 
 from __future__ import annotations
 
@@ -12,16 +12,48 @@ from pathlib import Path
 import boto3
 
 from local.stack.template import load_template, sam_env_vars
-from ops.casso_setup import SetupError, describe_run, reconcile_now, set_checksum_key
+from ops.casso_setup import (
+    SetupError,
+    describe_run,
+    reconcile_now,
+    set_api_key,
+    set_checksum_key,
+)
 from ops.commands import Failed, Outputs, failing_on
 from ops.env_json import deployed_environments
+
+
+def _ask(prompt: str) -> str:
+    """A secret from the terminal, unechoed, or from standard input when it is piped: kept
+    out of the shell's history and the process list."""
+    return getpass.getpass(prompt) if sys.stdin.isatty() else sys.stdin.read()
+
+
+def cmd_set_api_key(args: argparse.Namespace, outputs: Outputs) -> str:
+    key = _ask("Casso API key (my.casso.vn, API Key): ")
+    with failing_on(SetupError):
+        change = set_api_key(boto3.client("secretsmanager"), outputs["CassoApiKeySecretArn"], key)
+    lines = [f"api_key set in {change.secret_id}"]
+    if change.access_token_dropped:
+        lines.append("the OAuth2 access_token it held is emptied: the reconciler uses the key now")
+    lines.append(
+        f"next, to register the webhook now: {_python()} -m ops reconcile --stack {args.stack}"
+    )
+    return "\n".join(lines)
+
+
+def _python() -> str:
+    """This interpreter (the project's .venv), as typed from where the operator stands."""
+    try:
+        return str(Path(sys.executable).relative_to(Path.cwd()))
+    except ValueError:
+        return sys.executable
 
 
 def cmd_set_checksum_key(args: argparse.Namespace, outputs: Outputs) -> str:
     key = args.key
     if key is None:
-        # Kept out of the shell's history and the process list unless given on purpose.
-        key = getpass.getpass("Casso checksum key: ") if sys.stdin.isatty() else sys.stdin.read()
+        key = _ask("Casso checksum key: ")
     with failing_on(SetupError):
         change = set_checksum_key(boto3.client("secretsmanager"), outputs["WebhookSecretArn"], key)
     lines = [f"checksum_key set in {change.secret_id}; the other fields are unchanged"]

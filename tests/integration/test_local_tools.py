@@ -66,9 +66,47 @@ def test_local_invoke_takes_a_sample_event_and_sam_env_vars(server_stack, tmp_pa
     assert result.returncode == 0, result.stderr
     response = json.loads(result.stdout)  # only the answer: the logs went to stderr
     assert '"message":"delivery accepted"' in result.stderr
+    # A local invoke publishes no metrics (no CloudWatch), so Powertools' warning about an
+    # empty flush is noise there (on Lambda the handlers are unchanged).
+    assert "No application metrics to publish" not in result.stderr
     assert (response["statusCode"], json.loads(response["body"])) == (200, {"success": True})
     item = server_stack.dynamodb.get_item(TableName=server_stack.table, Key={"pk": {"S": "TXN#1"}})
     assert item["Item"]["source"] == {"S": "webhook-v1"}
+
+
+def test_a_local_invoke_that_records_no_metric_prints_no_powertools_warning(
+    pipeline, server_stack, tmp_path
+):
+    """Invoking the processor again on a transaction it has processed changes nothing and
+    records no metric: on Lambda Powertools warns about the empty flush; a local invoke,
+    which publishes metrics nowhere, does not."""
+    assert pipeline.deliver({"id": 41, "amount": 1000, "description": "no order"}) == 200
+    pipeline.run_processor()
+    event = tmp_path / "event.json"
+    body = json.dumps({"transaction_id": 41, "source": "webhook-v1"})
+    record = {
+        "messageId": "m-1",
+        "body": body,
+        "attributes": {"ApproximateReceiveCount": "1"},
+        "eventSource": "aws:sqs",
+    }
+    event.write_text(json.dumps({"Records": [record]}))
+    env_vars = tmp_path / "env.json"
+    env_vars.write_text(
+        json.dumps({"ProcessorFunction": server_stack.environment("ProcessorFunction")})
+    )
+    result = run_invoke(
+        "ProcessorFunction",
+        "-e",
+        str(event),
+        "--env-vars",
+        str(env_vars),
+        endpoint=server_stack.endpoint,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"batchItemFailures": []}
+    assert "No application metrics to publish" not in result.stderr
+    assert "Warning" not in result.stderr
 
 
 def test_local_invoke_names_the_variables_it_still_needs(server_stack, tmp_path):

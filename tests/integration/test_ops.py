@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pty
 import subprocess
 import sys
 import uuid
@@ -13,7 +14,10 @@ import zipfile
 import boto3
 import pytest
 import requests
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
+from casso_payments.casso.api_auth import CassoAuth
+from casso_payments.casso.credentials import read_casso_auth
 from casso_payments.ledger.repository import Ledger
 from casso_payments.orders.repository import Orders
 from local.stack.template import ROOT
@@ -343,6 +347,80 @@ def test_set_checksum_key_refuses_an_empty_key(server_stack):
     assert result.returncode == 1
     assert "the checksum key must be one word" in result.stderr
     assert webhook_secret(server_stack) == before
+
+
+def casso_api_key_secret(server_stack) -> tuple[str, str]:
+    """The stack's Casso API key secret, as a stack with just that output sees it."""
+    secret_id = server_stack.local.ref("CassoApiKeySecret")
+    return secret_id, stack_with_outputs(server_stack, CassoApiKeySecretArn=secret_id)
+
+
+def casso_auth(server_stack, secret_id: str) -> CassoAuth:
+    """How the reconciler and the processor would call Casso with the secret as it is."""
+    provider = SecretsProvider(boto3_client=server_stack.secretsmanager)
+    return read_casso_auth(provider, secret_id, max_age=0)
+
+
+def test_set_api_key_from_stdin_is_the_key_the_reconciler_uses(server_stack):
+    secret_id, stack = casso_api_key_secret(server_stack)
+    server_stack.secretsmanager.put_secret_value(
+        SecretId=secret_id,
+        SecretString=json.dumps({"api_key": "", "access_token": "expired", "extra": "kept"}),
+    )
+    result = ops(server_stack.endpoint, "set-api-key", "--stack", stack, stdin="ak-new-key\n")
+    assert result.returncode == 0, result.stderr
+    assert casso_auth(server_stack, secret_id) == CassoAuth("Apikey", "ak-new-key")
+    secret = json.loads(
+        server_stack.secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
+    )
+    assert secret == {"api_key": "ak-new-key", "access_token": "", "extra": "kept"}
+    assert f"api_key set in {secret_id}" in result.stdout
+    assert "access_token it held is emptied" in result.stdout
+    assert f"-m ops reconcile --stack {stack}" in result.stdout
+    assert "ak-new-key" not in result.stdout + result.stderr
+
+
+def test_set_api_key_refuses_an_empty_key_and_changes_nothing(server_stack):
+    secret_id, stack = casso_api_key_secret(server_stack)
+    before = server_stack.secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
+    for typed in ("", "\n", "   \n"):
+        result = ops(server_stack.endpoint, "set-api-key", "--stack", stack, stdin=typed)
+        assert result.returncode == 1
+        assert result.stderr.startswith("error: the Casso API key must be one word")
+    after = server_stack.secretsmanager.get_secret_value(SecretId=secret_id)["SecretString"]
+    assert after == before
+
+
+def read_terminal(terminal: int, until: bytes | None = None) -> bytes:
+    """What the program on the terminal wrote, up to `until` or until it closed."""
+    seen = b""
+    while until is None or until not in seen:
+        try:
+            chunk = os.read(terminal, 1024)
+        except OSError:  # the program ended and its terminal closed
+            break
+        if not chunk:
+            break
+        seen += chunk
+    return seen
+
+
+def test_set_api_key_asks_on_a_terminal_without_echoing_the_key(server_stack):
+    secret_id, stack = casso_api_key_secret(server_stack)
+    env = {**os.environ, "AWS_ENDPOINT_URL": server_stack.endpoint}
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: ops on a terminal of its own, as a person runs it
+        os.chdir(ROOT)
+        command = [sys.executable, "-m", "ops", "set-api-key", "--stack", stack]
+        os.execve(sys.executable, command, env)  # noqa: S606
+    seen = read_terminal(terminal, until=b"Casso API key")
+    os.write(terminal, b"ak-typed-key\n")
+    seen += read_terminal(terminal)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, seen.decode(errors="replace")
+    assert b"api_key set in" in seen
+    assert b"ak-typed-key" not in seen  # not echoed, not printed
+    assert casso_auth(server_stack, secret_id) == CassoAuth("Apikey", "ak-typed-key")
 
 
 def test_reconcile_invokes_the_stacks_reconciler_and_summarises_the_run(server_stack):

@@ -6,6 +6,8 @@ that exist."""
 from __future__ import annotations
 
 import copy
+import itertools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -307,3 +309,77 @@ def test_a_broken_link_or_anchor_is_caught(tmp_path):
     assert reasons[2] is None  # #a is the title's anchor
     assert "no heading #there" in str(reasons[0])
     assert "no such file" in str(reasons[1])
+
+
+# --- tables and figures -------------------------------------------------------------------
+
+
+def broken_table_rows(markdown: str) -> list[str]:
+    """Lines that continue a table row on the next line: markdown ends the table there, so
+    the row renders cut in two (every row is one line, starting and ending with `|`)."""
+    problems = []
+    lines = without_code(markdown).splitlines()
+    for before, line in itertools.pairwise(lines):
+        if before.startswith("|") and not before.rstrip().endswith("|"):
+            problems.append(f"a row ends without |: {before[:60]!r}")
+        elif before.startswith("|") and line.strip() and not line.startswith("|"):
+            problems.append(f"text right under a table (its row cut?): {line[:60]!r}")
+    return problems
+
+
+def test_every_table_row_is_one_line():
+    problems = [f"{p.name}: {why}" for p in MARKDOWN for why in broken_table_rows(p.read_text())]
+    assert problems == []
+
+
+def test_a_table_row_split_across_two_lines_is_caught():
+    assert broken_table_rows("| a | b |\n|---|---|\n| x, `y`,\n`z` | w |\n") == [
+        "a row ends without |: '| x, `y`,'"
+    ]
+    assert broken_table_rows("| a | b |\n|---|---|\n| x | y |\n\nText.\n") == []
+
+
+def bytecode_figure() -> str:
+    """How many times as long a cold start is without the build's bytecode, as
+    bench/results.json measured it: the functions' median ratios, lowest to highest."""
+    results = json.loads((ROOT / "bench" / "results.json").read_text())["cold_start"]
+    medians = [
+        entry["without_bytecode_ratio"]["median"]
+        for entry in results.values()
+        if isinstance(entry, dict) and "without_bytecode_ratio" in entry
+    ]
+    low, high = f"{min(medians):.1f}", f"{max(medians):.1f}"
+    return low if low == high else f"{low}-{high}"
+
+
+# "2.3 times", "2.4-2.6x", "2.4\u20132.6\u00d7" (en dash, times sign): a ratio, one decimal.
+RATIO = re.compile(r"(?<![\d.])(\d\.\d)(?:\s*[-\u2013]\s*(\d\.\d))?(?:x|\u00d7| times)")
+
+
+def bytecode_figures(text: str) -> list[str]:
+    """The ratios stated in each paragraph (or comment block) about the build's bytecode."""
+    found = []
+    for paragraph in re.split(r"\n\s*\n", text):
+        if re.search(r"bytecode|compiled Python", paragraph):
+            for low, high in RATIO.findall(paragraph):
+                found.append(f"{low}-{high}" if high else low)
+    return found
+
+
+def test_the_bytecode_figure_is_the_benchmarks_wherever_it_is_stated():
+    figure = bytecode_figure()
+    stated = {
+        path.relative_to(ROOT).as_posix(): bytecode_figures(path.read_text())
+        for path in [*MARKDOWN, ROOT / "Makefile"]
+    }
+    assert any(stated.values()), "no doc states the bytecode figure"
+    wrong = {path: figures for path, figures in stated.items() if set(figures) - {figure}}
+    assert wrong == {}, f"bench/results.json says {figure}x"
+
+
+def test_a_bytecode_figure_other_than_the_benchmarks_is_caught():
+    said = "Without the bytecode a cold start is about 2.3 times as long.\n\n2.9x elsewhere."
+    assert bytecode_figures(said) == ["2.3"]
+    assert bytecode_figures("compiled Python: cold starts 2.4\u20132.6\u00d7 shorter") == [
+        "2.4-2.6"
+    ]
