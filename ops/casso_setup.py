@@ -114,10 +114,17 @@ def describe_run(summary: dict[str, Any]) -> list[str]:
         f"sweep: {len(sweep.get('requeued') or [])} re-queued, "
         f"{sweep.get('parked_total', 0)} parked",
     ]
+    expiry = summary.get("expiry")
+    if expiry:
+        expired = expiry.get("expired") or []
+        named = ", ".join(expired[:5]) + (", ..." if len(expired) > 5 else "")
+        lines.append(f"expiry: {len(expired)} expired" + (f" ({named})" if expired else ""))
     if backfill.get("webhook_probably_paused"):
         lines.append("webhook probably paused: replay the held events in Casso's UI")
-    for name in ("webhook", "backfill", "sweep", "sync"):
+    for name in ("webhook", "backfill", "sweep", "sync", "expiry"):
         step = summary.get(name) or {}
+        if step.get("error"):
+            lines.append(f"{name} failed: {step['error']}")
         if step.get("stopped"):
             lines.append(f"{name} stopped: {step['stopped']}")
     return lines

@@ -19,6 +19,7 @@ import requests
 
 from local.cli import story
 from local.cli.demo_summary import Checks, summarise, vnd
+from local.cli.render import scan_items
 from local.stack.config import INTEGRATION_TIMEOUT_SECONDS, Credentials, Ports
 from local.stack.pipeline import LocalPipeline
 from local.stack.poller import drain_queue
@@ -30,7 +31,6 @@ def _step(number: int, text: str) -> None:
 
 def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     """The story, step by step; returns what the summary shows."""
-    from casso_payments.aws.dynamo import from_dynamodb
     from casso_payments.orders import vietqr
     from casso_payments.orders.repository import Orders
     from local.stack.event_schemas import SchemaMismatch
@@ -98,8 +98,8 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     forged_v1 = _forged_v1_webhook(stack)
     check(forged_v1 == 200, "the forged v1 webhook (right token) to be accepted")
     print(
-        f"   A forged v1 webhook carrying the right token (transaction {FORGED_V1_ID}, unknown "
-        f"to Casso, paying DH36 off) was answered {forged_v1}; it must end unconfirmed",
+        f"   A forged v1 webhook carrying the right token (transaction {story.FORGED_V1_ID}, "
+        f"unknown to Casso, paying DH36 off) was answered {forged_v1}; it must end unconfirmed",
         flush=True,
     )
 
@@ -114,19 +114,14 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     check(stack.wait_idle(), "the backfilled transaction to be processed")
 
     orders = {code: Orders(dynamodb, orders_table).get(code) for code in story.EXPECTED_ORDERS}
-    items = [
-        from_dynamodb(i)
-        for i in dynamodb.scan(TableName=stack.resources.ref("LedgerTable"))["Items"]
-    ]
-    # The forged v1 delivery is checked here on its own; the summary counts the story's.
-    forgery = [i for i in items if i.get("transaction_id") == FORGED_V1_ID]
+    items = scan_items(dynamodb, stack.resources.ref("LedgerTable"))
+    # The forged v1 delivery is checked here by its id too; the summary counts it with the rest.
+    forgery = [i for i in items if i.get("transaction_id") == story.FORGED_V1_ID]
     check(
         [i.get("outcome") for i in forgery] == ["unconfirmed"],
-        f"forged v1 transaction {FORGED_V1_ID} to end unconfirmed, changing no order",
+        f"forged v1 transaction {story.FORGED_V1_ID} to end unconfirmed, changing no order",
     )
-    transactions = [
-        i for i in items if i["kind"] == "transaction" and i["transaction_id"] != FORGED_V1_ID
-    ]
+    transactions = [i for i in items if i["kind"] == "transaction"]
     tapped = drain_queue(sqs, stack.events_tap_url)
     mismatched = []
     for event in tapped:
@@ -135,12 +130,12 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
         except SchemaMismatch as error:
             mismatched.append(str(error))
     check(not mismatched, f"every event to match its schema ({'; '.join(mismatched)})")
-    forged_events = [e["detail-type"] for e in tapped if _about(e, FORGED_V1_ID)]
+    forged_events = [e["detail-type"] for e in tapped if _about(e, story.FORGED_V1_ID)]
     check(
-        forged_events == ["Transaction Received", "Payment Unconfirmed"],
+        sorted(forged_events) == ["Payment Unconfirmed", "Transaction Received"],
         "a Payment Unconfirmed event for the forged v1 transaction",
     )
-    events = Counter(e["detail-type"] for e in tapped if not _about(e, FORGED_V1_ID))
+    events = Counter(e["detail-type"] for e in tapped)
     receiver_log = Path(stack.describe()["logs"]) / "ReceiverFunction.log"
     logged = Counter(
         json.loads(line).get("message", "")
@@ -179,9 +174,6 @@ def _forged_webhook(stack: LocalPipeline) -> int:
     ).status_code
 
 
-FORGED_V1_ID = 990002
-
-
 def _about(event: dict[str, Any], transaction_id: int) -> bool:
     return event["detail"].get("transaction_id") == transaction_id
 
@@ -191,10 +183,10 @@ def _forged_v1_webhook(stack: LocalPipeline) -> int:
     from local.casso.simulator import webhook_request
 
     record = {
-        "id": FORGED_V1_ID,
+        "id": story.FORGED_V1_ID,
         "tid": "FT-FORGED-V1",
-        "description": "DH36 thanh toan nốt",
-        "amount": 80_000,
+        "description": story.FORGED_V1.description,
+        "amount": story.FORGED_V1.amount,
         "cusum_balance": 0,
         "when": "2026-11-21 10:00:00",
         "bankSubAccId": "88888888",

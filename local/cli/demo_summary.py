@@ -25,13 +25,18 @@ class Checks:
         return "ok" if ok else f"EXPECTED {what}"
 
 
+# What the summary's tables say beside a row the story's forged v1 delivery accounts for.
+FORGED = f"transaction {story.FORGED_V1_ID}: the forged v1 delivery, unknown to Casso"
+NOTES = {"unconfirmed": FORGED, "Payment Unconfirmed": FORGED}
+
+
 def _counted(what: str, unit: str, seen: Counter, expected: dict[str, int], check: Checks) -> str:
     """A table of counts, each checked against the story's."""
     rows = [
-        [name, seen.get(name, 0), check(seen.get(name, 0) == n, f"{n} {name}")]
+        [name, seen.get(name, 0), check(seen.get(name, 0) == n, f"{n} {name}"), NOTES.get(name, "")]
         for name, n in expected.items()
     ]
-    return table([what, unit, "check"], rows)
+    return table([what, unit, "check", "note"], rows)
 
 
 def summarise(seen: dict[str, Any], check: Checks) -> None:

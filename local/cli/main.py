@@ -7,8 +7,11 @@ python -m local.cli status                  where everything is, counters
 python -m local.cli order create DH35 200500
 python -m local.cli send 200500 "DH35 thanh toan" [--v1|--v2] [--lost]
 python -m local.cli send-webhook --amount 200500 --description DH35 [--url URL] [--v2]
-python -m local.cli show [--json]           orders, ledger entries, queue depths
-python -m local.cli reconcile               run the reconciler now
+python -m local.cli show [--json] [--all]   orders, ledger entries, queue depths
+python -m local.cli events [--follow]       what the stack published on its event bus
+python -m local.cli settle --id N --order DH46   settle an unmatched transfer onto an order
+python -m local.cli handled --id N --note WHY    close one without an order
+python -m local.cli reconcile [--json]      run the reconciler now, print its summary
 python -m local.cli processor pause|resume|fault kill-after-order-update
 python -m local.cli webhook outage|recover|status|replay   the webhook down, Casso's side of it
 python -m local.cli invoke ReceiverFunction -e events/receiver-v1-valid.json [--env-vars F]
@@ -22,6 +25,7 @@ import sys
 
 import requests
 
+from local.cli.commands.decisions import add_decision_commands
 from local.cli.commands.invoke import cmd_env_json, cmd_invoke
 from local.cli.commands.lifecycle import cmd_demo, cmd_down, cmd_status, cmd_up, cmd_wait
 from local.cli.commands.pipeline import (
@@ -32,6 +36,8 @@ from local.cli.commands.pipeline import (
     cmd_send_webhook,
     cmd_show,
 )
+from local.cli.commands.published import add_events_command
+from local.cli.render import vnd_amount
 from local.cli.stack_client import NotRunning
 from local.cli.webhook_controls import add_lifecycle_options, add_webhook_command
 from local.stack.config import Ports
@@ -73,14 +79,16 @@ def parser() -> argparse.ArgumentParser:
     order = commands.add_parser("order", help="create or show an order")
     order.add_argument("action", choices=["create", "show"])
     order.add_argument("code")
-    order.add_argument("amount", type=int, nargs="?", default=0, help="expected VND (create)")
+    order.add_argument(
+        "amount", type=vnd_amount, nargs="?", default=0, help="expected VND (create): 200500"
+    )
     order.add_argument("--note", default="")
     add_qr_arguments(order)
     order.add_argument("--expires-in", type=float, default=0, help="seconds until it expires")
     order.set_defaults(run=cmd_order)
 
     send = commands.add_parser("send", help="a new transfer in the Casso simulator")
-    send.add_argument("amount", type=int, help="VND; negative for money out")
+    send.add_argument("amount", type=vnd_amount, help="VND; negative for money out")
     send.add_argument("description")
     generation = send.add_mutually_exclusive_group()
     generation.add_argument("--v1", dest="generation", action="store_const", const="v1")
@@ -91,7 +99,7 @@ def parser() -> argparse.ArgumentParser:
 
     hook = commands.add_parser("send-webhook", help="a correctly signed Casso webhook to any URL")
     hook.add_argument("--url", help="default: the running stack's webhook")
-    hook.add_argument("--amount", type=int, required=True)
+    hook.add_argument("--amount", type=vnd_amount, required=True)
     hook.add_argument("--description", required=True)
     hook.add_argument("--id", type=int, help="Casso transaction id (default: from the clock)")
     hook.add_argument("--account", default="88888888")
@@ -102,9 +110,14 @@ def parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("show", help="orders, ledger entries, queue depths")
     show.add_argument("--json", action="store_true")
+    show.add_argument("--all", action="store_true", help="every row (default: 100 a table)")
     show.set_defaults(run=cmd_show)
+    add_events_command(commands)
+    add_decision_commands(commands)
 
-    commands.add_parser("reconcile", help="run the reconciler now").set_defaults(run=cmd_reconcile)
+    reconcile = commands.add_parser("reconcile", help="run the reconciler now, summarise it")
+    reconcile.add_argument("--json", action="store_true", help="the whole report")
+    reconcile.set_defaults(run=cmd_reconcile)
 
     processor = commands.add_parser("processor", help="pause, resume, or inject a fault")
     processor.add_argument("action", choices=["pause", "resume", "fault"])

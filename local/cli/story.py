@@ -4,8 +4,9 @@ Orders are created; the reconciler registers the webhook (v1) with the Casso sim
 beside the V2 webhook set up "in Casso's UI"; transfers go out as v1 and V2 webhooks (paid
 in full, two partial transfers, overpaid, unmatched, a refund of the overpaid order's excess,
 a late payment for an order that expired); one transfer reaches both webhooks (a duplicate);
-a forged V2 webhook is sent; one transfer's webhook is lost and the reconciler's next run
-backfills it. Every order carries its VietQR (the payee below).
+a forged V2 webhook is sent, and a forged v1 one with the right token (it must end
+unconfirmed); one transfer's webhook is lost and the reconciler's next run backfills it.
+Every order carries its VietQR (the payee below).
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ TRANSFERS = (
     Transfer(180_000, "DH38 thanh toan", "v1"),  # after DH38 expired
 )
 
+# A forged v1 webhook carrying the right secure token (someone saw it: a proxy log, a leaked
+# .env): a payment unknown to Casso, paying DH36 off. Casso does not vouch for it, so it
+# ends `unconfirmed` (a `Payment Unconfirmed` event) and changes no order.
+FORGED_V1 = Transfer(80_000, "DH36 thanh toan nốt", "v1")
+FORGED_V1_ID = 990002
+
 EXPECTED_ORDERS = {
     "DH35": ("PAID", 200_500),
     "DH36": ("PARTIALLY_PAID", 220_000),
@@ -60,9 +67,10 @@ EXPECTED_OUTCOMES = {
     "unmatched": 1,
     "refund": 1,
     "late": 1,
+    "unconfirmed": 1,  # the forged v1 delivery
 }
 EXPECTED_EVENTS = {
-    "Transaction Received": 8,
+    "Transaction Received": 9,
     "Order Paid": 2,
     "Order Partially Paid": 2,
     "Order Overpaid": 1,
@@ -70,6 +78,7 @@ EXPECTED_EVENTS = {
     "Refund Recorded": 1,
     "Order Expired": 1,
     "Late Payment": 1,
+    "Payment Unconfirmed": 1,  # the forged v1 delivery
 }
 EXPECTED_BACKFILLED = 1  # the lost one
 EXPECTED_REJECTED = 1  # the forged signature

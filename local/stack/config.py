@@ -35,7 +35,11 @@ LOCAL_AWS = {
 
 
 class PortInUse(RuntimeError):
-    pass
+    """A port the stack needs is taken: `name` (api, casso, moto) and `port` say which."""
+
+    def __init__(self, message: str, name: str = "", port: int = 0) -> None:
+        super().__init__(message)
+        self.name, self.port = name, port
 
 
 def free_port() -> int:
@@ -69,7 +73,9 @@ class Ports:
             if port and not port_is_free(port):
                 raise PortInUse(
                     f"port {port} ({name}) is in use on 127.0.0.1{holder(port)}: stop what "
-                    f"uses it, or choose another with --{name}-port or LOCAL_{name.upper()}_PORT"
+                    f"uses it, or choose another with LOCAL_{name.upper()}_PORT",
+                    name,
+                    port,
                 )
 
 

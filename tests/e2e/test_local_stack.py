@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +16,7 @@ import requests
 
 from local.cli import story
 from local.stack.config import INTEGRATION_TIMEOUT_SECONDS, port_is_free
+from local.stack.template import ROOT
 from tests.e2e.conftest import start_stack, stop_stack
 
 pytestmark = pytest.mark.e2e
@@ -24,7 +30,7 @@ def test_the_story_as_assertions(stack):
     stack.cli("order", "create", code, str(amount), "--expires-in", str(seconds))
     expired_after = datetime.now(UTC) + timedelta(seconds=seconds)
     registered = stack.cli("reconcile")
-    assert '"action": "created"' in registered.stdout
+    assert registered.stdout.splitlines()[0].startswith("webhook: created (id ")
     while datetime.now(UTC) <= expired_after:  # its transfer must find it expired
         time.sleep(0.05)
     for transfer in story.TRANSFERS:
@@ -44,9 +50,19 @@ def test_the_story_as_assertions(stack):
     )
     assert forged.returncode == 1
     assert "HTTP 401" in forged.stdout
-    stack.cli("wait")
+    # The right token on a payment Casso never made: accepted, then unconfirmed.
+    forged_v1 = story.FORGED_V1
+    stack.cli(
+        "send-webhook",
+        *("--amount", str(forged_v1.amount), "--description", forged_v1.description),
+        *("--id", str(story.FORGED_V1_ID)),
+    )
+    waited = stack.cli("wait")
+    assert waited.stdout.startswith("idle: Casso has nothing left to send")
+    assert len(waited.stdout.splitlines()) == 1
     backfill = stack.cli("reconcile")
-    assert '"backfilled": 1' in backfill.stdout
+    assert f"{story.EXPECTED_BACKFILLED} backfilled" in backfill.stdout.splitlines()[1]
+    assert backfill.stdout.splitlines()[-1].startswith("ok")
     stack.cli("wait")
 
     shown = stack.show()
@@ -65,6 +81,84 @@ def test_the_story_as_assertions(stack):
     order = json.loads(stack.cli("order", "show", "DH36").stdout)
     assert order["status"] == orders["DH36"][0]
     assert sum(p["amount"] for p in order["applied"].values()) == order["paid_amount"]
+
+
+def transaction_described(stack, description: str) -> dict:
+    (entry,) = [i for i in stack.show()["ledger"] if i.get("description") == description]
+    return entry
+
+
+def test_a_payment_that_came_before_its_order_is_settled_onto_it(stack):
+    stack.cli("reconcile")  # the webhook exists whatever ran before
+    follower = subprocess.Popen(
+        [sys.executable, "-m", "local.cli", "events", "--follow"],
+        cwd=ROOT,
+        env=stack.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        # Amounts as the CLI prints them.
+        stack.cli("send", "200,500", "DH46 thanh toan", "--v1")
+        stack.cli("wait")
+        early = transaction_described(stack, "DH46 thanh toan")
+        assert (early["status"], early["outcome"]) == ("PROCESSED", "unmatched")
+        transaction_id = early["pk"].removeprefix("TXN#")
+
+        stack.cli("order", "create", "DH46", "200,500")
+        settled = stack.cli(
+            "settle", "--id", transaction_id, "--order", "DH46", "--note", "paid before ordering"
+        )
+        assert f"transaction {transaction_id} bound to order DH46 and queued" in settled.stdout
+        stack.cli("wait")
+
+        order = json.loads(stack.cli("order", "show", "DH46").stdout)
+        assert (order["status"], order["paid_amount"]) == ("PAID", 200_500)
+        assert list(order["payments"]) == [transaction_id]
+        assert transaction_described(stack, "DH46 thanh toan")["outcome"] == "paid"
+        again = stack.cli("settle", "--id", transaction_id, "--order", "DH46", check=False)
+        assert again.returncode == 1
+        assert f"transaction {transaction_id} can't be settled" in again.stderr
+
+        # What the stack published about it: the same however often `events` is read.
+        published = json.loads(stack.cli("events", "--json").stdout)
+        about = [
+            (e["detail-type"], e["detail"].get("order_code"))
+            for e in published
+            if str(e["detail"].get("transaction_id")) == transaction_id
+        ]
+        assert ("Payment Unmatched", None) in about
+        assert ("Order Paid", "DH46") in about
+        assert json.loads(stack.cli("events", "--json").stdout) == published
+        table = stack.cli("events").stdout.splitlines()
+        (paid,) = [row for row in table if "Order Paid" in row and transaction_id in row]
+        assert paid.split()[-3:] == ["DH46", transaction_id, "200,500"]
+
+        # `--follow` printed the same events as they came (read on a thread: a follower
+        # that never prints fails the test instead of hanging it).
+        rows: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=lambda: [rows.put(r) for r in follower.stdout], daemon=True).start()
+        followed = ""
+        while not ("Order Paid" in followed and transaction_id in followed):
+            followed = rows.get(timeout=120)
+    finally:
+        follower.send_signal(signal.SIGINT)
+        follower.wait(30)
+    assert follower.returncode == 0
+
+
+def test_a_transfer_handled_without_an_order_is_closed_with_why(stack):
+    stack.cli("reconcile")
+    stack.cli("send", "75 000", "TIEN COM TRUA", "--v1")
+    stack.cli("wait")
+    transaction_id = transaction_described(stack, "TIEN COM TRUA")["pk"].removeprefix("TXN#")
+    handled = stack.cli("handled", "--id", transaction_id, "--note", "sent back by hand")
+    assert f"transaction {transaction_id} (unmatched) marked handled" in handled.stdout
+    assert transaction_described(stack, "TIEN COM TRUA")["outcome"] == "handled"
+    refused = stack.cli("handled", "--id", transaction_id, "--note", "twice", check=False)
+    assert refused.returncode == 1
+    assert "can't be marked handled" in refused.stderr
 
 
 def test_a_processor_killed_mid_batch_loses_nothing_and_applies_nothing_twice(stack):
@@ -118,7 +212,11 @@ def test_a_taken_port_is_a_clear_error(stack, tmp_path):
     assert result.returncode == 1
     assert f"port {taken} (api) is in use on 127.0.0.1" in result.stderr
     assert f"(held by pid {stack.process.pid}: " in result.stderr
-    assert "--api-port or LOCAL_API_PORT" in result.stderr
+    # The hint fits the way a newcomer starts it, make, and the CLI's own flag.
+    (hint,) = [line for line in result.stderr.splitlines() if "make demo" in line]
+    port = int(hint.split("LOCAL_API_PORT=")[1].split()[0])
+    assert f"-m local.cli demo --api-port {port})" in hint
+    assert port != taken
 
 
 def test_invoking_a_sample_event_on_a_stack_with_generated_credentials_says_why_401(stack):

@@ -66,7 +66,7 @@ def test_a_paused_webhook_is_backfilled_flagged_replayed_and_settles_everything_
     stack = paused_stack
     for code, amount in ORDERS.items():
         stack.cli("order", "create", code, str(amount))
-    assert '"action": "created"' in stack.cli("reconcile").stdout
+    assert stack.cli("reconcile").stdout.startswith("webhook: created (id ")
 
     # The endpoint answers 503 until Casso has failed for a day and paused every webhook.
     stack.cli("webhook", "outage")
@@ -84,7 +84,7 @@ def test_a_paused_webhook_is_backfilled_flagged_replayed_and_settles_everything_
     assert all(not d["ok"] for d in casso(stack, "GET", "deliveries"))
 
     # The reconciler backfills all four and raises the paused-webhook metric.
-    summary = json.loads(stack.cli("reconcile").stdout)["summary"]
+    summary = json.loads(stack.cli("reconcile", "--json").stdout)["summary"]
     assert sorted(summary["backfill"]["missing"]) == sorted([first, *held])
     assert summary["backfill"]["backfilled"] == 4
     assert summary["backfill"]["webhook_probably_paused"] is True

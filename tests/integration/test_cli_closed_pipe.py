@@ -68,8 +68,8 @@ def test_local_cli_show_piped_into_head_ends_quietly(server_stack, tmp_path: Pat
         server_stack.orders.create(f"DH{n}", 1000, now=NOW)
     env = local_cli_env(server_stack, tmp_path)
 
-    first = assert_ends_quietly([sys.executable, "-m", "local.cli", "show"], env)
-    assert first == "Orders\n"
+    first = assert_ends_quietly([sys.executable, "-m", "local.cli", "show", "--all"], env)
+    assert first == "Orders: 300 (PENDING: 300)\n"
 
 
 def test_ops_quarantine_list_piped_into_head_ends_quietly(server_stack):

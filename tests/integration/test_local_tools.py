@@ -11,10 +11,13 @@ from pathlib import Path
 import pytest
 
 from casso_payments.orders import vietqr
-from local.cli import demo
+from local.cli import demo, story
+from local.cli.render import show_tables, vnd_amount
+from local.cli.sample_events import V1_ITEM
+from local.cli.stack_client import command
 from local.stack.config import Ports
 from local.stack.template import ROOT
-from tests.helpers import local_cli_env
+from tests.helpers import NOW, delivered_by_webhook, local_cli_env
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +29,13 @@ def test_demo_tells_the_story_and_exits_zero(capsys):
     (dh36,) = [line.split() for line in out.splitlines() if line.startswith("  DH36 ")]
     assert (dh36[1:4], dh36[-1]) == (["300,000", "220,000", "PARTIALLY_PAID"], "ok")
     assert "EXPECTED" not in out
+    # The forged v1 delivery it says "must end unconfirmed" is in its tables, as it ended.
+    forged = f"transaction {story.FORGED_V1_ID}: the forged v1 delivery"
+    (outcome,) = [line.split()[:3] for line in out.splitlines() if line.startswith("  unconf")]
+    (event,) = [line for line in out.splitlines() if line.startswith("  Payment Unconfirmed ")]
+    assert outcome == ["unconfirmed", "1", "ok"]
+    assert event.split()[2:4] == ["1", "ok"]
+    assert forged in event
 
 
 def run_invoke(*args: str, endpoint: str) -> subprocess.CompletedProcess:
@@ -193,3 +203,106 @@ def test_order_create_into_a_missing_dir_is_refused_before_the_order_exists(serv
     assert f"argument --dir: '{missing}' is not a directory" in result.stderr
     assert server_stack.orders.get("DH37") is None
     assert not missing.exists()
+
+
+def test_show_reads_every_page_of_a_table(server_stack, tmp_path):
+    """Scan answers at most 1 MB a page: big quarantined deliveries fill the first pages, and
+    the transaction and the order behind them are shown all the same."""
+    for n in range(5):
+        server_stack.ledger.quarantine(
+            body=f"{n}" + "x" * 300_000, reason="not JSON", generation="v1", now=NOW
+        )
+    delivered_by_webhook(server_stack, [{**V1_ITEM, "id": 77}], at=NOW)
+    server_stack.orders.create("DH35", 200_500, now=NOW)
+    first_page = server_stack.dynamodb.scan(TableName=server_stack.table)
+    assert "LastEvaluatedKey" in first_page  # so the test does read more than one page
+    env = local_cli_env(server_stack, tmp_path)
+
+    result = run_local_cli("show", "--json", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ledger = json.loads(result.stdout)["ledger"]
+    assert [i["kind"] for i in ledger] == ["transaction"] + ["quarantine"] * 5  # theirs first
+    assert ledger[0]["pk"] == "TXN#77"
+
+    table = run_local_cli("show", env=env, cwd=tmp_path).stdout.splitlines()
+    assert "Ledger: 6 (quarantine: 5, transaction: 1)" in table
+    assert any(line.startswith("  TXN#77 ") for line in table)
+
+
+def test_show_caps_a_long_table_and_says_in_one_line_what_it_left_out(capsys):
+    order = {"expected_amount": 1000, "paid_amount": 0, "status": "PENDING", "transactions": []}
+    quarantined = {"kind": "quarantine", "status": "QUARANTINED", "reason": "not JSON"}
+    shown = {
+        "orders": [{**order, "order_code": f"DH{n}"} for n in range(3)],
+        "ledger": [{**quarantined, "pk": f"QUARANTINE#{n}"} for n in range(4)],
+        "queues": {"TransactionQueue": 0},
+    }
+    show_tables(shown, rows=2)
+    out = capsys.readouterr().out.splitlines()
+    every = command("show --all")
+    assert [line for line in out if "more" in line] == [
+        f"  ... and 1 more orders (PENDING: 1): `{every}` lists all",
+        f"  ... and 2 more ledger entries (quarantine: 2): `{every}` lists all",
+    ]
+    assert sum(line.startswith("  QUARANTINE#") for line in out) == 2
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"),
+    [
+        ("200500", 200_500),
+        ("200,500", 200_500),
+        ("200 500", 200_500),
+        ("1,234,567", 1_234_567),
+        ("-50,000", -50_000),
+        ("200_500", 200_500),
+    ],
+)
+def test_amounts_are_read_as_the_cli_prints_them(typed, amount):
+    assert vnd_amount(typed) == amount
+
+
+def test_order_create_takes_an_amount_as_printed_and_refuses_fractions_and_garbage(
+    server_stack, tmp_path
+):
+    env = local_cli_env(server_stack, tmp_path)
+    created = run_local_cli("order", "create", "DH46", "200,500", env=env, cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert "order DH46 created: 200,500 VND" in created.stdout
+    assert server_stack.orders.get("DH46").expected_amount == 200_500
+    for typed in ("200.5", "200.500", "200,50", "2e5", "200k", "abc"):
+        refused = run_local_cli("order", "create", "DH47", typed, env=env, cwd=tmp_path)
+        assert refused.returncode == 2, typed
+        assert f"argument amount: {typed!r} is not a whole number of VND" in refused.stderr
+    assert server_stack.orders.get("DH47") is None
+
+
+def test_order_create_with_qr_on_a_stack_without_a_payee_creates_nothing(server_stack, tmp_path):
+    env = local_cli_env(server_stack, tmp_path / "state")  # no Payee* parameters
+    result = run_local_cli("order", "create", "DH48", "1000", "--qr", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "this stack has no payee" in result.stderr
+    assert "nothing was created" in result.stderr
+    assert server_stack.orders.get("DH48") is None
+    assert not list(tmp_path.glob("*.svg"))
+
+
+def test_down_with_nothing_running_says_so_and_succeeds(tmp_path):
+    env = {**os.environ, "LOCAL_STACK_DIR": str(tmp_path)}
+    nothing = run_local_cli("down", env=env, cwd=tmp_path)
+    assert (nothing.returncode, nothing.stdout) == (
+        0,
+        "no local stack is running: nothing to stop.\n",
+    )
+    # A state file left by a stack that was killed: nothing to stop either, and it goes.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    (tmp_path / "stack.json").write_text(json.dumps({"pid": int(gone.stdout)}))
+    left = run_local_cli("down", env=env, cwd=tmp_path)
+    assert left.returncode == 0, left.stderr
+    assert "is gone: nothing to stop" in left.stdout
+    assert not (tmp_path / "stack.json").exists()

@@ -50,7 +50,8 @@ def test_a_taken_port_is_named_with_how_to_choose_another():
     message = str(raised.value)
     assert f"port {taken} (moto) is in use on 127.0.0.1" in message
     assert f"(held by pid {os.getpid()}: " in message  # this test's own process holds it
-    assert "--moto-port or LOCAL_MOTO_PORT" in message
+    assert "choose another with LOCAL_MOTO_PORT" in message
+    assert (raised.value.name, raised.value.port) == ("moto", taken)
 
 
 def test_a_port_left_in_time_wait_by_a_stopped_server_is_free():

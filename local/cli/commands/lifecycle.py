@@ -10,7 +10,7 @@ import time
 
 from local.cli.render import print_json
 from local.cli.stack_client import NotRunning, call, command, running
-from local.stack.config import STATE_FILE, Credentials, PortInUse, Ports
+from local.stack.config import STATE_FILE, Credentials, PortInUse, Ports, free_port, port_is_free
 
 SAMPLE_EVENTS_HINT = (
     "this stack generated its own credentials, so the sample events in events/ (which carry "
@@ -20,6 +20,21 @@ SAMPLE_EVENTS_HINT = (
 
 def _ports(args: argparse.Namespace) -> Ports:
     return Ports.from_env(api=args.api_port, casso=args.casso_port, moto=args.moto_port)
+
+
+def _port_in_use(error: PortInUse, target: str, subcommand: str) -> int:
+    """The error, and a free port to choose the way the user started: make, or the CLI."""
+    print(f"error: {error}", file=sys.stderr)
+    if error.name:
+        near = range(error.port + 1, min(error.port + 100, 65536))
+        free = next((port for port in near if port_is_free(port)), None) or free_port()
+        variable, flag = f"LOCAL_{error.name.upper()}_PORT", f"--{error.name}-port"
+        print(
+            f"  e.g. make {target} {variable}={free}"
+            f"   (or {command(f'{subcommand} {flag} {free}')})",
+            file=sys.stderr,
+        )
+    return 1
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -51,8 +66,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
         stack.start()
     except PortInUse as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _port_in_use(error, "dev", "up")
     stopping = []
     # Both, explicitly: a shell may start a background job with SIGINT ignored.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
@@ -85,7 +99,16 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    state = running()
+    # Nothing running is the state `down` is asked for: say so, and succeed.
+    if not STATE_FILE.exists():
+        print("no local stack is running: nothing to stop.")
+        return 0
+    try:
+        state = running()
+    except NotRunning:
+        STATE_FILE.unlink(missing_ok=True)  # left by a stack that was killed
+        print(f"the local stack that wrote {STATE_FILE} is gone: nothing to stop.")
+        return 0
     os.kill(state["pid"], signal.SIGTERM)
     deadline = time.monotonic() + args.timeout
     while STATE_FILE.exists() and time.monotonic() < deadline:
@@ -106,8 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     try:
         return run(_ports(args), verbose=args.verbose)
     except PortInUse as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return _port_in_use(error, "demo", "demo")
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -120,5 +142,15 @@ def cmd_wait(args: argparse.Namespace) -> int:
     timeout = state["settle_seconds"] if args.timeout is None else args.timeout
     result = call(state, "POST", f"wait?timeout={timeout}", waits=timeout)
     if not result["idle"]:
-        print(f"still busy after {timeout:g} s: see `python -m local.cli status`", file=sys.stderr)
-    return 0 if result["idle"] else 1
+        print(f"still busy after {timeout:g} s: see `{command('status')}`", file=sys.stderr)
+        return 1
+    status = call(state, "GET", "status")
+    stats, queues = status["stats"], status["queues"]
+    answers = ", ".join(f"{code}: {n}" for code, n in sorted(status["answers"].items()))
+    print(
+        "idle: Casso has nothing left to send and the queue is empty; "
+        f"{stats['processed']} processed in {stats['batches']} batches, "
+        f"{queues['TransactionDeadLetterQueue']} dead-lettered, "
+        f"webhook answers {answers or 'none'}"
+    )
+    return 0

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import requests
 
 from casso_payments.casso import client as casso_client
-from local.cli.render import print_json, show_tables, shown_state
-from local.cli.stack_client import call, clients, running
+from local.cli.render import SHOWN_ROWS, print_json, show_tables, shown_state
+from local.cli.stack_client import call, clients, command, running
 from local.stack.config import INTEGRATION_TIMEOUT_SECONDS
 
 
@@ -24,6 +24,17 @@ def cmd_order(args: argparse.Namespace) -> int:
     dynamodb = clients(state)["dynamodb"]
     table = state["resources"]["OrdersTable"]
     if args.action == "create":
+        payee = payee_from(state.get("parameters", {}))
+        if args.qr and payee is None:
+            # Refused before the order exists: nothing half done to clean up.
+            print(
+                "error: --qr: this stack has no payee, so an order has no VietQR to draw; "
+                "nothing was created. Start the stack with one: "
+                + command("up --parameter PayeeBankBin=970436 --parameter PayeeAccountNumber=...")
+                + ", or leave out --qr",
+                file=sys.stderr,
+            )
+            return 2
         now = datetime.now(UTC)
         try:
             order = Orders(dynamodb, table).create(
@@ -31,7 +42,7 @@ def cmd_order(args: argparse.Namespace) -> int:
                 args.amount,
                 now=now,
                 note=args.note,
-                payee=payee_from(state.get("parameters", {})),
+                payee=payee,
                 expires_at=now + timedelta(seconds=args.expires_in) if args.expires_in else None,
             )
         except OrderError as error:
@@ -118,16 +129,24 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(shown)
     else:
-        show_tables(shown)
+        show_tables(shown, rows=None if args.all else SHOWN_ROWS)
     return 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
+    from ops.casso_setup import describe_run
+
     state = running()
     result = call(
         state, "POST", "reconcile", waits=state["function_timeouts"]["ReconcilerFunction"]
     )
-    print_json(result)
+    if args.json:
+        print_json(result)
+    elif result["ok"]:
+        print("\n".join(describe_run(result["summary"])))
+        print(f"ok (the whole report: `{command('reconcile --json')}`)")
+    else:
+        print(f"error: the reconciler's run failed: {result.get('error')}", file=sys.stderr)
     return 0 if result["ok"] else 1
 
 
