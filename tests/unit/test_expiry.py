@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
 from casso_payments.aws.deadline import Deadline
 from casso_payments.orders.model import OrderError
 from casso_payments.processor import settle
 from casso_payments.processor.process import process
 from casso_payments.processor.settle import CannotSettle
-from casso_payments.reconciler.expiry import expire_due
+from casso_payments.reconciler.expiry import IN_FLIGHT, expire_due
 from casso_payments.reconciler.report import ExpiryReport
+from local.stack.template import load_template
+from tests.helpers import fail_calls
 from tests.unit.test_processing import events, fail_mark_processed_once, record
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
+NEXT_RUN = LATER + timedelta(minutes=5)  # the reconciler's next scheduled run
 
 
 def expiring(stack, code: str, amount: int, minutes: int = 30) -> None:
@@ -83,10 +87,101 @@ def test_a_crash_before_the_event_publishes_it_on_the_next_run(stack):
     expiring(stack, "DH1", 100_000)
     # The first run expired it and died before publishing: still in the index.
     order, by_us = stack.orders.expire("DH1", now=LATER)
-    assert (order.status, by_us) == ("EXPIRED", True)
-    report = run_expiry(stack, LATER)
+    assert (order.status, by_us, order.expiring) == ("EXPIRED", True, True)
+    report = run_expiry(stack, NEXT_RUN)
     assert report.expired == ["DH1"]
     assert [(t, d["order_code"]) for t, d in events(stack)] == [("Order Expired", "DH1")]
+    assert (run_expiry(stack, NEXT_RUN).expired, events(stack), index_keys(stack)) == ([], [], [])
+
+
+def expired_events(published: list[tuple[str, dict]]) -> list[str]:
+    return [d["order_code"] for t, d in published if t == "Order Expired"]
+
+
+def test_a_transfer_expiring_the_order_while_a_run_holds_it_publishes_order_expired_once(
+    stack, monkeypatch
+):
+    # The transfer expires and publishes between the run's query and its own expire.
+    expiring(stack, "DH20", 200_000)
+    record(stack, 20, 200_000, "DH20")
+    deps = stack.reconciler_deps("http://casso.invalid", "https://hook.invalid/webhook")
+    query = deps.orders.due
+
+    def due_then_the_transfer(**kwargs):
+        keys = query(**kwargs)
+        assert process(20, stack.processor_deps(), now=LATER).outcome == "late"
+        return keys
+
+    monkeypatch.setattr(deps.orders, "due", due_then_the_transfer)
+    report = ExpiryReport()
+    expire_due(deps, report, now=LATER, deadline=Deadline.never())
+    assert (report.due, report.expired) == (1, [])
+    assert run_expiry(stack, NEXT_RUN).expired == []
+    assert expired_events(events(stack)) == ["DH20"]
+    assert (stack.orders.get("DH20").status, index_keys(stack)) == ("EXPIRED", [])
+
+
+def test_a_run_meeting_an_order_a_transfer_is_still_expiring_leaves_it_to_the_transfer(stack):
+    # The run comes after the transfer expired the order, before the transfer publishes.
+    expiring(stack, "DH21", 200_000)
+    record(stack, 21, 200_000, "DH21")
+    processor = stack.processor_deps()
+    publish, runs = processor.bus.publish, []
+
+    def a_run_then_publish(published):
+        runs.append(run_expiry(stack, LATER))
+        publish(published)
+
+    processor.bus.publish = a_run_then_publish
+    assert process(21, processor, now=LATER).outcome == "late"
+    assert [(r.due, r.expired) for r in runs] == [(1, [])]
+    assert run_expiry(stack, NEXT_RUN).expired == []
+    assert expired_events(events(stack)) == ["DH21"]
+    assert index_keys(stack) == []
+
+
+def test_a_run_expiring_the_order_first_publishes_order_expired_once(stack, monkeypatch):
+    # The transfer read the order unpaid; the run expires it before the transfer tries to.
+    expiring(stack, "DH22", 200_000)
+    record(stack, 22, 200_000, "DH22")
+    processor = stack.processor_deps()
+    expire, runs = processor.orders.expire, []
+
+    def a_run_then_expire(key, *, now):
+        runs.append(run_expiry(stack, LATER))
+        return expire(key, now=now)
+
+    monkeypatch.setattr(processor.orders, "expire", a_run_then_expire)
+    done = process(22, processor, now=LATER)
+    assert (done.outcome, done.effect.expired) == ("late", None)
+    assert [r.expired for r in runs] == [["DH22"]]
+    assert run_expiry(stack, NEXT_RUN).expired == []
+    published = events(stack)
+    assert expired_events(published) == ["DH22"]
+    assert [t for t, _ in published] == ["Order Expired", "Transaction Received", "Late Payment"]
+
+
+def test_a_transfer_dying_between_expiring_and_publishing_leads_to_one_order_expired(stack):
+    expiring(stack, "DH23", 200_000)
+    record(stack, 23, 200_000, "DH23")
+    heal = fail_calls(stack.clients["events"], "PutEvents", "InternalException")
+    with pytest.raises(ClientError, match="InternalException"):
+        process(23, stack.processor_deps(), now=LATER)
+    heal()
+    assert stack.orders.get("DH23").status == "EXPIRED"  # expired; its event never went out
+    # A run while the transfer could still be publishing leaves it; its retry doesn't
+    # expire it again; the next run knows the expirer died and publishes.
+    assert run_expiry(stack, LATER).expired == []
+    assert process(23, stack.processor_deps(), now=LATER).outcome == "late"
+    assert run_expiry(stack, NEXT_RUN).expired == ["DH23"]
+    assert run_expiry(stack, NEXT_RUN + timedelta(minutes=5)).expired == []
+    assert expired_events(events(stack)) == ["DH23"]
+    assert index_keys(stack) == []
+
+
+def test_a_run_waits_longer_than_a_processor_invocation_lasts():
+    processor = load_template()["Resources"]["ProcessorFunction"]["Properties"]
+    assert timedelta(seconds=2 * processor["Timeout"]) < IN_FLIGHT
 
 
 def test_a_transfer_for_an_expired_order_is_kept_late_and_pays_nothing(stack):

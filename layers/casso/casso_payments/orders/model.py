@@ -86,6 +86,9 @@ class Order:
     vietqr: str | None = None
     expires_at: str | None = None
     expired_at: str | None = None
+    # Still in ExpiringIndex (`expiring`): its expiry may fire, or fired and its `Order
+    # Expired` is not out yet (`orders.repository` says who publishes it).
+    expiring: bool = field(default=False, compare=False)
     # Transfers that arrived once the order had expired: id -> {amount, at}; kept, not paid.
     late: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
     # Money-out transfers naming the order (`refunds`): id -> {amount, at}; amount > 0.
@@ -139,6 +142,7 @@ def order_from_values(values: dict[str, Any]) -> Order:
         vietqr=values.get("vietqr"),
         expires_at=values.get("expires_at"),
         expired_at=values.get("expired_at"),
+        expiring=values.get("expiring") == EXPIRING,
         late={int(t): dict(v) for t, v in (values.get("late_payments") or {}).items()},
         refunds={int(t): dict(v) for t, v in (values.get("refunds") or {}).items()},
     )
@@ -186,6 +190,7 @@ def new_order(
         note=note,
         vietqr=qr,
         expires_at=timestamp(expires_at) if expires_at else None,
+        expiring=expires_at is not None,
     )
     item: dict[str, Any] = {
         "pk": key,

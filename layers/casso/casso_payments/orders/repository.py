@@ -9,11 +9,15 @@ concurrent change refuses the write; the order is read again and the write tried
 
 Expiry: an order created with `expires_at` carries `expiring` (the sparse ExpiringIndex's
 key) while it may still expire. Past it, a PENDING or PARTIALLY_PAID order becomes EXPIRED
-(`expire`, conditional on the status, so a payment and an expiry racing can't both win), its
-`Order Expired` event goes out, and only then `expiring` is removed (`expiry_done`): a crash
-between the two leaves it in the index for the next run. The reconciler finds due orders with
-one Query on the index (`due`), never a scan. A transfer for an EXPIRED order is kept on it as
-a late payment (`keep_late`, once, like payments) and settles nothing.
+(`expire`, conditional on the status, so a payment and an expiry racing can't both win, and
+exactly one caller is told it expired the order), its `Order Expired` event goes out, and
+only then `expiring` is removed (`expiry_done`): a crash between the two leaves it in the
+index for the next run. The caller that expired the order (a transfer or the reconciler)
+publishes the event; another publishes only for an order left EXPIRED and `expiring` longer
+than its expirer can still be running (`reconciler.expiry`), so the event goes out once per
+order. The reconciler finds due orders with one Query on the index (`due`), never a scan.
+A transfer for an EXPIRED order is kept on it as a late payment (`keep_late`, once, like
+payments) and settles nothing.
 """
 
 from __future__ import annotations
