@@ -64,6 +64,33 @@ def fail_calls(
     return lambda: client.meta.events.unregister(event, _raise)
 
 
+def eventbridge_limits(client: Any) -> Callable[[], None]:
+    """Make PutEvents on `client` refuse what EventBridge refuses and moto takes: more than
+    10 entries, or entries over 256 KB in all, counted as EventBridge documents
+    (eb-putevent-size: Source, DetailType, Detail, Resources in UTF-8, 14 bytes for a Time).
+    Returns a function that lifts the limits."""
+
+    def _check(params: dict[str, Any], **_: Any) -> None:
+        entries = params["Entries"]
+        size = sum(
+            len(entry.get("Source", "").encode())
+            + len(entry.get("DetailType", "").encode())
+            + len(entry.get("Detail", "").encode())
+            + sum(len(r.encode()) for r in entry.get("Resources", []))
+            + (14 if "Time" in entry else 0)
+            for entry in entries
+        )
+        if len(entries) > 10 or size > 256 * 1024:
+            message = "Total size of the entries in the request is over the limit."
+            raise ClientError(
+                {"Error": {"Code": "ValidationException", "Message": message}}, "PutEvents"
+            )
+
+    event = "before-parameter-build.eventbridge.PutEvents"
+    client.meta.events.register(event, _check)
+    return lambda: client.meta.events.unregister(event, _check)
+
+
 def published_events(sqs: Any, tap_url: str) -> list[tuple[str, dict[str, Any]]]:
     """(detail-type, detail) of every event the bus delivered to the local tap, in order;
     each checked against its detail-type's schema (schemas/events/) on the way."""
