@@ -88,6 +88,7 @@ def paid_event() -> dict:
             "status": "PAID",
             "transaction_ids": [1],
             "paid_at": "2026-11-21T12:00:00.000Z",
+            "truncated": [],
         },
     }
 

@@ -136,6 +136,7 @@ def test_matched_payment_settles_the_order_and_says_so(shop):
             "account_number": "88888888",
             "reference": "FT1",
             "source": "webhook-v2",
+            "truncated": [],
             "outcome": "paid",
             "confirmation": "not-required",
         },
@@ -145,7 +146,7 @@ def test_matched_payment_settles_the_order_and_says_so(shop):
         {
             **{k: received[1][k] for k in ("transaction_id", "order_code", "amount")},
             **{k: received[1][k] for k in ("description", "when", "account_number")},
-            **{k: received[1][k] for k in ("reference", "source")},
+            **{k: received[1][k] for k in ("reference", "source", "truncated")},
             "expected_amount": 200_500,
             "paid_amount": 200_500,
             "remaining": 0,

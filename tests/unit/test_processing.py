@@ -8,11 +8,12 @@ from dataclasses import replace
 import pytest
 
 from casso_payments.aws.bus import Bus, PublishError
+from casso_payments.events.build import MAX_CANDIDATES, MAX_TEXT_CHARS
 from casso_payments.events.outcomes import Outcome
 from casso_payments.processor.process import MissingTransaction, process
 from casso_payments.receiver.intake import Delivery, receive
 from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
-from tests.helpers import NOW, fail_calls, published_events
+from tests.helpers import NOW, eventbridge_limits, fail_calls, published_events
 
 
 def record(stack, transaction_id: int, amount: int, description: str) -> None:
@@ -67,6 +68,7 @@ def test_matched_payment_settles_the_order_and_says_so(stack):
         "status": "PAID",
         "transaction_ids": [1],
         "paid_at": "2026-11-21T12:00:00.000Z",
+        "truncated": [],
     }
 
 
@@ -180,6 +182,45 @@ def test_eventbridge_rejecting_entries_is_a_failure(stack):
     with pytest.raises(PublishError, match="Transaction Received: Throttled"):
         process(1, deps, now=NOW)
     assert stack.ledger.get(1).status == "RECEIVED"
+
+
+def test_a_200_kb_description_pays_the_order_and_publishes_it_bounded(stack):
+    # Casso passes on whatever the sender wrote; EventBridge takes 256 KB per request.
+    lift = eventbridge_limits(stack.clients["events"])
+    order(stack, "DH40", 200_000)
+    description = "CT DH40 " + "Chuyển tiền mua hàng " * 8_000
+    assert len(description.encode()) > 200_000
+    record(stack, 40, 200_000, description)
+    assert process(40, stack.processor_deps(), now=NOW).outcome == "paid"
+    assert process(40, stack.processor_deps(), now=NOW).outcome == "already_processed"
+    lift()
+    stored = stack.orders.get("DH40")
+    assert (stored.status, stored.paid_amount) == ("PAID", 200_000)
+    assert stack.ledger.get(40).transaction.description == description  # kept whole
+    published = events(stack)
+    assert [t for t, _ in published] == ["Transaction Received", "Order Paid"]
+    for _, detail in published:
+        assert (detail["transaction_id"], detail["truncated"]) == (40, ["description"])
+        assert detail["description"] == description[:MAX_TEXT_CHARS]
+        assert len(json.dumps(detail, ensure_ascii=False).encode()) < 16 * 1024
+
+
+def test_a_short_description_is_published_whole(stack):
+    order(stack, "DH41", 100_000)
+    record(stack, 41, 100_000, "DH41 " + "x" * (MAX_TEXT_CHARS - 5))
+    process(41, stack.processor_deps(), now=NOW)
+    for _, detail in events(stack):
+        assert (len(detail["description"]), detail["truncated"]) == (MAX_TEXT_CHARS, [])
+
+
+def test_a_description_naming_thousands_of_codes_publishes_the_first_few(stack):
+    record(stack, 42, 100_000, " ".join(f"DH{n}" for n in range(1, 2_000)))
+    assert process(42, stack.processor_deps(), now=NOW).outcome == "unmatched"
+    received, unmatched = events(stack)
+    assert unmatched[0] == "Payment Unmatched"
+    assert unmatched[1]["candidates"] == [f"DH{n}" for n in range(1, MAX_CANDIDATES + 1)]
+    assert unmatched[1]["truncated"] == ["description", "candidates"]
+    assert received[1]["truncated"] == ["description"]
 
 
 def test_id_missing_from_the_ledger_is_an_error(stack):

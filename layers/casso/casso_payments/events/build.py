@@ -6,11 +6,16 @@ event (`Outcome.detail_type`), if the outcome has one: `transfer_events` is that
 reconciler's expiry step publishes `Order Expired` (`order_expired`). Every transfer's detail
 carries `transaction_id` and `order_code`, so a consumer can drop the rare copy a crash
 between publishing and committing can cause.
+
+Every detail is bounded, so any transfer's events fit the bus (`aws.bus`): the free text a
+sender controls (`description`, `reference`) is cut to MAX_TEXT_CHARS characters, and
+`candidates` to the first MAX_CANDIDATES codes that fit in as many characters; `truncated`
+names the fields cut (docs/events.md). The ledger item keeps the transaction whole.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from casso_payments.aws.bus import Event
 from casso_payments.events import names
@@ -22,6 +27,11 @@ if TYPE_CHECKING:  # for types only: no cold start builds them
     from casso_payments.events.effect import Effect
     from casso_payments.ledger.entries import LedgerEntry
     from casso_payments.orders.model import AppliedPayment, Order, RefundResult
+
+# The most characters of free text a detail carries per field (a bank's description is a
+# few hundred at most; Casso passes on whatever the sender wrote, 200 KB included).
+MAX_TEXT_CHARS: Final = 1000
+MAX_CANDIDATES: Final = 20  # order codes a Payment Unmatched / Needs Review detail names
 
 
 def transfer_events(entry: LedgerEntry, effect: Effect) -> list[Event]:
@@ -53,10 +63,10 @@ def order_expired(order: Order) -> Event:
 def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetail:
     outcome, order = effect.outcome, effect.order
     if outcome in (Outcome.UNMATCHED, Outcome.NEEDS_REVIEW):
-        named: details.Candidates = {
-            **_transfer(entry, None),
-            "candidates": list(effect.candidates),
-        }
+        candidates, cut = _bounded_candidates(effect.candidates)
+        named: details.Candidates = {**_transfer(entry, None), "candidates": candidates}
+        if cut:
+            named["truncated"] = [*named["truncated"], "candidates"]
         return named
     if outcome == Outcome.UNCONFIRMED:
         unconfirmed: details.PaymentUnconfirmed = {
@@ -83,16 +93,34 @@ def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetai
 
 def _transfer(entry: LedgerEntry, order_code: str | None) -> details.TransferDetail:
     transaction = entry.transaction
+    description = transaction.description[:MAX_TEXT_CHARS]
+    reference = transaction.reference[:MAX_TEXT_CHARS]
+    cut = [] if description == transaction.description else ["description"]
+    cut += [] if reference == transaction.reference else ["reference"]
     return {
         "transaction_id": transaction.id,
         "order_code": order_code,
         "amount": transaction.amount,
-        "description": transaction.description,
+        "description": description,
         "when": transaction.when,
         "account_number": transaction.account_number,
-        "reference": transaction.reference,
+        "reference": reference,
         "source": entry.source,
+        "truncated": cut,
     }
+
+
+def _bounded_candidates(codes: tuple[str, ...]) -> tuple[list[str], bool]:
+    """The first codes, at most MAX_CANDIDATES and MAX_TEXT_CHARS characters in all; whether
+    any was left out."""
+    kept: list[str] = []
+    chars = 0
+    for code in codes[:MAX_CANDIDATES]:
+        chars += len(code)
+        if chars > MAX_TEXT_CHARS:
+            break
+        kept.append(code)
+    return kept, len(kept) < len(codes)
 
 
 def _payment(entry: LedgerEntry, order: Order, payment: AppliedPayment) -> details.OrderPayment:

@@ -35,6 +35,9 @@ class TransferDetail(TypedDict):
     account_number: str | None
     reference: str | None
     source: str  # how it arrived: webhook-v1, webhook-v2 or reconcile (backfilled)
+    # The fields cut to fit (`events.build.MAX_TEXT_CHARS`): description, reference,
+    # candidates; empty when nothing was. The ledger keeps the whole transaction.
+    truncated: list[str]
 
 
 class TransactionReceived(TransferDetail):
