@@ -161,3 +161,51 @@ def test_body_with_a_lone_surrogate_is_quarantined_not_a_500(handler, stack, enc
     assert handler(event)["statusCode"] == 200
     (item,) = ledger_items(stack.dynamodb, stack.table)
     assert (item["kind"], item["body"]) == ("quarantine", "ab\ufffd")
+
+
+# Amounts as a bank never sends them, each written into the body exactly as here.
+UNBANKLIKE_AMOUNTS = {
+    "fraction": "200500.4",
+    "rounds-to-whole": "200500.0000000000000001",  # Python's float reads 200500.0
+    "integral-float": "200500.0",
+    "exponent": "1e5",
+    "exponent-upper": "2.005E5",
+    "over-the-maximum": "1" + "0" * 15 + "1",  # 10^15 + 1
+    "overflows-an-order-total": "9" * 37,  # fits DynamoDB's 38 digits, not a total
+    "negative-huge": "-" + "9" * 20,
+    "huge-run": "9" * 4000,
+    "too-huge-to-read": "9" * 4301,
+    "non-ascii-digits": "2\u0660\u0660",  # Arabic-Indic zeros: not JSON
+    "full-width-text": '"\uff12\uff10\uff10"',
+}
+
+
+@pytest.mark.parametrize("amount", UNBANKLIKE_AMOUNTS.values(), ids=UNBANKLIKE_AMOUNTS)
+def test_an_amount_no_bank_sends_is_quarantined_whole_never_rounded(handler, stack, amount):
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
+
+    body = json.dumps({"error": 0, "data": [{"id": 31, "amount": 1, "description": "DH35"}]})
+    body = body.replace('"amount": 1', f'"amount": {amount}')
+    event = rest_proxy_event(
+        "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+    )
+    response = handler(event)
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"success": True})
+    (item,) = ledger_items(stack.dynamodb, stack.table)
+    assert (item["kind"], item["body"]) == ("quarantine", body)
+    assert drain_queue(stack.sqs, stack.queue_url) == []
+
+
+@pytest.mark.parametrize("amount", [10**15, -(10**15)])
+def test_an_amount_up_to_the_maximum_is_recorded_as_sent(handler, stack, amount):
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
+
+    body = json.dumps({"error": 0, "data": [{"id": 32, "amount": amount}]})
+    event = rest_proxy_event(
+        "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+    )
+    assert handler(event)["statusCode"] == 200
+    (item,) = ledger_items(stack.dynamodb, stack.table)
+    assert (item["kind"], item["amount"]) == ("transaction", amount)
