@@ -10,7 +10,8 @@ finish before it: `DeadlineReached` instead.
 Casso answers `{"error": <0 or code>, "message": ..., "data": ...}`; a non-zero `error`
 becomes a typed exception: `CassoAuthError` (401, bad key or token), `WebhookNotFound` (12)
 or `CassoApiError` with Casso's code and message. Paging that never ends (more pages than
-`max_pages`, or the same page twice) is a `PagingError`.
+`max_pages`, or the same page twice) or can't be followed (a page without an integer
+`totalPages` or a `records` array) is a `PagingError`.
 """
 
 from __future__ import annotations
@@ -56,7 +57,9 @@ class CassoAuthError(CassoApiError):
 
 
 class PagingError(CassoError):
-    """Casso's paging does not end: more pages than the run allows, or a page seen twice."""
+    """Casso's paging can't be followed: more pages than the run allows, a page seen twice,
+    or a page without a readable `totalPages` or `records` (then how many pages there are,
+    or what this one holds, is unknown: ending there would silently skip the rest)."""
 
 
 class WebhookNotFound(CassoApiError):
@@ -80,6 +83,40 @@ class Page:
     total_pages: int
     total_records: int
     records: list[dict[str, Any]]
+
+
+def _count(data: dict[str, Any], name: str, asked: int) -> int:
+    value = data.get(name)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        shown = "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
+        raise PagingError(
+            f"transactions page {asked}: {name} is {shown}, expected a whole number: "
+            "the page can't be followed, stopping"
+        )
+    return value
+
+
+def _page(data: Any, *, asked: int) -> Page:
+    """A transactions page, checked: `totalPages` and `records` are what paging stands on."""
+    if not isinstance(data, dict):
+        raise PagingError(
+            f"transactions page {asked}: expected an object, got {type(data).__name__}: "
+            "the page can't be followed, stopping"
+        )
+    records = data.get("records")
+    if not isinstance(records, list):
+        shown = "missing" if records is None else type(records).__name__
+        raise PagingError(
+            f"transactions page {asked}: records is {shown}, expected an array: "
+            "the page can't be followed, stopping"
+        )
+    total_records = data.get("totalRecords", 0)
+    return Page(
+        page=_count(data, "page", asked) if "page" in data else asked,
+        total_pages=_count(data, "totalPages", asked),
+        total_records=total_records if type(total_records) is int else 0,
+        records=records,
+    )
 
 
 class _BudgetedRetry(Retry):
@@ -238,13 +275,8 @@ class CassoClient:
         }
         if to_date is not None:
             params["toDate"] = to_date.isoformat()
-        data = self._call("GET", "/transactions", params=params) or {}
-        return Page(
-            page=int(data.get("page", page)),
-            total_pages=int(data.get("totalPages", 0)),
-            total_records=int(data.get("totalRecords", 0)),
-            records=list(data.get("records") or []),
-        )
+        data = self._call("GET", "/transactions", params=params)
+        return _page(data, asked=page)
 
     def transactions(
         self,
@@ -280,6 +312,11 @@ class CassoClient:
                     f"{seen[fingerprint]} again as page {page}: its paging is broken, stopping"
                 )
             seen[fingerprint] = page
+            if current.records and current.total_pages < page:
+                raise PagingError(
+                    f"Casso served {len(current.records)} records as page {page} of "
+                    f"{current.total_pages}: its paging is broken, stopping"
+                )
             yield current
             if not current.records or page >= current.total_pages:
                 return
