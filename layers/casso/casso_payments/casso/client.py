@@ -28,6 +28,7 @@ from urllib3.util.retry import Retry
 
 from casso_payments.aws.deadline import Deadline, DeadlineReached
 from casso_payments.casso.api_auth import CassoAuth
+from casso_payments.casso.pages import MalformedPage, Page, read_page
 from casso_payments.settings import CASSO_API_BASE_URL
 
 WEBHOOK_NOT_EXISTS: Final = 12
@@ -75,48 +76,6 @@ class Webhook:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Webhook:
         return cls(int(data["id"]), str(data.get("param1", "")), bool(data.get("send_only_income")))
-
-
-@dataclass(frozen=True)
-class Page:
-    page: int
-    total_pages: int
-    total_records: int
-    records: list[dict[str, Any]]
-
-
-def _count(data: dict[str, Any], name: str, asked: int) -> int:
-    value = data.get(name)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        shown = "missing" if value is None else f"{type(value).__name__} {str(value)[:40]!r}"
-        raise PagingError(
-            f"transactions page {asked}: {name} is {shown}, expected a whole number: "
-            "the page can't be followed, stopping"
-        )
-    return value
-
-
-def _page(data: Any, *, asked: int) -> Page:
-    """A transactions page, checked: `totalPages` and `records` are what paging stands on."""
-    if not isinstance(data, dict):
-        raise PagingError(
-            f"transactions page {asked}: expected an object, got {type(data).__name__}: "
-            "the page can't be followed, stopping"
-        )
-    records = data.get("records")
-    if not isinstance(records, list):
-        shown = "missing" if records is None else type(records).__name__
-        raise PagingError(
-            f"transactions page {asked}: records is {shown}, expected an array: "
-            "the page can't be followed, stopping"
-        )
-    total_records = data.get("totalRecords", 0)
-    return Page(
-        page=_count(data, "page", asked) if "page" in data else asked,
-        total_pages=_count(data, "totalPages", asked),
-        total_records=total_records if type(total_records) is int else 0,
-        records=records,
-    )
 
 
 class _BudgetedRetry(Retry):
@@ -276,7 +235,10 @@ class CassoClient:
         if to_date is not None:
             params["toDate"] = to_date.isoformat()
         data = self._call("GET", "/transactions", params=params)
-        return _page(data, asked=page)
+        try:
+            return read_page(data, asked=page)
+        except MalformedPage as error:
+            raise PagingError(str(error)) from None
 
     def transactions(
         self,
