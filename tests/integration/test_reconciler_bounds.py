@@ -227,6 +227,65 @@ def test_the_same_page_twice_stops_the_run_with_a_clear_error(reconcile, casso):
     assert report.backfill.backfilled == 0
 
 
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda data: data.pop("totalPages"), "totalPages is missing"),
+        (lambda data: data.update(totalPages=None), "totalPages is missing"),
+        (lambda data: data.update(totalPages="2"), "totalPages is str '2'"),
+        (lambda data: data.update(totalPages=2.0), "totalPages is float '2.0'"),
+        (lambda data: data.update(totalPages=True), "totalPages is bool 'True'"),
+        (lambda data: data.update(totalPages=-1), "totalPages is int '-1'"),
+        (lambda data: data.pop("records"), "records is missing, expected an array"),
+        (lambda data: data.update(records={"0": 1}), "records is dict, expected an array"),
+        (lambda data: data.update(totalPages=0), "records as page"),
+    ],
+    ids=[
+        "missing",
+        "null",
+        "text",
+        "float",
+        "bool",
+        "negative",
+        "no-records",
+        "records-object",
+        "zero-pages",
+    ],
+)
+@pytest.mark.parametrize("bad_page", [1, 2])
+def test_a_malformed_page_stops_the_backfill_loudly_and_writes_nothing(
+    reconcile, casso, server_stack, change, reason, bad_page
+):
+    now = datetime.now(UTC)
+    for n in range(150):  # two pages of 100, none of them in the ledger
+        casso.add_transaction(1000 + n, "x", when=now - timedelta(minutes=n), deliver=False)
+    original = casso.app.view_functions["transactions"]
+
+    def malformed():
+        from flask import request
+
+        response = original()
+        body = json.loads(response.get_data())
+        if int(request.args["page"]) == bad_page:
+            change(body["data"])
+        return Response(json.dumps(body), mimetype="application/json")
+
+    casso.app.view_functions["transactions"] = malformed
+    report = reconcile(now=now)
+    assert not report.ok
+    assert not report.backfill.ok
+    assert report.backfill.error.startswith("PagingError: ")
+    assert reason in report.backfill.error
+    assert report.metrics()["ReconcileFailures"] == 1
+    assert (report.backfill.backfilled, report.backfill.missing) == (0, [])
+    assert [
+        i
+        for i in ledger_items(server_stack.dynamodb, server_stack.table)
+        if i["kind"] == "transaction"
+    ] == []
+    assert drain_queue(server_stack.sqs, server_stack.queue_url) == []
+
+
 # The stuck sweep
 
 

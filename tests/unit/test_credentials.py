@@ -130,3 +130,43 @@ def test_unconfigured_secret_answers_500_and_writes_nothing(stack):
     answer = receive(delivery, stack.intake_deps())
     assert (answer.status, answer.outcome) == (500, "misconfigured")
     assert stack.dynamodb.scan(TableName=stack.table)["Count"] == 0
+
+
+def test_while_the_secret_cannot_be_read_the_last_credentials_serve_and_reads_back_off():
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    now = [1000.0]
+    reads: list[bool] = []
+    failing = [False]
+
+    class Provider:
+        def get(self, name, *, transform, max_age, force_fetch):
+            reads.append(force_fetch)
+            if failing[0]:
+                raise GetParameterError("throttled")
+            return {"secure_token": "t"}
+
+    store = CredentialStore(Provider(), "s", max_age=0, refresh_interval=30, clock=lambda: now[0])
+    assert store.get().secure_tokens == ("t",)
+    failing[0] = True
+    for _ in range(20):
+        assert store.get().secure_tokens == ("t",)
+        assert store.get(refresh=True).secure_tokens == ("t",)
+    assert len(reads) == 2  # the first read, then one failed try: no more within 30 s
+    now[0] += 31
+    failing[0] = False
+    assert store.get().secure_tokens == ("t",)
+    assert len(reads) == 3
+
+
+def test_before_any_read_a_failing_secret_is_unavailable_every_time():
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    class Provider:
+        def get(self, name, *, transform, max_age, force_fetch):
+            raise GetParameterError("throttled")
+
+    store = CredentialStore(Provider(), "s")
+    for _ in range(2):
+        with pytest.raises(CredentialsUnavailable):
+            store.get()

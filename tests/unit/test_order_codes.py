@@ -6,6 +6,7 @@ import pytest
 
 from casso_payments.orders.codes import (
     DEFAULT_PATTERN,
+    MAX_CODE_DIGITS,
     PatternError,
     canonical_code,
     compile_pattern,
@@ -79,6 +80,59 @@ def test_table_is_large_enough():
 )
 def test_canonical_code(code: str, canonical: str):
     assert canonical_code(code) == canonical
+
+
+# Digits are ASCII digits: any other digit-like character is never read as one, and a code
+# whose digits run into one is no code (its ASCII part may be another order's).
+NOT_ASCII_DIGITS = [
+    ("DH\u0663\u0664", []),  # Arabic-Indic: no digits at all for the pattern
+    ("DH12\u0663", []),  # not DH12: the number goes on in digits we can't read
+    ("DH\uff11\uff12", []),  # full-width digits, which NFKD would have made "12"
+    ("DH\uff11\uff12 DH35", ["DH35"]),
+    ("DH12\u00b2", []),  # superscript two
+    ("DH\u2460", []),  # circled one
+    ("DH\u0967\u0968 thanh toan", []),  # Devanagari
+    ("Thanh toán ĐH35 \uff15", ["DH35"]),  # a non-ASCII digit elsewhere changes nothing
+    ("DH35\u0663DH36", ["DH36"]),  # DH35 runs into one; DH36 is clean
+]
+
+
+@pytest.mark.parametrize(("description", "codes"), NOT_ASCII_DIGITS)
+def test_only_ascii_digits_are_read(description: str, codes: list[str]):
+    assert find_codes(description) == codes
+
+
+def test_the_pattern_reads_ascii_digits_only_whatever_the_configured_pattern_says():
+    assert find_codes("ORDER \u0663\u0664 ORDER 34", r"ORDER\s(\d+)") == ["34"]
+    assert find_codes("X\u0663\u0664", r"X\w+") == []
+
+
+@pytest.mark.parametrize(
+    ("description", "codes"),
+    [
+        ("DH" + "1" * 5000, []),
+        ("DH" + "1" * 5000 + " DH35", ["DH35"]),
+        ("DH" + "0" * 4990 + "35", []),  # leading zeros count: nobody types 4,990 of them
+        ("DH" + "9" * MAX_CODE_DIGITS, ["DH" + "9" * MAX_CODE_DIGITS]),
+        ("DH" + "9" * (MAX_CODE_DIGITS + 1), []),
+    ],
+    ids=["5000-digits", "5000-then-a-code", "zeros", "at-the-bound", "past-the-bound"],
+)
+def test_a_digit_run_longer_than_the_bound_is_no_code(description: str, codes: list[str]):
+    assert find_codes(description) == codes
+
+
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("DH\u0663", "digits that aren't ASCII"),
+        ("DH\uff13", "digits that aren't ASCII"),
+        ("DH" + "1" * 5000, f"more than {MAX_CODE_DIGITS} digits"),
+    ],
+)
+def test_an_order_code_with_unreadable_digits_is_refused(code: str, message: str):
+    with pytest.raises(ValueError, match=message):
+        canonical_code(code)
 
 
 def test_code_with_nothing_in_it_is_rejected():

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from casso_payments.casso.payload import Transaction, parse_delivery, parse_transaction
+from casso_payments.casso.payload import (
+    NO_FRACTION,
+    PayloadError,
+    Transaction,
+    parse_delivery,
+    parse_transaction,
+)
 from local.cli.sample_events import OFFICIAL_VECTOR, V1_ITEM
 
 
@@ -95,9 +101,32 @@ def test_v1_counterparty_fields_and_bank_sub_acc_id():
     assert transaction.virtual_account_name == "SHOP"
 
 
-def test_numeric_account_number_becomes_text_and_integral_float_amount_is_accepted():
-    transaction = parse_transaction({"id": 9, "amount": 150000.0, "subAccId": 123456789})
+def test_numeric_account_number_becomes_text():
+    transaction = parse_transaction({"id": 9, "amount": 150000, "subAccId": 123456789})
     assert (transaction.amount, transaction.account_number) == (150000, "123456789")
+
+
+@pytest.mark.parametrize(
+    ("amount", "problem"),
+    [
+        # Never rounded: a float, even an integral one, is not what Casso writes.
+        (150000.0, f"data.amount: {NO_FRACTION}, got float 150000.0"),
+        (json.loads("200500.0000000000000001"), f"data.amount: {NO_FRACTION}, got float 200500.0"),
+        (json.loads("1e5"), f"data.amount: {NO_FRACTION}, got float 100000.0"),
+        (10**15 + 1, "data.amount: expected at most 10^15 VND either way, got 16 digits"),
+        (-(10**20), "data.amount: expected at most 10^15 VND either way, got 21 digits"),
+        (10**40, "data.amount: expected at most 38 digits, got 41"),
+    ],
+)
+def test_an_amount_is_an_integer_within_the_maximum_never_rounded(amount, problem):
+    with pytest.raises(PayloadError) as raised:
+        parse_transaction({"id": 9, "amount": amount})
+    assert str(raised.value.problem) == problem
+
+
+@pytest.mark.parametrize("amount", [10**15, -(10**15), 0, 1])
+def test_amounts_up_to_the_maximum_are_accepted(amount):
+    assert parse_transaction({"id": 9, "amount": amount}).amount == amount
 
 
 @pytest.mark.parametrize(
@@ -129,7 +158,7 @@ def test_numeric_account_number_becomes_text_and_integral_float_amount_is_accept
         ),
         (
             {"error": 0, "data": {"id": 1, "amount": 10.5}},
-            "data.amount: expected a whole number of VND, got 10.5",
+            f"data.amount: {NO_FRACTION}, got float 10.5",
         ),
         (
             {"error": 0, "data": {"id": 1, "amount": 1, "description": ["x"]}},
@@ -181,7 +210,7 @@ def test_missing_error_field_is_accepted_as_success():
         ),
         (
             {"error": 0, "data": {"id": 1, "amount": 10.5}},
-            "data.amount: expected a whole number of VND, got 10.5",
+            f"data.amount: {NO_FRACTION}, got float (value not logged)",
         ),
         (
             {"error": 0, "data": {"amount": 1}},

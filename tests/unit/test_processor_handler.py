@@ -7,7 +7,7 @@ import json
 import pytest
 
 from casso_payments.receiver.intake import Delivery, receive
-from local.cli.sample_events import load_event
+from local.cli.sample_events import LOCAL_SECURE_TOKEN, load_event
 from tests.helpers import NOW, captured_handler, loaded_at_cold_start, published_events
 from tests.sample_expectations import EXPECTED_PROCESSING, EXPECTED_STATUS, LOCAL_ORDERS
 
@@ -143,3 +143,35 @@ def test_idempotency_records_keep_the_key_and_data_deployed_stacks_hold(processo
             "outcome": "partially_paid",
             "order_code": "DH36",
         }
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "DH35\u0663",  # Arabic-Indic digit: DH35 must not be read from DH35٣
+        "DH\uff13\uff15",  # full-width digits
+        "DH" + "3" * 5000,  # past Python's 4,300-digit int() limit
+        "DH" + "0" * 5000 + "35",
+    ],
+    ids=["arabic-indic", "full-width", "5000-digits", "5000-zeros"],
+)
+def test_a_description_with_unreadable_digits_is_unmatched_not_a_failure(
+    stack, load_handler_of, description
+):
+    from local.stack.lambda_events import sqs_event, sqs_record
+
+    stack.orders.create("DH35", 200_500, now=NOW)
+    item = {"id": 77, "amount": 200_500, "description": description}
+    body = json.dumps({"error": 0, "data": [item]}, ensure_ascii=False)
+    answer = receive(Delivery({"Secure-Token": LOCAL_SECURE_TOKEN}, body, NOW), stack.intake_deps())
+    assert (answer.status, answer.new) == (200, (77,))
+    processor = captured_handler(
+        load_handler_of(stack, "ProcessorFunction"), "ProcessorFunction", timeout_seconds=30
+    )
+    message = json.dumps({"transaction_id": 77, "source": "webhook-v1"})
+    response = processor(sqs_event([sqs_record(message, message_id="m77")]))
+    assert response["batchItemFailures"] == []
+    entry = stack.ledger.get(77)
+    assert (entry.status, entry.outcome) == ("PROCESSED", "unmatched")
+    order = stack.orders.get("DH35")
+    assert (order.status, order.paid_amount) == ("PENDING", 0)

@@ -7,7 +7,13 @@ import json
 import pytest
 
 from local.cli.sample_events import EVENTS, LOCAL_CREDENTIALS, WEBHOOK_PATH, load_event
-from tests.helpers import captured_handler, drain_queue, ledger_items, transaction_ids
+from tests.helpers import (
+    captured_handler,
+    drain_queue,
+    fail_calls,
+    ledger_items,
+    transaction_ids,
+)
 from tests.sample_expectations import EXPECTED_STATUS
 
 
@@ -161,3 +167,128 @@ def test_body_with_a_lone_surrogate_is_quarantined_not_a_500(handler, stack, enc
     assert handler(event)["statusCode"] == 200
     (item,) = ledger_items(stack.dynamodb, stack.table)
     assert (item["kind"], item["body"]) == ("quarantine", "ab\ufffd")
+
+
+# Amounts as a bank never sends them, each written into the body exactly as here.
+UNBANKLIKE_AMOUNTS = {
+    "fraction": "200500.4",
+    "rounds-to-whole": "200500.0000000000000001",  # Python's float reads 200500.0
+    "integral-float": "200500.0",
+    "exponent": "1e5",
+    "exponent-upper": "2.005E5",
+    "over-the-maximum": "1" + "0" * 15 + "1",  # 10^15 + 1
+    "overflows-an-order-total": "9" * 37,  # fits DynamoDB's 38 digits, not a total
+    "negative-huge": "-" + "9" * 20,
+    "huge-run": "9" * 4000,
+    "too-huge-to-read": "9" * 4301,
+    "non-ascii-digits": "2\u0660\u0660",  # Arabic-Indic zeros: not JSON
+    "full-width-text": '"\uff12\uff10\uff10"',
+}
+
+
+@pytest.mark.parametrize("amount", UNBANKLIKE_AMOUNTS.values(), ids=UNBANKLIKE_AMOUNTS)
+def test_an_amount_no_bank_sends_is_quarantined_whole_never_rounded(handler, stack, amount):
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
+
+    body = json.dumps({"error": 0, "data": [{"id": 31, "amount": 1, "description": "DH35"}]})
+    body = body.replace('"amount": 1', f'"amount": {amount}')
+    event = rest_proxy_event(
+        "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+    )
+    response = handler(event)
+    assert (response["statusCode"], json.loads(response["body"])) == (200, {"success": True})
+    (item,) = ledger_items(stack.dynamodb, stack.table)
+    assert (item["kind"], item["body"]) == ("quarantine", body)
+    assert drain_queue(stack.sqs, stack.queue_url) == []
+
+
+@pytest.mark.parametrize("amount", [10**15, -(10**15)])
+def test_an_amount_up_to_the_maximum_is_recorded_as_sent(handler, stack, amount):
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+    from local.stack.lambda_events import rest_proxy_event
+
+    body = json.dumps({"error": 0, "data": [{"id": 32, "amount": amount}]})
+    event = rest_proxy_event(
+        "POST", WEBHOOK_PATH, headers={"Secure-Token": LOCAL_SECURE_TOKEN}, body=body
+    )
+    assert handler(event)["statusCode"] == 200
+    (item,) = ledger_items(stack.dynamodb, stack.table)
+    assert (item["kind"], item["amount"]) == ("transaction", amount)
+
+
+# Secrets Manager failing: a stranger still gets 401, Casso still gets in (invariant 3).
+
+
+def receiver_with_secret_reads(stack, load_handler_of, cache_seconds: str):
+    module = load_handler_of(stack, "ReceiverFunction", CREDENTIALS_CACHE_SECONDS=cache_seconds)
+    return module, captured_handler(module, "ReceiverFunction")
+
+
+def v1_event(token: str, transaction_id: int) -> dict:
+    from local.stack.lambda_events import rest_proxy_event
+
+    body = json.dumps({"error": 0, "data": [{"id": transaction_id, "amount": 1000}]})
+    return rest_proxy_event("POST", WEBHOOK_PATH, headers={"Secure-Token": token}, body=body)
+
+
+def v2_event_signed_with(key: str, transaction_id: int) -> dict:
+    import hashlib
+    import hmac
+    import time
+
+    from local.stack.lambda_events import rest_proxy_event
+
+    data = {"error": 0, "data": {"id": transaction_id, "amount": 1000}}
+    stamp = int(time.time() * 1000)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    mac = hmac.new(key.encode(), f"{stamp}.{canonical}".encode(), hashlib.sha512).hexdigest()
+    headers = {"X-Casso-Signature": f"t={stamp},v1={mac}"}
+    return rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=json.dumps(data))
+
+
+@pytest.mark.parametrize("cache_seconds", ["300", "0"], ids=["cached", "cache-expired"])
+def test_secrets_manager_failing_a_wrong_token_is_401_and_the_right_one_accepted(
+    stack, load_handler_of, cache_seconds
+):
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+
+    module, handler = receiver_with_secret_reads(stack, load_handler_of, cache_seconds)
+    assert handler(v1_event(LOCAL_SECURE_TOKEN, 41))["statusCode"] == 200  # credentials read
+    heal = fail_calls(module.deps.credentials._provider.client, "GetSecretValue")
+    wrong_token = handler(v1_event("not-the-token", 42))
+    wrong_key = handler(v2_event_signed_with("not-the-key", 43))
+    right = handler(v1_event(LOCAL_SECURE_TOKEN, 44))
+    heal()
+    assert [wrong_token["statusCode"], wrong_key["statusCode"]] == [401, 401]
+    assert right["statusCode"] == 200  # with the last credentials read
+    assert transaction_ids(ledger_items(stack.dynamodb, stack.table)) == [41, 44]
+
+
+def test_secrets_manager_failing_before_any_read_is_503_for_every_token(stack, load_handler_of):
+    # Nothing was ever read: a wrong token can't be told from the right one, and answering
+    # Casso's right one 401 would be a lie (the alarm would say "wrong token"). Casso retries.
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+
+    module, handler = receiver_with_secret_reads(stack, load_handler_of, "300")
+    heal = fail_calls(module.deps.credentials._provider.client, "GetSecretValue")
+    answers = [handler(v1_event(t, 45))["statusCode"] for t in (LOCAL_SECURE_TOKEN, "wrong")]
+    heal()
+    assert answers == [503, 503]
+    assert handler(v1_event(LOCAL_SECURE_TOKEN, 45))["statusCode"] == 200  # once it heals
+    assert transaction_ids(ledger_items(stack.dynamodb, stack.table)) == [45]
+
+
+def test_a_secret_broken_after_a_read_refuses_strangers_with_401_and_casso_with_500(
+    stack, load_handler_of
+):
+    from local.cli.sample_events import LOCAL_SECURE_TOKEN
+
+    module, handler = receiver_with_secret_reads(stack, load_handler_of, "0")
+    assert handler(v1_event(LOCAL_SECURE_TOKEN, 46))["statusCode"] == 200
+    stack.secretsmanager.put_secret_value(
+        SecretId=module.settings.webhook_secret_id, SecretString="{oops"
+    )
+    assert handler(v1_event("not-the-token", 47))["statusCode"] == 401
+    assert handler(v1_event(LOCAL_SECURE_TOKEN, 48))["statusCode"] == 500  # fix the secret
+    assert transaction_ids(ledger_items(stack.dynamodb, stack.table)) == [46]

@@ -5,6 +5,7 @@ webhook_auth   v1 secure-token and V2 HMAC signature verification (and signing, 
 credentials    webhook credentials and the API key from Secrets Manager (cached)
 api_auth       how the reconciler proves who it is to Casso's API
 client         Casso's REST API v2: webhooks, transactions, userInfo, sync
+pages          a transactions page, checked before the client follows it
 delivery       Casso's webhook delivery rules, as this project reads them
 test_calls     Casso's Test Call, recognised
 """

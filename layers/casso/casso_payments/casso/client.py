@@ -10,7 +10,8 @@ finish before it: `DeadlineReached` instead.
 Casso answers `{"error": <0 or code>, "message": ..., "data": ...}`; a non-zero `error`
 becomes a typed exception: `CassoAuthError` (401, bad key or token), `WebhookNotFound` (12)
 or `CassoApiError` with Casso's code and message. Paging that never ends (more pages than
-`max_pages`, or the same page twice) is a `PagingError`.
+`max_pages`, or the same page twice) or can't be followed (a page without an integer
+`totalPages` or a `records` array) is a `PagingError`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib3.util.retry import Retry
 
 from casso_payments.aws.deadline import Deadline, DeadlineReached
 from casso_payments.casso.api_auth import CassoAuth
+from casso_payments.casso.pages import MalformedPage, Page, read_page
 from casso_payments.settings import CASSO_API_BASE_URL
 
 WEBHOOK_NOT_EXISTS: Final = 12
@@ -56,7 +58,9 @@ class CassoAuthError(CassoApiError):
 
 
 class PagingError(CassoError):
-    """Casso's paging does not end: more pages than the run allows, or a page seen twice."""
+    """Casso's paging can't be followed: more pages than the run allows, a page seen twice,
+    or a page without a readable `totalPages` or `records` (then how many pages there are,
+    or what this one holds, is unknown: ending there would silently skip the rest)."""
 
 
 class WebhookNotFound(CassoApiError):
@@ -72,14 +76,6 @@ class Webhook:
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Webhook:
         return cls(int(data["id"]), str(data.get("param1", "")), bool(data.get("send_only_income")))
-
-
-@dataclass(frozen=True)
-class Page:
-    page: int
-    total_pages: int
-    total_records: int
-    records: list[dict[str, Any]]
 
 
 class _BudgetedRetry(Retry):
@@ -238,13 +234,11 @@ class CassoClient:
         }
         if to_date is not None:
             params["toDate"] = to_date.isoformat()
-        data = self._call("GET", "/transactions", params=params) or {}
-        return Page(
-            page=int(data.get("page", page)),
-            total_pages=int(data.get("totalPages", 0)),
-            total_records=int(data.get("totalRecords", 0)),
-            records=list(data.get("records") or []),
-        )
+        data = self._call("GET", "/transactions", params=params)
+        try:
+            return read_page(data, asked=page)
+        except MalformedPage as error:
+            raise PagingError(str(error)) from None
 
     def transactions(
         self,
@@ -280,6 +274,11 @@ class CassoClient:
                     f"{seen[fingerprint]} again as page {page}: its paging is broken, stopping"
                 )
             seen[fingerprint] = page
+            if current.records and current.total_pages < page:
+                raise PagingError(
+                    f"Casso served {len(current.records)} records as page {page} of "
+                    f"{current.total_pages}: its paging is broken, stopping"
+                )
             yield current
             if not current.records or page >= current.total_pages:
                 return

@@ -28,7 +28,11 @@ FIELDS = ("secure_token", "secure_token_previous", "checksum_key", "checksum_key
 
 
 class CredentialsError(ValueError):
-    """The webhook secret is unusable (not JSON, wrong field types, nothing configured)."""
+    """The webhook secret is unusable (not JSON, wrong field types, nothing configured).
+    `last_known`: the credentials read before it became so, if any (a token matching none of
+    them is a stranger's, whatever the secret holds now)."""
+
+    last_known: WebhookCredentials | None = None
 
 
 class CredentialsUnavailable(RuntimeError):
@@ -72,11 +76,18 @@ def _read_secret(
 
 
 class CredentialStore:
-    """Cached credentials, with a rate-limited early refresh for just-rotated secrets.
+    """Cached credentials, with a rate-limited early refresh for just-rotated secrets, and
+    the last credentials read kept for when Secrets Manager fails.
 
     A delivery that fails authentication may mean the secret was rotated after it was
     cached; `get(refresh=True)` then re-reads it, at most once per `refresh_interval`
     seconds so a flood of forged requests can't turn into a flood of Secrets Manager calls.
+
+    When Secrets Manager can't be read (throttling, an outage) once credentials were read,
+    `get` answers with the last ones read, however old, and tries Secrets Manager again at
+    most once per `refresh_interval`: a stranger's token is still refused (401) and Casso's
+    still accepted, while the secret can't be read. Only before the first successful read
+    does a failure raise `CredentialsUnavailable` (then no token can be checked: 503).
     """
 
     def __init__(
@@ -94,18 +105,42 @@ class CredentialStore:
         self._refresh_interval = refresh_interval
         self._clock = clock
         self._last_forced: float | None = None
+        self._last: WebhookCredentials | None = None  # the last credentials read
+        self._failed_at: float | None = None  # when Secrets Manager last failed us
+
+    def _backing_off(self, now: float) -> bool:
+        return self._failed_at is not None and now - self._failed_at < self._refresh_interval
 
     def get(self, *, refresh: bool = False) -> WebhookCredentials:
+        now = self._clock()
+        if self._last is not None and self._backing_off(now):
+            return self._last  # Secrets Manager failed a moment ago: don't ask again yet
         force = False
-        if refresh:
-            now = self._clock()
-            if self._last_forced is None or now - self._last_forced >= self._refresh_interval:
-                self._last_forced = now
-                force = True
-        secret = _read_secret(
-            self._provider, self._secret_id, "webhook secret", max_age=self._max_age, force=force
-        )
-        return parse_credentials(secret)
+        if refresh and (
+            self._last_forced is None or now - self._last_forced >= self._refresh_interval
+        ):
+            self._last_forced = now
+            force = True
+        try:
+            secret = _read_secret(
+                self._provider,
+                self._secret_id,
+                "webhook secret",
+                max_age=self._max_age,
+                force=force,
+            )
+            credentials = parse_credentials(secret)
+        except CredentialsUnavailable:
+            self._failed_at = now
+            if self._last is None:
+                raise
+            return self._last
+        except CredentialsError as error:
+            error.last_known = self._last
+            raise
+        self._failed_at = None
+        self._last = credentials
+        return credentials
 
 
 def read_casso_auth(provider: SecretsProvider, secret_id: str, *, max_age: int = 300) -> CassoAuth:

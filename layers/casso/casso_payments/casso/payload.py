@@ -97,8 +97,16 @@ class PayloadError(ValueError):
         self.problem = problem
 
 
-# DynamoDB keeps numbers to 38 significant digits; a longer id or amount could not be stored.
+# DynamoDB keeps numbers to 38 significant digits; a longer id or balance could not be stored.
 MAX_DIGITS = 38
+# The most VND one transaction may move, either way: 10^15 (a quadrillion VND, about 40
+# billion USD), a thousand times more than any real bank transfer. Below it, an order's
+# total stays far inside DynamoDB's 38 digits however many transfers it adds up, and every
+# amount is exact in an event or a shop webhook read as a JavaScript number (2^53, about
+# 9 x 10^15). An amount beyond it is not a transfer: the delivery is quarantined.
+MAX_AMOUNT = 10**15
+INTEGER = "expected a whole number"
+NO_FRACTION = "expected a whole number written as an integer (no fraction, no exponent)"
 
 
 def _wrong(field: str, wrong: str, value: Any) -> Problem:
@@ -112,15 +120,29 @@ def _wrong(field: str, wrong: str, value: Any) -> Problem:
 
 
 def _whole_number(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise PayloadError(_wrong(path, "expected a whole number", value))
-    if isinstance(value, float) and not value.is_integer():
-        raise PayloadError(Problem(path, f"expected a whole number of VND, got {value}"))
-    whole = int(value)
-    if abs(whole) >= 10**MAX_DIGITS:
-        digits = len(str(whole))
+    """A JSON integer, never rounded. Casso's docs and samples write ids, amounts and
+    balances as JSON integers, as any JSON serialiser writes a whole number below 10^21;
+    `200500.0`, `2.005e5` or `200500.4` is not what Casso sends, and reading it as a Python
+    float may already have rounded it (`200500.0000000000000001` is `200500.0`). So a float,
+    integral or not, is refused; so is text, even of ASCII digits."""
+    if isinstance(value, float):
+        raise PayloadError(_wrong(path, NO_FRACTION, value))
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise PayloadError(_wrong(path, INTEGER, value))
+    if abs(value) >= 10**MAX_DIGITS:
+        digits = len(str(abs(value)))
         raise PayloadError(Problem(path, f"expected at most {MAX_DIGITS} digits, got {digits}"))
-    return whole
+    return value
+
+
+def _amount(value: Any, path: str) -> int:
+    amount = _whole_number(value, path)
+    if abs(amount) > MAX_AMOUNT:
+        digits = len(str(abs(amount)))
+        raise PayloadError(
+            Problem(path, f"expected at most 10^15 VND either way, got {digits} digits")
+        )
+    return amount
 
 
 def _first(item: dict[str, Any], names: tuple[str, ...]) -> tuple[str, Any]:
@@ -141,7 +163,7 @@ def parse_transaction(item: Any, path: str = "data") -> Transaction:
         raise PayloadError(Problem(f"{path}.id", f"must not be negative, got {transaction_id}"))
     if item.get("amount") is None:
         raise PayloadError(Problem(f"{path}.amount", "missing"))
-    values: dict[str, Any] = {"amount": _whole_number(item["amount"], f"{path}.amount")}
+    values: dict[str, Any] = {"amount": _amount(item["amount"], f"{path}.amount")}
     name, balance = _first(item, ALIASES["balance"])
     if balance is not None:
         values["balance"] = _whole_number(balance, f"{path}.{name}")

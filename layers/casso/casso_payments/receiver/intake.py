@@ -109,15 +109,34 @@ class Answer:
 
 
 def _authenticate(delivery: Delivery, body: Callable[[], Any], deps: IntakeDeps) -> AuthResult:
+    """Checks the delivery's credential against the secret's. A stranger gets a 401
+    whatever Secrets Manager is doing, as long as credentials were ever read: the store
+    answers with the last ones read while it can't read the secret, and a failed second
+    look (below) keeps the first answer. Raises CredentialsError (500) only for a delivery
+    that matches what the secret held before it broke, and CredentialsUnavailable (503)
+    only before any credentials were read, when no token can be told from another."""
     now_ms = int(delivery.received_at.timestamp() * 1000)
     max_age = deps.settings.max_signature_age_seconds
-    credentials = deps.credentials.get()
+    try:
+        credentials = deps.credentials.get()
+    except CredentialsError as error:
+        if error.last_known is None:
+            raise
+        known = authenticate(
+            delivery.headers, body, error.last_known, now_ms=now_ms, max_age_seconds=max_age
+        )
+        if known.ok:
+            raise  # Casso's, but the secret is broken now: fix it (500, Casso retries)
+        return known  # matches nothing the secret ever held: a stranger's, 401
     result = authenticate(
         delivery.headers, body, credentials, now_ms=now_ms, max_age_seconds=max_age
     )
     if not result.ok:
         # Perhaps the secret was rotated since we cached it: look once more (rate-limited).
-        fresh = deps.credentials.get(refresh=True)
+        try:
+            fresh = deps.credentials.get(refresh=True)
+        except (CredentialsError, *AWS_ERRORS):
+            return result  # no second look: it matches none of the credentials we know
         if fresh != credentials:
             result = authenticate(
                 delivery.headers, body, fresh, now_ms=now_ms, max_age_seconds=max_age
