@@ -7,4 +7,5 @@ queue       the transaction queue: its message shape and `TransactionQueue`
 bus         the event bus: `Event` and `Bus` (batched puts, every rejection an error)
 sqs_batch   an SQS batch worked record by record, with the partial batch response
 deadline    a run's time budget, from the invocation's remaining time
+secrets     a JSON secret read cached, parsed, and kept while Secrets Manager fails
 """
