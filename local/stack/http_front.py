@@ -1,15 +1,17 @@
 """An HTTP front for ReceiverFunction: what API Gateway does, on loopback.
 
-Each request to the template's path becomes an API Gateway REST proxy event for the
-receiver's handler; its answer becomes the HTTP response.
+Each request becomes an API Gateway REST proxy event for the handler of the route it
+matches (`routes`: method, the template's resource path such as `/orders/{code}`, handler),
+or of the default handler (the receiver's); its answer becomes the HTTP response.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from werkzeug.wrappers import Request, Response
 
@@ -17,6 +19,20 @@ from local.stack.lambda_events import rest_proxy_event
 from local.stack.loopback import LoopbackServer
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Route(NamedTuple):
+    method: str  # as in the template's Api event: GET, POST, ...
+    resource: str  # the template's Path, path parameters in braces: /orders/{code}
+    handler: Handler
+
+
+def match(resource: str, path: str) -> dict[str, str] | None:
+    """The path parameters of `path` if it is an instance of `resource`, else None. A
+    parameter is one path segment, as API Gateway's `{name}`."""
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(resource))
+    found = re.fullmatch(pattern, path)
+    return found.groupdict() if found else None
 
 
 class HttpFront(LoopbackServer):
@@ -29,8 +45,10 @@ class HttpFront(LoopbackServer):
         stage: str = "prod",
         control: Callable[[Request], Response] | None = None,
         serialize: bool = True,
+        routes: Sequence[Route] = (),
     ) -> None:
         self._handler = handler
+        self.routes = list(routes)  # tried in order, before the default handler
         self._control = control  # the local stack's own API, under /_local/
         self.answers: dict[int, int] = {}  # HTTP status -> how many the receiver answered
         self._count = threading.Lock()
@@ -47,6 +65,12 @@ class HttpFront(LoopbackServer):
         path = incoming.path
         if path.startswith(f"/{self._stage}/"):
             path = path.removeprefix(f"/{self._stage}")
+        handler, resource, parameters = self._handler, None, None
+        for route in self.routes:
+            found = match(route.resource, path)
+            if found is not None and route.method == incoming.method:
+                handler, resource, parameters = route.handler, route.resource, found
+                break
         event = rest_proxy_event(
             incoming.method,
             path,
@@ -54,10 +78,13 @@ class HttpFront(LoopbackServer):
             body=incoming.get_data(as_text=True),
             source_ip=incoming.remote_addr or "127.0.0.1",
             stage=self._stage,
+            resource=resource,
+            path_parameters=parameters,
+            query={k: incoming.args.getlist(k) for k in incoming.args} or None,
         )
         try:
             with self._one_at_a_time:
-                result = self._handler(event)
+                result = handler(event)
         except Exception:  # the function failed: API Gateway answers 502
             result = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
         with self._count:

@@ -18,10 +18,14 @@ def rest_proxy_event(
     source_ip: str = "127.0.0.1",
     stage: str = "prod",
     resource: str | None = None,
+    path_parameters: Mapping[str, str] | None = None,
+    query: Mapping[str, list[str]] | None = None,
     now: datetime | None = None,
     request_id: str | None = None,
 ) -> dict[str, Any]:
-    """`now` and `request_id` default to the moment and a random id, as API Gateway's."""
+    """`now` and `request_id` default to the moment and a random id, as API Gateway's.
+    `query` maps each query-string name to its values, in order (API Gateway's
+    queryStringParameters keeps the last)."""
     now = now or datetime.now(UTC)
     headers = dict(headers or {})
     return {
@@ -30,9 +34,11 @@ def rest_proxy_event(
         "httpMethod": method,
         "headers": headers,
         "multiValueHeaders": {name: [value] for name, value in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": None,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} if query else None,
+        "multiValueQueryStringParameters": {k: list(v) for k, v in query.items()}
+        if query
+        else None,
+        "pathParameters": dict(path_parameters) if path_parameters else None,
         "stageVariables": None,
         "requestContext": {
             "resourcePath": resource or path,
