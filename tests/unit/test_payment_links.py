@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from casso_payments.orders.payment_links import link_token, payment_path, token_matches
+import pytest
+
+from casso_payments.aws.secrets import CredentialsError
+from casso_payments.orders.payment_links import (
+    link_token,
+    parse_link_key,
+    payment_path,
+    token_matches,
+)
 
 KEY = b"k" * 32
 
@@ -24,3 +32,10 @@ def test_a_wrong_or_strange_token_is_refused_not_raised() -> None:
 
 def test_the_path_names_the_code_and_its_token() -> None:
     assert payment_path(KEY, "DH35") == f"/pay/DH35?t={link_token(KEY, 'DH35')}"
+
+
+def test_the_key_comes_from_its_secret_or_the_secret_is_refused() -> None:
+    assert parse_link_key({"pay_link_key": "a" * 48}) == b"a" * 48
+    for secret in ({}, {"pay_link_key": ""}, {"pay_link_key": "short"}, ["a" * 48], None):
+        with pytest.raises(CredentialsError, match="PayLinkSecret"):
+            parse_link_key(secret)

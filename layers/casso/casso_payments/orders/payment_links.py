@@ -10,8 +10,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 from urllib.parse import quote
+
+from casso_payments.aws.secrets import CredentialsError
 
 # 128 bits: unguessable, and short enough for a link pasted into a chat.
 TOKEN_BYTES: Final = 16
@@ -32,3 +35,11 @@ def token_matches(key: bytes, code: str, token: str) -> bool:
 def payment_path(key: bytes, code: str) -> str:
     """The payment page's path and query for canonical order code `code`."""
     return f"/pay/{quote(code, safe='')}?t={link_token(key, code)}"
+
+
+def parse_link_key(secret: Any) -> bytes:
+    """The key from `PayLinkSecret`'s value, `{"pay_link_key": "..."}` (a `SecretStore` parse)."""
+    key = secret.get("pay_link_key") if isinstance(secret, Mapping) else None
+    if not isinstance(key, str) or len(key.strip()) < 32:
+        raise CredentialsError('PayLinkSecret must hold {"pay_link_key": "<32 or more chars>"}')
+    return key.strip().encode("utf-8")
