@@ -256,6 +256,14 @@ def api_path(template: Mapping[str, Any], logical_id: str) -> str:
     return str(apis[0]["Path"])
 
 
+def api_routes(template: Mapping[str, Any], logical_id: str) -> list[tuple[str, str]]:
+    """(method, path) of each of the function's API events, as the HTTP front routes them."""
+    return [
+        (str(api["Method"]).upper(), str(api["Path"]))
+        for api in events_of(template, logical_id, "Api")
+    ]
+
+
 def transform_template(
     template: Mapping[str, Any] | None = None,
     parameters: Mapping[str, Any] | None = None,

@@ -46,3 +46,9 @@ def test_each_route_gets_its_event_and_the_rest_the_default_handler() -> None:
     assert get_event["queryStringParameters"] == {"x": "2"}
     assert get_event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     assert seen[2][1]["pathParameters"] is None
+
+
+def test_the_receivers_route_comes_from_the_template() -> None:
+    from local.stack.template import api_routes, load_template
+
+    assert api_routes(load_template(), "ReceiverFunction") == [("POST", "/casso/webhook")]
