@@ -262,7 +262,8 @@ def test_message_move_task_is_followed_to_completion():
 def test_ops_env_json_writes_sam_env_vars_from_the_deployed_functions(server_stack, tmp_path):
     """A stack whose functions are the template's, as CloudFormation deploys them (after the
     SAM transform), each with its declared variables set to deployed-looking values."""
-    from local.stack.template import function_spec, load_template, transform_template
+    from local.stack.sam_transform import transform_template
+    from local.stack.template import function_spec, load_template
 
     template = load_template()
     deployed = transform_template(template)

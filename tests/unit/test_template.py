@@ -13,6 +13,7 @@ from functools import cache
 
 import pytest
 
+from local.stack.sam_transform import transform_template
 from local.stack.template import (
     ROOT,
     applications,
@@ -20,7 +21,6 @@ from local.stack.template import (
     function_spec,
     load_application,
     load_template,
-    transform_template,
 )
 
 RUNBOOK = ROOT / "docs" / "operations.md"
