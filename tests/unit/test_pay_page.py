@@ -50,9 +50,7 @@ def dynamodb_calls(module) -> list[str]:
     """Every DynamoDB operation the handler's client makes from now on."""
     calls: list[str] = []
     client = module.deps.orders.table.dynamodb
-    client.meta.events.register(
-        "before-call.dynamodb", lambda model, **_: calls.append(model.name)
-    )
+    client.meta.events.register("before-call.dynamodb", lambda model, **_: calls.append(model.name))
     return calls
 
 
@@ -95,7 +93,9 @@ def test_a_pending_order_shows_how_to_pay_it_with_its_own_vietqr(stack, handler,
     svg = shown_qr(body)
     assert '<path fill="#fff" d="M0 0h' in svg
     first_dark = re.search(r'stroke="#000" d="M(\d+) (\d+)', svg)
-    assert first_dark is not None and int(first_dark.group(1)) >= 4
+    assert first_dark is not None
+    assert int(first_dark.group(1)) >= 4  # modules of light before the first dark one
+    assert float(first_dark.group(2)) >= 4
     assert order.vietqr is not None
     status = json.loads(get(handler, "DH35", link_token(key, "DH35"), status=True)["body"])
     assert status["vietqr"] == order.vietqr
@@ -128,9 +128,7 @@ def test_the_page_is_locked_down_and_makes_no_third_party_request(stack, handler
     assert "http://" not in body.replace("http://www.w3.org/2000/svg", "")
 
 
-def test_a_wrong_or_missing_token_is_a_404_that_reads_no_table(
-    stack, handler, key, dynamodb_calls
-):
+def test_a_wrong_or_missing_token_is_a_404_that_reads_no_table(stack, handler, key, dynamodb_calls):
     create(stack)
     other = link_token(key, "DH36")
     for token in (None, "", "x" * 22, other, link_token(b"k" * 48, "DH35"), "t" * 500):
