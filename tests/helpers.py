@@ -157,6 +157,7 @@ def loaded_at_cold_start(function: str, modules: list[str]) -> dict[str, bool]:
         "TRANSACTION_QUEUE_URL": "https://sqs.ap-southeast-1.amazonaws.com/123456789012/q",
         "WEBHOOK_SECRET_ID": "webhook",
         "CASSO_API_KEY_SECRET_ID": "casso",
+        "PAY_LINK_SECRET_ID": "pay-link",
         "WEBHOOK_URL": WEBHOOK_URL,
         "AWS_LAMBDA_FUNCTION_NAME": function,
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",

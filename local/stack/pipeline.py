@@ -35,7 +35,7 @@ from local.casso.simulator import CassoSimulator
 from local.stack import control, template
 from local.stack.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
 from local.stack.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
-from local.stack.http_front import HttpFront
+from local.stack.http_front import HttpFront, Route
 from local.stack.moto_process import MotoProcess
 from local.stack.poller import queue_depth
 from local.stack.provision import provision, tap_events
@@ -182,6 +182,10 @@ class LocalPipeline:
             checksum_key=self.credentials.checksum_key,
             income_only=self.parameters["IncomeOnly"] == "true",
         )
+        # The buyer's payment page and its status JSON, on the webhook's port (as on its API).
+        page = self.functions["PayPageFunction"].invoke
+        for method, path in template.api_routes(self.template, "PayPageFunction"):
+            self.front.routes.append(Route(method, path, page))
         # Like Lambda's concurrent batches: each poller has an execution environment of its own.
         processor = self.functions["ProcessorFunction"]
         self._extra_processors = processor.copies(self.processor_concurrency - 1)

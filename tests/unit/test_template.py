@@ -48,6 +48,8 @@ EXPECTED_ALARMS = {
     "ProcessorThrottlesAlarm",
     "ReconcilerThrottlesAlarm",
     "LatePaymentsAlarm",
+    "PayPageErrorsAlarm",
+    "PayPageThrottlesAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -469,7 +471,7 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
     )
 
 
-@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler"])
+@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler", "PayPage"])
 def test_each_function_has_a_throttles_alarm(function):
     props = monitoring()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
     assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")

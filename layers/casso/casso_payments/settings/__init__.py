@@ -9,6 +9,7 @@ class; what they share is here:
     receiver     ReceiverSettings
     processor    ProcessorSettings
     reconciler   ReconcilerSettings
+    pay_page     PayPageSettings
 """
 
 from __future__ import annotations
