@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 
 from casso_payments.aws.queue import TransactionMessage
 from casso_payments.casso.payload import parse_transaction
+from casso_payments.ledger.repository import Ledger
 from casso_payments.ledger.versions import version_key
 from casso_payments.processor.process import process
 from casso_payments.processor.versions import resolve
@@ -30,6 +32,7 @@ from local.stack.handler import LocalContext
 from local.stack.lambda_events import rest_proxy_event
 from tests.helpers import NOW, WEBHOOK_URL, published_events
 from tests.integration.conftest import Pipeline
+from tests.integration.test_ops import fake_deployed_stack, ops
 
 pytestmark = pytest.mark.integration
 
@@ -176,6 +179,22 @@ def test_an_applied_forgery_is_not_undone_silently_it_goes_to_a_person(
     assert deliver_v2(pipeline, real)["statusCode"] == 200
     pipeline.run_processor()
     assert kinds(server_stack) == []
+    # A person looks, decides, and records it with `ops conflicts settle`.
+    stack = fake_deployed_stack(server_stack)
+    listed = ops(server_stack.endpoint, "conflicts", "list", "--stack", stack)
+    assert listed.returncode == 0, listed.stderr
+    assert f"{FIRST_TRANSACTION_ID}  {version.key}  person" in listed.stdout
+    assert "1 versions, 1 waiting for a person" in listed.stdout
+    settle = ("conflicts", "settle", "--stack", stack, "--id", str(FIRST_TRANSACTION_ID))
+    decided = (*settle, "--version", version.key, "--by", "lan", "--note", "refunded 1,000")
+    result = ops(server_stack.endpoint, *decided)
+    assert result.returncode == 0, result.stderr
+    assert f"version {version.key} of transaction {FIRST_TRANSACTION_ID}" in result.stdout
+    settled = server_stack.ledger.get_version(FIRST_TRANSACTION_ID, version.key)
+    assert (settled.state, settled.note) == ("settled", "refunded 1,000")
+    again = ops(server_stack.endpoint, *decided)
+    assert again.returncode == 1
+    assert "it is settled (only person or kept versions wait for a person)" in again.stderr
 
 
 @pytest.mark.parametrize("attempt", range(6))
@@ -223,7 +242,9 @@ def test_a_replace_racing_the_processor_leaves_exactly_one_version_applied(
     assert entry.status == "PROCESSED"
     if version.state == "replaced":  # the stronger one won: the real amount, once
         assert (entry.transaction.amount, dh35.paid_amount) == (200_500, 200_500)
-        assert results["weak"].outcome.value == "already_processed"
+        # The id's own message stopped (Superseded), or read the entry after the replace and
+        # worked the new version itself: the order took it once either way.
+        assert results["weak"].outcome.value in ("already_processed", "paid")
     else:  # the processor claimed it first: it stands, and a person hears of the other
         assert version.state == "person"
         assert (entry.transaction.amount, dh35.paid_amount) == (1_000, 1_000)
@@ -231,3 +252,81 @@ def test_a_replace_racing_the_processor_leaves_exactly_one_version_applied(
     assert list(dh35.payments) == [forged["id"]]
     message = TransactionMessage(forged["id"], "reconcile", version=kept.key)
     assert TransactionMessage.from_json(message.to_json()) == message
+
+
+class PausingLedger(Ledger):
+    """The real ledger owner, pausing after one method returns until told to go on: a
+    chosen interleaving of two real workers, nothing mocked."""
+
+    def __init__(self, ledger: Ledger, method: str) -> None:
+        self.table = ledger.table
+        self.method, self.reached, self.go_on = method, threading.Event(), threading.Event()
+
+    def __getattribute__(self, name: str) -> Any:
+        found = super().__getattribute__(name)
+        if name != super().__getattribute__("method"):
+            return found
+
+        def paused(*args: Any, **kwargs: Any) -> Any:
+            result = found(*args, **kwargs)
+            self.reached.set()
+            assert self.go_on.wait(timeout=60)
+            return result
+
+        return paused
+
+
+@pytest.mark.parametrize(
+    ("pause_after", "wins"),
+    [("claim", "weak"), ("bind", "strong")],
+    ids=["claimed-first", "replaced-between-bind-and-claim"],
+)
+def test_each_order_of_the_race_ends_with_one_version_applied(
+    pipeline, server_stack, pause_after, wins
+):
+    forged = {**squat(1_000, "DH35"), "id": 777}
+    assert pipeline.deliver(forged) == 200
+    real = parse_transaction({**forged, "amount": 200_500, "description": "DH35 that"})
+    stored = server_stack.ledger.get(777)
+    kept = server_stack.ledger.keep_version(stored, real, source="webhook-v2", now=NOW)
+    assert kept is not None
+    deps = server_stack.processor_deps()
+    pausing = PausingLedger(deps.ledger, pause_after)
+    results: dict[str, Any] = {}
+    weak = threading.Thread(
+        target=lambda: results.setdefault(
+            "weak", process(777, replace(deps, ledger=pausing), now=datetime.now(UTC))
+        )
+    )
+    weak.start()
+    assert pausing.reached.wait(timeout=60)
+    results["strong"] = resolve(777, kept.key, server_stack.processor_deps(), now=datetime.now(UTC))
+    pausing.go_on.set()
+    weak.join(timeout=60)
+    dh35 = server_stack.orders.get("DH35")
+    entry = server_stack.ledger.get(777)
+    state = server_stack.ledger.get_version(777, kept.key).state
+    if wins == "weak":  # claimed: the forgery is applied, the real one goes to a person
+        assert (state, results["strong"].outcome.value) == ("person", "conflict")
+        assert (entry.transaction.amount, dh35.paid_amount, entry.outcome) == (
+            1_000,
+            1_000,
+            "partially_paid",
+        )
+        assert [t for t, _ in published_events(server_stack.sqs, server_stack.events_tap_url)] == [
+            "Payment Conflict",
+            "Transaction Received",
+            "Order Partially Paid",
+        ]
+    else:  # replaced before the claim: the forgery's worker stops, the real one pays
+        assert (state, results["weak"].outcome.value) == ("replaced", "already_processed")
+        assert (entry.transaction.amount, dh35.paid_amount, entry.outcome) == (
+            200_500,
+            200_500,
+            "paid",
+        )
+        assert [t for t, _ in published_events(server_stack.sqs, server_stack.events_tap_url)] == [
+            "Transaction Received",
+            "Order Paid",
+        ]
+    assert list(dh35.payments) == [777]
