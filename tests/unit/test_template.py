@@ -48,6 +48,7 @@ EXPECTED_ALARMS = {
     "ProcessorThrottlesAlarm",
     "ReconcilerThrottlesAlarm",
     "LatePaymentsAlarm",
+    "ConflictingDeliveriesAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
