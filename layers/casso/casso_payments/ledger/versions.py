@@ -40,13 +40,15 @@ REPLACED: Final = "replaced"  # it replaced the ledger's (weaker, unapplied) ver
 SAME: Final = "same"  # stronger, same content, the ledger's already final: nothing to do
 PERSON: Final = "person"  # the weaker version was applied: a person decides (Payment Conflict)
 SETTLED: Final = "settled"  # a person decided (`ops settle conflict`)
-# Outcomes that changed no order: a stronger version may replace a transaction that ended so.
+# Outcomes that changed no order: a stronger version may replace a transaction that ended so
+# (`handled`: one of the first three, closed by a person without an order).
 UNAPPLIED_OUTCOMES: Final = (
     "unconfirmed",
     "unmatched",
     "needs_review",
     "money_out",
     "other_account",
+    "handled",
 )
 
 

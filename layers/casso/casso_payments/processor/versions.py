@@ -19,7 +19,8 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from casso_payments.aws.dynamo import timestamp
+from casso_payments.aws.dynamo import timestamp, to_dynamodb
+from casso_payments.aws.item_size import ITEM_BUDGET_BYTES, item_size
 from casso_payments.events.build import payment_conflict
 from casso_payments.events.effect import Effect
 from casso_payments.events.outcomes import Outcome
@@ -38,6 +39,8 @@ from casso_payments.ledger.versions import (
 )
 from casso_payments.processor.deps import ProcessorDeps
 from casso_payments.processor.process import MissingTransaction, Processed, process
+
+MAX_DISPLACED_RAW = 10_000  # characters of a displaced version's `raw` kept when it is huge
 
 
 class VersionRaced(RuntimeError):
@@ -88,12 +91,19 @@ def resolve(transaction_id: int, key: str, deps: ProcessorDeps, *, now: datetime
 
 def _replace(deps: ProcessorDeps, entry: LedgerEntry, version: Version) -> bool:
     item = new_item(version.transaction, source=version.source, received_at=version.received_at)
-    displaced = {
+    raw = json.dumps(entry.transaction.raw, ensure_ascii=False, sort_keys=True)
+    displaced: dict[str, object] = {
         "source": entry.source,
         "received_at": entry.received_at,
-        "raw": json.dumps(entry.transaction.raw, ensure_ascii=False, sort_keys=True),
+        "raw": raw,
         "outcome": entry.outcome,
+        "amount": entry.transaction.amount,
     }
+    if item_size(item | to_dynamodb({"displaced": displaced})) > ITEM_BUDGET_BYTES:
+        # A forgery padded to fill the item must not keep the real version out: keep the
+        # start of what it sent (and its amount, whole).
+        displaced["raw"] = raw[:MAX_DISPLACED_RAW]
+        displaced["raw_cut"] = True
     return deps.ledger.replace(
         item, revision=entry.revision, replays=entry.replays, displaced=displaced
     )
