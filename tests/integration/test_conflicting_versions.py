@@ -149,6 +149,40 @@ def test_a_forged_v1_squat_then_the_reconciler_finds_the_real_one_in_casso(
     assert (again.backfill.versions, again.backfill.conflicts) == ([], 0)
 
 
+def test_a_forgery_after_the_real_transfer_changes_nothing_and_is_kept(
+    confirming, casso: CassoSimulator, server_stack
+):
+    pipeline = confirming()
+    real = casso.add_transaction(200_500, "DH35 thanh toan", deliver=False)
+    assert deliver_v2(pipeline, real)["statusCode"] == 200
+    pipeline.run_processor()
+    published_events(server_stack.sqs, server_stack.events_tap_url)
+    before = server_stack.ledger.get(real["id"])
+    forged = {**squat(1, "DH36"), "id": real["id"]}
+    assert pipeline.deliver(forged) == 200  # 200 all the same: Casso must not retry forever
+    pipeline.run_processor()
+    assert server_stack.ledger.get(real["id"]) == before
+    assert server_stack.orders.get("DH35").paid_amount == 200_500
+    assert server_stack.orders.get("DH36").payments == {}
+    (version,) = server_stack.ledger.list_versions()
+    assert (version.source, version.state, version.transaction.amount) == ("webhook-v1", "kept", 1)
+    assert kinds(server_stack) == []
+
+
+def test_a_dry_run_reports_the_versions_it_would_keep_and_keeps_none(
+    confirming, casso: CassoSimulator, server_stack
+):
+    pipeline = confirming()
+    assert pipeline.deliver(squat(1_000, "DH36")) == 200
+    pipeline.run_processor()
+    casso.add_transaction(300_000, "DH36 thanh toan", deliver=False)
+    deps = server_stack.reconciler_deps(casso.api_url, WEBHOOK_URL, dry_run=True)
+    report = run(deps, now=datetime.now(UTC))
+    assert (report.backfill.versions, report.backfill.conflicts) == ([FIRST_TRANSACTION_ID], 0)
+    assert server_stack.ledger.list_versions() == []
+    assert server_stack.ledger.get(FIRST_TRANSACTION_ID).transaction.amount == 1_000
+
+
 def test_an_applied_forgery_is_not_undone_silently_it_goes_to_a_person(
     pipeline, casso: CassoSimulator, server_stack
 ):
