@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
+from ops.commands.conflicts import cmd_conflicts
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
 from ops.commands.setup import (
@@ -80,6 +81,11 @@ def parser() -> argparse.ArgumentParser:
     order.add_argument("--amount", type=int, help="expected VND: create the order")
     order.add_argument("--note", default="")
     add_qr_arguments(order)
+    versions = command("conflicts", cmd_conflicts, "list conflicting versions, or settle one")
+    versions.add_argument("action", choices=["list", "settle"])
+    versions.add_argument("--id", type=int, help="Casso transaction id (list: only its)")
+    versions.add_argument("--version", help="the version's key (settle): from the list")
+    decided(versions, "what was decided, and done about the order")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

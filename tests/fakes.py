@@ -38,8 +38,10 @@ from casso_payments.ledger.entries import (
     NotInLedger,
     QuarantinedDelivery,
     RecordResult,
+    Superseded,
     entry_from_values,
     quarantined_from,
+    test_call_values,
 )
 from casso_payments.ledger.repository import (
     LEASE,
@@ -47,8 +49,20 @@ from casso_payments.ledger.repository import (
     STATE,
     TEST_CALL,
     TXN,
+    VERSION,
     body_digest,
     new_item,
+)
+from casso_payments.ledger.versions import (
+    OPEN as VERSION_OPEN,
+)
+from casso_payments.ledger.versions import (
+    UNAPPLIED_OUTCOMES,
+    Kept,
+    Version,
+    assess,
+    version_from,
+    version_values,
 )
 from casso_payments.orders.codes import canonical_code
 from casso_payments.orders.model import (
@@ -120,25 +134,94 @@ class FakeLedger:
         values = self._read(f"{TXN}{transaction_id}")
         return values if values and values.get("kind") == "transaction" else None
 
-    def bind(self, transaction_id: int, binding: Binding) -> Binding:
+    def bind(self, transaction_id: int, binding: Binding, revision: int = 0) -> Binding:
         item = self._transaction(transaction_id)
-        if "binding" not in item and item.get("status") == RECEIVED:
+        at_revision = int(item.get("revision", 0)) == revision
+        if "binding" not in item and item.get("status") == RECEIVED and at_revision:
             item["binding"] = _plain(binding.to_item())
             return binding
+        if item and not at_revision:
+            raise Superseded(f"transaction {transaction_id} was replaced by a stronger version")
         if item.get("binding"):
             return Binding.from_item(_plain(item["binding"]))
         raise AlreadyDone(f"transaction {transaction_id} is no longer RECEIVED")
 
     def mark_processed(
-        self, transaction_id: int, *, outcome: str, order_code: str | None, now: datetime
+        self,
+        transaction_id: int,
+        *,
+        outcome: str,
+        order_code: str | None,
+        now: datetime,
+        revision: int = 0,
     ) -> bool:
         item = self._transaction(transaction_id)
-        if item.get("status") != RECEIVED:
+        if item.get("status") != RECEIVED or int(item.get("revision", 0)) != revision:
             return False
         values = {"status": PROCESSED, "outcome": outcome, "processed_at": timestamp(now)}
         item |= _plain(values if order_code is None else {**values, "order_code": order_code})
         item.pop("pending", None)
         return True
+
+    # Versions of a transaction ----------------------------------------------------------
+
+    def claim(self, transaction_id: int, *, revision: int, now: datetime) -> bool:
+        item = self._transaction(transaction_id)
+        if item.get("status") != RECEIVED or int(item.get("revision", 0)) != revision:
+            return False
+        item["applying"] = timestamp(now)
+        return True
+
+    def replace(
+        self, item: dict[str, Any], *, revision: int, replays: int, displaced: dict[str, Any]
+    ) -> bool:
+        values = from_dynamodb(item)
+        stored = self.items.get(values["pk"], {})
+        status, outcome = stored.get("status"), stored.get("outcome")
+        unapplied = (status == RECEIVED and "applying" not in stored) or (
+            status == PROCESSED and outcome in UNAPPLIED_OUTCOMES
+        )
+        same = (int(stored.get("revision", 0)), int(stored.get("replays", 0))) == (
+            revision,
+            replays,
+        )
+        if stored.get("kind") != "transaction" or not unapplied or not same:
+            return False
+        counts = {"revision": revision + 1, "replays": replays + 1, "displaced": displaced}
+        self.items[values["pk"]] = values | _plain(counts)
+        return True
+
+    def keep_version(
+        self, stored: LedgerEntry, transaction: Transaction, *, source: str, now: datetime
+    ) -> Kept | None:
+        assessed = assess(stored, transaction, source)
+        if assessed is None:
+            return None
+        differs, state = assessed
+        values = version_values(transaction, source, timestamp(now), state, differs, stored.source)
+        pk = f"{VERSION}{transaction.id}#{values['version']}"
+        new = pk not in self.items
+        if new:
+            self.items[pk] = _plain({"pk": pk, **values})
+        still = self.items[pk]["state"]
+        return Kept(transaction.id, values["version"], differs, still == VERSION_OPEN, new)
+
+    def get_version(self, transaction_id: int, key: str) -> Version | None:
+        values = self._read(f"{VERSION}{transaction_id}#{key}")
+        return version_from(values) if values and values.get("kind") == "version" else None
+
+    def set_version_state(
+        self, transaction_id: int, key: str, state: str, *, was: tuple[str, ...], **sets: Any
+    ) -> bool:
+        item = self.items.get(f"{VERSION}{transaction_id}#{key}", {})
+        if item.get("kind") != "version" or item.get("state") not in was:
+            return False
+        item |= _plain({"state": state, **sets})
+        return True
+
+    def list_versions(self) -> list[Version]:
+        found = [version_from(_plain(v)) for v in self.items.values() if v["kind"] == "version"]
+        return sorted(found, key=lambda v: (v.received_at, v.key))
 
     def _reopen(self, item: Item, now: datetime) -> int:
         replays = int(item.get("replays", 0)) + 1
@@ -221,7 +304,8 @@ class FakeLedger:
         facts: dict[int, dict[str, Any]] = {}
         for transaction_id in dict.fromkeys(transaction_ids):
             if item := self._read(f"{TXN}{transaction_id}"):
-                facts[transaction_id] = {k: item[k] for k in ("source", "received_at") if k in item}
+                wanted = ("source", "received_at", "status", "outcome", "raw")
+                facts[transaction_id] = {k: item[k] for k in wanted if k in item}
         return facts
 
     # State and the reconciler's lease; quarantined deliveries and test calls ------------
@@ -279,12 +363,7 @@ class FakeLedger:
     def record_test_call(self, transaction: Transaction, *, source: str, now: datetime) -> str:
         at = timestamp(now)
         key = f"{TEST_CALL}{at}#{source}"
-        raw = json.dumps(transaction.raw, ensure_ascii=False, sort_keys=True)
-        item: dict[str, Any] = {"pk": key, "kind": "test_call", "status": "TEST"}
-        item["outcome"] = "test_call"
-        item |= {"source": source, "received_at": at, "amount": transaction.amount, "raw": raw}
-        item |= {"description": transaction.description, "reference": transaction.reference}
-        self.items[key] = _plain(item)
+        self.items[key] = _plain({"pk": key, **test_call_values(transaction, source=source, at=at)})
         return key
 
 

@@ -41,6 +41,7 @@ from casso_payments.orders.repository import Orders
 from casso_payments.processor.confirmation import ConfirmationUnavailable, casso_lookup
 from casso_payments.processor.deps import ProcessorDeps
 from casso_payments.processor.process import IdempotentResult, process
+from casso_payments.processor.versions import resolve
 from casso_payments.settings.processor import ProcessorSettings
 
 if TYPE_CHECKING:
@@ -87,8 +88,9 @@ deps = ProcessorDeps(
 CONFIRMATION_BACKOFF_SECONDS = (60, 120, 240, 480, 900)
 idempotency = IdempotencyConfig(
     # Over the message's fields (Powertools turns the dataclass into a dict of them). A replay
-    # (docs/operations.md) carries a new number, so it is worked again.
-    event_key_jmespath="[transaction_id, replay]",
+    # (docs/operations.md) carries a new number, so it is worked again; a version to resolve
+    # (processor.versions) its key, and any other message keeps the key it always had.
+    event_key_jmespath="version && [transaction_id, replay, version] || [transaction_id, replay]",
     # Long enough to cover SQS redeliveries; after that the ledger's PROCESSED status skips.
     expires_after_seconds=3600,
     raise_on_no_idempotency_key=True,
@@ -106,7 +108,11 @@ persistence = DynamoDBPersistenceLayer(
     output_serializer=DataclassSerializer(IdempotentResult),
 )
 def process_once(message: TransactionMessage) -> IdempotentResult:
-    done = process(message.transaction_id, deps, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    if message.version:
+        done = resolve(message.transaction_id, message.version, deps, now=now)
+    else:
+        done = process(message.transaction_id, deps, now=now)
     effect = done.effect
     logger.info(
         f"transaction {effect.outcome.value}",

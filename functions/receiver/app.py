@@ -107,7 +107,9 @@ def casso_webhook(event: dict[str, Any]) -> dict[str, Any]:
     # A second dimension set: each metric counts once under `service` alone (the total the
     # alarms read) and once per Generation (v1, v2, unknown), in the same EMF line.
     metrics.add_dimensions(Generation=answer.generation)
-    for name, value in answer.metrics().items():
+    # ConflictingDeliveries with every delivery, zero included: its alarm's metric exists
+    # from the first delivery on.
+    for name, value in ({"ConflictingDeliveries": 0} | answer.metrics()).items():
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     if answer.new or answer.duplicates:
         logger.set_correlation_id(str((answer.new or answer.duplicates)[0]))
@@ -122,6 +124,8 @@ def casso_webhook(event: dict[str, Any]) -> dict[str, Any]:
             "new": list(answer.new),
             "duplicates": list(answer.duplicates),
             "requeued": list(answer.requeued),
+            "conflicts": list(answer.conflicts),
+            "versions": list(answer.versions),
             "test_calls": answer.test_calls,
             "reason": answer.logged_reason,
             "error": answer.error,

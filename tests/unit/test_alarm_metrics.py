@@ -64,7 +64,11 @@ def receiver_output(stack, load_handler_of, capsys) -> list[dict[str, Any]]:
 
 
 def test_the_receivers_alarms_are_found():
-    assert set(receiver_alarms()) == {"AuthFailuresAlarm", "QuarantinedDeliveriesAlarm"}
+    assert set(receiver_alarms()) == {
+        "AuthFailuresAlarm",
+        "QuarantinedDeliveriesAlarm",
+        "ConflictingDeliveriesAlarm",
+    }
 
 
 def test_each_receiver_alarm_reads_a_metric_the_receiver_emits(receiver_output):

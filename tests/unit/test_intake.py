@@ -90,11 +90,34 @@ def test_duplicate_is_acknowledged_and_changes_nothing(stack):
     receive(v1(V1_ITEM), deps)
     before = ledger_items(stack.dynamodb, stack.table)
     drain_queue(stack.sqs, stack.queue_url)
-    # Same id, different content: the first record wins and stays as it was.
-    answer = receive(v1({**V1_ITEM, "amount": 999}, at=NOW + timedelta(seconds=5)), deps)
+    answer = receive(v1(V1_ITEM, at=NOW + timedelta(seconds=5)), deps)
     assert (answer.status, answer.body, answer.outcome) == (200, {"success": True}, "duplicate")
-    assert answer.duplicates == (1,)
+    assert (answer.duplicates, answer.conflicts) == ((1,), ())
     assert ledger_items(stack.dynamodb, stack.table) == before
+    assert drain_queue(stack.sqs, stack.queue_url) == []
+
+
+def test_same_id_other_content_is_a_conflict_kept_beside_the_first(stack):
+    deps = stack.intake_deps()
+    receive(v1(V1_ITEM), deps)
+    first = stack.ledger.get(V1_ITEM["id"])
+    drain_queue(stack.sqs, stack.queue_url)
+    # Same id, different content, no stronger source: the ledger's version stands, the other
+    # is kept beside it, counted, and answered 200 as a conflict (never a plain duplicate).
+    other = {**V1_ITEM, "amount": 999}
+    for seconds in (5, 6):
+        answer = receive(v1(other, at=NOW + timedelta(seconds=seconds)), deps)
+        assert (answer.status, answer.body, answer.outcome) == (200, {"success": True}, "conflict")
+        assert (answer.conflicts, answer.versions) == ((V1_ITEM["id"],), ())
+        assert answer.metrics()["ConflictingDeliveries"] == 1
+    assert stack.ledger.get(V1_ITEM["id"]) == first
+    (version,) = stack.ledger.list_versions()  # kept once however often it comes
+    assert (version.transaction.amount, version.source, version.state) == (
+        999,
+        "webhook-v1",
+        "kept",
+    )
+    assert version.differs == ("amount",)
     assert drain_queue(stack.sqs, stack.queue_url) == []
 
 

@@ -29,6 +29,7 @@ RELEASED = {
     ("late", "LatePayments", "Late Payment", "EXPIRED"),
     ("other_account", "OtherAccountTransactions", None, None),
     ("already_processed", "AlreadyProcessed", None, None),
+    ("conflict", "PaymentConflicts", "Payment Conflict", None),  # new with Payment Conflict
 }
 
 

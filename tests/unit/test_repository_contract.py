@@ -36,6 +36,7 @@ from casso_payments.ledger.entries import (
     Binding,
     NotInLedger,
     RecordResult,
+    Superseded,
 )
 from casso_payments.ledger.repository import Ledger, body_digest, new_item
 from casso_payments.orders.model import AppliedPayment, OrderError, OrderExpired
@@ -181,6 +182,59 @@ def bind_once_the_second_adopts_the_first(ledger: Any, orders: Any) -> None:
 
 
 @scenario
+def versions_kept_once_replaced_unless_claimed(ledger: Any, orders: Any) -> None:
+    forged = transaction(1, 1_000, "DH1")
+    real = transaction(1, 200_000, "DH1 thanh toan")
+    ledger.record_transaction(forged, source=WEBHOOK_V1, now=NOW)
+    stored = ledger.get(1)
+    # A plain duplicate is no version; a different one is, kept once; a stronger one is open.
+    assert ledger.keep_version(stored, forged, source=WEBHOOK_V2, now=at(1)) is None
+    kept = ledger.keep_version(stored, real, source=WEBHOOK_V2, now=at(1))
+    assert (kept.differs, kept.open, kept.new) == (("amount", "description"), True, True)
+    again = ledger.keep_version(stored, real, source=WEBHOOK_V2, now=at(2))
+    assert (again.key, again.open, again.new) == (kept.key, True, False)
+    weaker = ledger.keep_version(stored, transaction(1, 5, "x"), source=WEBHOOK_V1, now=at(3))
+    assert (weaker.open, weaker.conflict) == (False, True)
+    version = ledger.get_version(1, kept.key)
+    assert (version.transaction.amount, version.source, version.state) == (
+        200_000,
+        "webhook-v2",
+        "open",
+    )
+    assert ledger.get_version(1, "nope") is None
+    assert [v.state for v in ledger.list_versions()] == ["open", "kept"]
+    assert ledger.set_version_state(1, kept.key, "replaced", was=("open",), resolved_at="t")
+    assert not ledger.set_version_state(1, kept.key, "person", was=("open",))
+    # Replaced while unclaimed: a new revision, RECEIVED, the old version kept on it.
+    item = new_item(real, source=WEBHOOK_V2, received_at=timestamp(at(1)))
+    assert not ledger.replace(item, revision=1, replays=0, displaced={"source": WEBHOOK_V1})
+    assert ledger.replace(item, revision=0, replays=0, displaced={"source": WEBHOOK_V1})
+    entry = ledger.get(1)
+    assert (entry.revision, entry.replays, entry.source, entry.transaction.amount) == (
+        1,
+        1,
+        WEBHOOK_V2,
+        200_000,
+    )
+    assert ledger.stored(1)["displaced"] == {"source": WEBHOOK_V1}
+    # The processor's writes at the old revision fail; at the new one they hold.
+    with pytest.raises(Superseded):
+        ledger.bind(1, Binding(ORDER, "DH1", (), timestamp(NOW)), 0)
+    assert not ledger.claim(1, revision=0, now=at(4))
+    assert not ledger.mark_processed(1, outcome="paid", order_code="DH1", now=at(4))
+    assert ledger.claim(1, revision=1, now=at(4))
+    assert ledger.get(1).claimed
+    # Claimed: no replace, even at the right revision.
+    assert not ledger.replace(item, revision=1, replays=1, displaced={})
+    assert ledger.mark_processed(1, outcome="paid", order_code="DH1", now=at(5), revision=1)
+    # Processed with an outcome that changed no order: replaceable.
+    processed(ledger, 2, 5_000, "unmatched")
+    other = new_item(transaction(2, 7_000), source=RECONCILE, received_at=timestamp(at(6)))
+    assert ledger.replace(other, revision=0, replays=0, displaced={"outcome": "unmatched"})
+    assert ledger.get(2).status == "RECEIVED"
+
+
+@scenario
 def mark_processed_only_from_received(ledger: Any, orders: Any) -> None:
     for transaction_id in (1, 2):
         ledger.record_transaction(transaction(transaction_id, 1_000), source=WEBHOOK_V2, now=NOW)
@@ -317,10 +371,12 @@ def count_sweep_true_false_none(ledger: Any, orders: Any) -> None:
 def delivery_facts_of_the_ids_held(ledger: Any, orders: Any) -> None:
     ledger.record_transaction(transaction(1, 1), source=WEBHOOK_V1, now=NOW)
     ledger.record_transaction(transaction(2, 1), source=RECONCILE, now=at(1))
-    assert ledger.delivery_facts([2, 404, 1, 2]) == {
-        1: {"source": WEBHOOK_V1, "received_at": timestamp(NOW)},
-        2: {"source": RECONCILE, "received_at": timestamp(at(1))},
+    facts = ledger.delivery_facts([2, 404, 1, 2])
+    assert {t: (f["source"], f["received_at"], f["status"]) for t, f in facts.items()} == {
+        1: (WEBHOOK_V1, timestamp(NOW), "RECEIVED"),
+        2: (RECONCILE, timestamp(at(1)), "RECEIVED"),
     }
+    assert json.loads(facts[1]["raw"])["id"] == 1  # the ledger's version, to compare
     assert ledger.delivery_facts([]) == {}
 
 

@@ -50,6 +50,7 @@ EXPECTED_ALARMS = {
     "LatePaymentsAlarm",
     "PayPageErrorsAlarm",
     "PayPageThrottlesAlarm",
+    "ConflictingDeliveriesAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}

@@ -120,7 +120,13 @@ class Table:
         self.dynamodb.put_item(TableName=self.name, Item=to_dynamodb(item))
 
     def put_if(
-        self, item: dict[str, Any], condition: str, *, typed: bool = False, **values: Any
+        self,
+        item: dict[str, Any],
+        condition: str,
+        *,
+        typed: bool = False,
+        names: dict[str, str] | None = None,
+        **values: Any,
     ) -> Written:
         """Put `item` (plain values, or DynamoDB's typed JSON if `typed`) if `condition`
         holds; else `Written.old` holds the item as stored."""
@@ -130,6 +136,7 @@ class Table:
             Item=item if typed else to_dynamodb(item),
             ConditionExpression=condition,
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            **({"ExpressionAttributeNames": names} if names else {}),
             **({"ExpressionAttributeValues": placeholders(**values)} if values else {}),
         )
 

@@ -26,11 +26,16 @@ class TransactionMessage:
     # Raised by an operator's replay (docs/operations.md), so the processor's idempotency
     # key is new.
     replay: int = 0
+    # A version of the transaction kept beside it, stronger than the ledger's, for the
+    # processor to resolve (its key; docs/architecture.md#conflicting-versions).
+    version: str = ""
 
     def to_json(self) -> str:
         body: dict[str, object] = {"transaction_id": self.transaction_id, "source": self.source}
         if self.replay:
             body["replay"] = self.replay
+        if self.version:
+            body["version"] = self.version
         return json.dumps(body)
 
     @classmethod
@@ -45,7 +50,11 @@ class TransactionMessage:
         replay = body.get("replay", 0)
         if isinstance(replay, bool) or not isinstance(replay, int) or replay < 0:
             raise ValueError(f"message replay: expected a whole number >= 0, got {replay!r}")
-        return cls(transaction_id=transaction_id, source=str(body.get("source", "")), replay=replay)
+        version = body.get("version", "")
+        if not isinstance(version, str):
+            raise ValueError(f"message version: expected text, got {version!r}")
+        source = str(body.get("source", ""))
+        return cls(transaction_id=transaction_id, source=source, replay=replay, version=version)
 
 
 class EnqueueError(RuntimeError):

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # for types only: no cold start builds them
     from casso_payments.events import details
     from casso_payments.events.effect import Effect
     from casso_payments.ledger.entries import LedgerEntry
+    from casso_payments.ledger.versions import Version
     from casso_payments.orders.model import AppliedPayment, Order, RefundResult
 
 # The most characters of free text a detail carries per field (a bank's description is a
@@ -58,6 +59,25 @@ def order_expired(order: Order) -> Event:
         **_expired_state(order),
     }
     return Event(names.ORDER_EXPIRED, detail)
+
+
+def payment_conflict(entry: LedgerEntry, version: Version, order_code: str | None) -> Event:
+    """`Payment Conflict`: `version`, stronger than the ledger's `entry`, which was applied to
+    `order_code` already; the transfer fields are the stronger version's."""
+    stronger = entry._replace(transaction=version.transaction, source=version.source)
+    transfer = _transfer(stronger, order_code)
+    applied = entry.transaction.description[:MAX_TEXT_CHARS]
+    cut = [] if applied == entry.transaction.description else ["applied_description"]
+    detail: details.PaymentConflict = {
+        **transfer,
+        "truncated": [*transfer["truncated"], *cut],
+        "version": version.key,
+        "differs": list(version.differs),
+        "applied_source": entry.source,
+        "applied_amount": entry.transaction.amount,
+        "applied_description": applied,
+    }
+    return Event(names.PAYMENT_CONFLICT, detail)
 
 
 def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetail:

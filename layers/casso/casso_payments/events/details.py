@@ -15,6 +15,7 @@ from casso_payments.events.names import (
     ORDER_OVERPAID,
     ORDER_PAID,
     ORDER_PARTIALLY_PAID,
+    PAYMENT_CONFLICT,
     PAYMENT_NEEDS_REVIEW,
     PAYMENT_UNCONFIRMED,
     PAYMENT_UNMATCHED,
@@ -69,6 +70,18 @@ class PaymentUnconfirmed(TransferDetail):
     reason: str
 
 
+class PaymentConflict(TransferDetail):
+    """A version Casso vouches for (the transfer fields, its `source`) of a transaction whose
+    weaker version was already applied to order `order_code`: no order changed; a person
+    settles it (`ops settle conflict`)."""
+
+    version: str  # the version's key, what `ops settle conflict --version` names
+    differs: list[str]  # the content fields that differ from the applied version
+    applied_source: str
+    applied_amount: int
+    applied_description: str
+
+
 class RefundRecorded(TransferDetail):
     refund_amount: int
     refunded_amount: int
@@ -110,5 +123,6 @@ DETAILS: Final[dict[str, type]] = {
     REFUND_RECORDED: RefundRecorded,
     LATE_PAYMENT: LatePayment,
     ORDER_EXPIRED: OrderExpired,
+    PAYMENT_CONFLICT: PaymentConflict,
 }
 DETAIL_TYPES: Final = tuple(DETAILS)

@@ -16,3 +16,5 @@ REFUND_RECORDED: Final = "Refund Recorded"
 PAYMENT_UNMATCHED: Final = "Payment Unmatched"
 PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
 PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
+# A stronger version of a transaction already applied to an order: a person decides.
+PAYMENT_CONFLICT: Final = "Payment Conflict"

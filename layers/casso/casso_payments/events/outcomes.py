@@ -54,6 +54,9 @@ class Outcome(StrEnum):
     # Not one of AccountNumbers: recorded, never settles.
     OTHER_ACCOUNT = "other_account", "OtherAccountTransactions"
     ALREADY_PROCESSED = "already_processed", "AlreadyProcessed"
+    # A stronger version of a transaction already applied to an order: the order is not
+    # changed, a person decides (`processor.versions`). Never a ledger entry's outcome.
+    CONFLICT = "conflict", "PaymentConflicts", names.PAYMENT_CONFLICT
 
     @classmethod
     def of_payment(cls, payment: orders.AppliedPayment) -> Outcome:

@@ -14,6 +14,10 @@ transaction  pk "TXN#<id>", kind "transaction", transaction_id, status RECEIVED|
 quarantine   pk "QUARANTINE#<sha256 of body>": a delivery kept whole for a person
              (`QuarantinedDelivery`).
 test_call    pk "TESTCALL#<received at>#<source>": Casso's Test Call (`casso.test_calls`).
+version      pk "VERSION#<id>#<digest>": another version of a transaction, kept beside its
+             entry (`ledger.versions`). A transaction item a stronger version replaced
+             counts it in `revision`; the processor's claim before it changes an order is
+             `applying` (both conditions of the replace: docs/architecture.md).
 state        pk "STATE#<name>", kind "state": the reconciler's memory (the webhook it
              registered, the lease that lets one run work at a time), never a transaction.
 """
@@ -48,6 +52,11 @@ class NotInLedger(LookupError):
 
 class AlreadyDone(RuntimeError):
     """The transaction was processed while we were deciding; nothing is left to do."""
+
+
+class Superseded(AlreadyDone):
+    """A stronger version replaced the transaction while we were working the old one; the
+    replace queued the new version, so this attempt stops without changing anything."""
 
 
 class Binding(NamedTuple):
@@ -98,6 +107,10 @@ class LedgerEntry(NamedTuple):
     outcome: str | None = None
     # The decision bound at the first attempt, as stored; None before it.
     binding: dict[str, Any] | None = None
+    # How many times a stronger version replaced its content (`ledger.versions`).
+    revision: int = 0
+    replays: int = 0  # operators' replays and replaces: a new processor idempotency key each
+    claimed: bool = False  # the processor is changing (or changed) an order with it
 
 
 class RecordResult(NamedTuple):
@@ -163,7 +176,18 @@ def entry_from_values(values: dict[str, Any]) -> LedgerEntry:
         processed_at=values.get("processed_at"),
         outcome=values.get("outcome"),
         binding=values.get("binding"),
+        revision=int(values.get("revision", 0)),
+        replays=int(values.get("replays", 0)),
+        claimed="applying" in values,
     )
+
+
+def test_call_values(transaction: Transaction, *, source: str, at: str) -> dict[str, Any]:
+    """A Test Call's item (plain values, without its key)."""
+    raw = json.dumps(transaction.raw, ensure_ascii=False, sort_keys=True)
+    item: dict[str, Any] = {"kind": "test_call", "status": "TEST", "outcome": "test_call"}
+    item |= {"source": source, "received_at": at, "amount": transaction.amount, "raw": raw}
+    return item | {"description": transaction.description, "reference": transaction.reference}
 
 
 def quarantined_from(

@@ -9,11 +9,10 @@ every later change is conditional on the state it moves from.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from casso_payments.aws.dynamo import Table, Written, from_dynamodb, timestamp
+from casso_payments.aws.dynamo import Table, Written, from_dynamodb, timestamp, to_dynamodb
 from casso_payments.casso.payload import Transaction
 from casso_payments.ledger.entries import (
     ORDER,
@@ -27,9 +26,20 @@ from casso_payments.ledger.entries import (
     NotInLedger,
     QuarantinedDelivery,
     RecordResult,
+    Superseded,
     entry_from_values,
     quarantined_from,
+    test_call_values,
     transaction_item,
+)
+from casso_payments.ledger.versions import (
+    OPEN,
+    UNAPPLIED_OUTCOMES,
+    Kept,
+    Version,
+    assess,
+    version_from,
+    version_values,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +50,7 @@ TXN: Final = "TXN#"
 STATE: Final = "STATE#"
 QUARANTINE: Final = "QUARANTINE#"
 TEST_CALL: Final = "TESTCALL#"
+VERSION: Final = "VERSION#"
 LEASE: Final = STATE + "reconcile-lease"
 STATUS: Final = {"#status": "status"}
 
@@ -103,29 +114,108 @@ class Ledger:
         values = self.table.get(transaction_key(transaction_id))
         return values if values and values.get("kind") == "transaction" else None
 
-    def bind(self, transaction_id: int, binding: Binding) -> Binding:
+    def bind(self, transaction_id: int, binding: Binding, revision: int = 0) -> Binding:
         """Record `binding` unless the item has one already; returns the binding that holds.
-        Of two first attempts racing, the first write wins and the other adopts it."""
-        condition = "attribute_not_exists(binding) AND #status = :received"
-        values = {"binding": binding.to_item(), "received": RECEIVED}
+        Of two first attempts racing, the first write wins and the other adopts it. Raises
+        Superseded when a stronger version replaced the `revision` read."""
+        rev, values = _revision_is(revision)
+        condition = f"attribute_not_exists(binding) AND #status = :received AND {rev}"
+        values |= {"binding": binding.to_item(), "received": RECEIVED}
         written = self._update(transaction_id, "SET binding = :binding", condition, values, "OLD")
         if written.written:
             return binding
         old = from_dynamodb(written.old)
+        if old and int(old.get("revision", 0)) != revision:
+            raise Superseded(f"transaction {transaction_id} was replaced by a stronger version")
         if old.get("binding"):
             return Binding.from_item(old["binding"])
         raise AlreadyDone(f"transaction {transaction_id} is no longer RECEIVED")
 
     def mark_processed(
-        self, transaction_id: int, *, outcome: str, order_code: str | None, now: datetime
+        self,
+        transaction_id: int,
+        *,
+        outcome: str,
+        order_code: str | None,
+        now: datetime,
+        revision: int = 0,
     ) -> bool:
-        """RECEIVED -> PROCESSED with its outcome; leaves PendingIndex. False if already done."""
+        """RECEIVED -> PROCESSED with its outcome; leaves PendingIndex. False if already done
+        (or replaced since `revision` was read)."""
         code = {} if order_code is None else {"code": order_code}
         update = "SET #status = :processed, outcome = :outcome, processed_at = :at"
         update += (", order_code = :code" if code else "") + " REMOVE pending"
-        values = {"processed": PROCESSED, "received": RECEIVED, "outcome": outcome, **code}
+        rev, values = _revision_is(revision)
+        values |= {"processed": PROCESSED, "received": RECEIVED, "outcome": outcome, **code}
         values["at"] = timestamp(now)
-        return self._update(transaction_id, update, "#status = :received", values).written
+        condition = f"#status = :received AND {rev}"
+        return self._update(transaction_id, update, condition, values).written
+
+    # Versions of a transaction (`ledger.versions`) -------------------------------------
+
+    def claim(self, transaction_id: int, *, revision: int, now: datetime) -> bool:
+        """The processor's mark before it changes an order: from here on no stronger version
+        replaces this one (it goes to a person). False: replaced since `revision` was read."""
+        rev, values = _revision_is(revision)
+        values |= {"received": RECEIVED, "at": timestamp(now)}
+        update, condition = "SET applying = :at", f"#status = :received AND {rev}"
+        return self._update(transaction_id, update, condition, values).written
+
+    def replace(
+        self, item: dict[str, Any], *, revision: int, replays: int, displaced: dict[str, Any]
+    ) -> bool:
+        """Put a stronger version's built item (`new_item`) over the entry, as revision
+        `revision` + 1, RECEIVED again with one more replay, keeping the version it replaces
+        (`displaced`), if the entry is still at `revision` and `replays` and changed no
+        order: not claimed (`claim`), or processed with an outcome that changes none."""
+        (rev, values), (done, more) = _revision_is(revision), _revision_is(replays, "replays")
+        unapplied = f"outcome {_one_of(UNAPPLIED_OUTCOMES)}"
+        condition = f"kind = :transaction AND {rev} AND {done} AND ((#status = :received AND "
+        condition += f"attribute_not_exists(applying)) OR (#status = :processed AND {unapplied}))"
+        values |= {"transaction": "transaction", "received": RECEIVED, "processed": PROCESSED}
+        values |= _was(UNAPPLIED_OUTCOMES) | more
+        counts = {"revision": revision + 1, "replays": replays + 1, "displaced": displaced}
+        item = item | to_dynamodb(counts)
+        return self.table.put_if(item, condition, typed=True, names=STATUS, **values).written
+
+    def keep_version(
+        self, stored: LedgerEntry, transaction: Transaction, *, source: str, now: datetime
+    ) -> Kept | None:
+        """Keep `transaction`, delivered again from `source`, beside `stored` if it is another
+        version of it (`versions.assess`); None: a plain duplicate. Each distinct version is
+        kept once; a stronger one is OPEN until the processor resolves it."""
+        assessed = assess(stored, transaction, source)
+        if assessed is None:
+            return None
+        differs, state = assessed
+        values = version_values(transaction, source, timestamp(now), state, differs, stored.source)
+        written = self.table.put_if(_version_key(values) | values, "attribute_not_exists(pk)")
+        still = state if written.written else from_dynamodb(written.old).get("state")
+        return Kept(transaction.id, values["version"], differs, still == OPEN, written.written)
+
+    def get_version(self, transaction_id: int, key: str) -> Version | None:
+        values = self.table.get(_version_key({"transaction_id": transaction_id, "version": key}))
+        return version_from(values) if values and values.get("kind") == "version" else None
+
+    def set_version_state(
+        self, transaction_id: int, key: str, state: str, *, was: tuple[str, ...], **sets: Any
+    ) -> bool:
+        """Move a version from one of the states `was` to `state`, setting `sets`."""
+        update = "SET " + ", ".join(["#state = :state", *(f"{n} = :{n}" for n in sets)])
+        condition = f"kind = :version AND #state {_one_of(was)}"
+        values = {"state": state, "version": "version", **_was(was), **sets}
+        pk = _version_key({"transaction_id": transaction_id, "version": key})
+        return self.table.update_if(
+            pk, update, condition, names={"#state": "state"}, **values
+        ).written
+
+    def list_versions(self) -> list[Version]:
+        """Every kept version, oldest first: a scan (no index on kind), for an operator."""
+        names = {"#kind": "kind", "#state": "state", "#source": "source", "#raw": "raw"}
+        projection = "transaction_id, version, #source, received_at, #state, differs, "
+        projection += "ledger_source, #raw, note"
+        found = self.table.scan("#kind = :version", projection, names, version="version")
+        return sorted((version_from(v) for v in found), key=lambda v: (v.received_at, v.key))
 
     def _reopen(
         self, transaction_id: int, now: datetime, condition: str, sets: str, values: dict[str, Any]
@@ -231,10 +321,13 @@ class Ledger:
         return self._update(transaction_id, update, condition, values).written
 
     def delivery_facts(self, transaction_ids: list[int]) -> dict[int, dict[str, Any]]:
-        """`source` and `received_at` of those of these ids the ledger holds (absent:
-        missing)."""
+        """`source`, `received_at`, `status`, `outcome` (once processed) and `raw` of those of
+        these ids the ledger holds (absent: missing): enough to compare its version."""
         keys = [transaction_key(t) for t in dict.fromkeys(transaction_ids)]
-        items = self.table.batch_get(keys, "pk, #source, received_at", {"#source": "source"})
+        names = {"#source": "source", "#status": "status", "#raw": "raw"}
+        items = self.table.batch_get(
+            keys, "pk, #source, received_at, #status, outcome, #raw", names
+        )
         return {int(i.pop("pk").removeprefix(TXN)): i for i in items}
 
     # State and the reconciler's lease; quarantined deliveries and test calls ------------
@@ -300,18 +393,23 @@ class Ledger:
         are rare and each answers "did the test call arrive?")."""
         at = timestamp(now)
         key = f"{TEST_CALL}{at}#{source}"
-        raw = json.dumps(transaction.raw, ensure_ascii=False, sort_keys=True)
-        item: dict[str, Any] = {"pk": key, "kind": "test_call", "status": "TEST"}
-        item["outcome"] = "test_call"
-        item |= {"source": source, "received_at": at, "amount": transaction.amount, "raw": raw}
-        self.table.put(
-            item | {"description": transaction.description, "reference": transaction.reference}
-        )
+        self.table.put({"pk": key, **test_call_values(transaction, source=source, at=at)})
         return key
 
 
 def _was(outcomes: tuple[str, ...]) -> dict[str, str]:
     return {f"was{i}": str(outcome) for i, outcome in enumerate(outcomes)}
+
+
+def _version_key(values: dict[str, Any]) -> dict[str, Any]:
+    return {"pk": f"{VERSION}{values['transaction_id']}#{values['version']}"}
+
+
+def _revision_is(revision: int, name: str = "revision") -> tuple[str, dict[str, Any]]:
+    """A condition that the item's `name` counter is `revision` (absent counts as 0)."""
+    if revision == 0:
+        return f"attribute_not_exists({name})", {}
+    return f"{name} = :{name}", {name: revision}
 
 
 def _one_of(outcomes: tuple[str, ...]) -> str:

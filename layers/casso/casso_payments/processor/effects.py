@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from casso_payments.events.effect import CONFIRMED, NOT_REQUIRED, REFUSED, Effect
 from casso_payments.events.outcomes import Outcome
-from casso_payments.ledger.entries import ORDER, Binding, LedgerEntry
+from casso_payments.ledger.entries import ORDER, Binding, LedgerEntry, Superseded
 from casso_payments.orders.model import EXPIRED, Order, OrderError, OrderExpired, is_due
 from casso_payments.processor import confirmation
 
@@ -30,6 +30,7 @@ def refund(entry: LedgerEntry, binding: Binding, deps: ProcessorDeps, *, now: da
     vouched = vouch(entry, deps, on_order=transaction.id in order.refunds, bound=order.key)
     if isinstance(vouched, Effect):
         return vouched
+    claim(entry, deps, now=now)
     result = deps.orders.add_refund(
         order, transaction_id=transaction.id, amount=-transaction.amount, now=now
     )
@@ -43,7 +44,18 @@ def refund(entry: LedgerEntry, binding: Binding, deps: ProcessorDeps, *, now: da
     )
 
 
-def vouch(entry: LedgerEntry, deps: ProcessorDeps, *, on_order: bool, bound: str) -> Effect | str:
+def claim(entry: LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> None:
+    """Mark the transaction on the ledger before it changes an order, conditional on the
+    revision read: a stronger version that replaced it meanwhile wins (raises Superseded),
+    and once claimed no stronger version replaces it (it goes to a person)."""
+    tid = entry.transaction.id
+    if not deps.ledger.claim(tid, revision=entry.revision, now=now):
+        raise Superseded(f"transaction {tid} was replaced by a stronger version")
+
+
+def vouch(
+    entry: LedgerEntry, deps: ProcessorDeps, *, on_order: bool, bound: str | None
+) -> Effect | str:
     """What Casso's API says of a transaction about to change order `bound`: its
     confirmation, or the unconfirmed Effect when Casso doesn't vouch for it. Not asked when
     the transaction is on the order already (a retry) or `ConfirmPayments` doesn't ask."""
@@ -69,6 +81,7 @@ def pay(
     vouched = vouch(entry, deps, on_order=tid in order.applied, bound=code)
     if isinstance(vouched, Effect):
         return vouched
+    claim(entry, deps, now=now)
     accepted = binding.accept_late  # a person accepted it late: pay the expired order
     fresh = not accepted and tid not in order.applied and tid not in order.late
     expired_by_us = None

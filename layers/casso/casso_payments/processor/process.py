@@ -7,13 +7,18 @@ Steps, each safe to repeat:
      description (bound to it); two or more (needs a person's review); none (unmatched).
      The decision is written on the ledger item (`Ledger.bind`) before any order changes,
      and a retry uses it: it never matches again (design invariant 7);
-  3. if the transaction must be vouched for (`confirmation`), ask Casso's API first;
-  4. apply the transfer to the bound order (`effects`, conditional on it not being there
-     yet); the order keeps, with the payment, the status it produced, and a retry replays it;
+  3. if the transaction must be vouched for (`confirmation`), ask Casso's API first, whatever
+     it then does (a zero amount, unmatched, money out: every v1-only transaction);
+  4. claim it on the ledger (`Ledger.claim`: from here on a stronger version goes to a
+     person, never replaces it), then apply the transfer to the bound order (`effects`,
+     conditional on it not being there yet); the order keeps, with the payment, the status
+     it produced, and a retry replays it;
   5. publish the events (`events.build.transfer_events`, from the Effect);
   6. mark the ledger item PROCESSED with the outcome (conditional on it being RECEIVED).
 A crash after 4 repeats 4 as a no-op with the same outcome; a crash after 5 may publish the
-events once more, which is why every event carries the transaction id.
+events once more, which is why every event carries the transaction id. Binding, claim and
+mark are each conditional on the `revision` read: when a stronger version replaced the
+transaction meanwhile (`processor.versions`), this attempt stops and the new one is worked.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from casso_payments.ledger.entries import (
     AlreadyDone,
     Binding,
     LedgerEntry,
+    Superseded,
 )
 from casso_payments.orders.codes import find_codes
 from casso_payments.orders.model import Order, OrderError
@@ -91,7 +97,10 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
         raise MissingTransaction(f"transaction {transaction_id} is not in the ledger")
     if entry.status == PROCESSED:
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
-    effect = _effect(entry, deps, now=now)
+    try:
+        effect = _effect(entry, deps, now=now)
+    except Superseded:  # a stronger version replaced it: that one is being worked
+        effect = None
     if effect is None:  # processed meanwhile
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
     events = transfer_events(entry, effect)
@@ -100,13 +109,33 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
         # Its Order Expired is out: the reconciler's expiry step must not publish it again.
         deps.orders.expiry_done(effect.expired.key)
     deps.ledger.mark_processed(
-        transaction_id, outcome=effect.outcome.value, order_code=effect.order_code, now=now
+        transaction_id,
+        outcome=effect.outcome.value,
+        order_code=effect.order_code,
+        now=now,
+        revision=entry.revision,
     )
     return Processed(transaction_id, effect, tuple(e.detail_type for e in events))
 
 
+# Outcomes that change no order, so nothing asked Casso on the way: asked before they are
+# final when the transaction must be confirmed (a forgery with amount 0 or no order is
+# still a forgery, and `PaymentsUnconfirmed` must hear of it).
+UNVOUCHED = (Outcome.OTHER_ACCOUNT, Outcome.UNMATCHED, Outcome.NEEDS_REVIEW, Outcome.MONEY_OUT)
+
+
 def _effect(entry: LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Effect | None:
-    """What the transaction does, once bound; None: processed meanwhile."""
+    """What the transaction does, once bound and vouched for; None: processed meanwhile."""
+    effect = _bound_effect(entry, deps, now=now)
+    if effect is None or effect.outcome not in UNVOUCHED:
+        return effect
+    vouched = effects.vouch(entry, deps, on_order=False, bound=None)
+    if isinstance(vouched, Effect):
+        return vouched
+    return effect._replace(confirmation=vouched)
+
+
+def _bound_effect(entry: LedgerEntry, deps: ProcessorDeps, *, now: datetime) -> Effect | None:
     transaction = entry.transaction
     if not accepts_account(deps.settings.account_numbers, transaction.account_number):
         return Effect(Outcome.OTHER_ACCOUNT)
@@ -139,6 +168,6 @@ def _binding(
         return Binding.from_item(entry.binding), None
     binding, read = decide(entry.transaction, deps, now=now)
     try:
-        return deps.ledger.bind(entry.transaction.id, binding), read
+        return deps.ledger.bind(entry.transaction.id, binding, entry.revision), read
     except AlreadyDone:
         return None

@@ -6,8 +6,10 @@ without an order. For a late payment (kept on an order that had expired): `accep
 reopens it for the processor to apply to the order after all (conditional on the transfer not
 being on the order yet, `Order Paid` at most once per order, so an accept retried or run
 twice pays once); `refund_late` marks it `refund_due` until the refund, a money-out transfer
-naming the order, arrives and is linked. Every write is `Ledger`'s, conditional on the
-transaction's outcome, so a decision that no longer fits is refused with the reason.
+naming the order, arrives and is linked. `settle_conflict`: a person's decision on a
+conflicting version (`Payment Conflict`, or a weaker one kept), recorded on it. Every write
+is `Ledger`'s, conditional on the transaction's outcome (or the version's state), so a
+decision that no longer fits is refused with the reason.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from casso_payments.aws.dynamo import timestamp
 from casso_payments.events.outcomes import Outcome
 from casso_payments.ledger.entries import ORDER, Binding
 from casso_payments.ledger.repository import Ledger
+from casso_payments.ledger.versions import KEPT, PERSON, SETTLED, Version
 
 # Outcomes a person may settle onto an order, or mark handled without one.
 SETTLEABLE: Final = (Outcome.NEEDS_REVIEW, Outcome.UNMATCHED)
@@ -125,3 +128,30 @@ def refund_late(ledger: Ledger, transaction_id: int, *, now: datetime, by: str, 
     if item is None:
         raise _not_late(ledger, transaction_id, "marked for refund")
     return str(item.get("order_code") or "")
+
+
+def settle_conflict(
+    ledger: Ledger, transaction_id: int, key: str, *, now: datetime, by: str, note: str
+) -> Version:
+    """Record a person's decision on a conflicting version waiting for one (`person`, or a
+    weaker one `kept`): it becomes `settled`, with who, when and why. What was done about
+    the order is the person's (docs/operations.md#payment-conflict); the ledger keeps both
+    versions whatever was decided. Returns the version as it was."""
+    version = ledger.get_version(transaction_id, key)
+    if version is None:
+        raise CannotSettle(f"transaction {transaction_id} has no version {key}")
+    settled = ledger.set_version_state(
+        transaction_id,
+        key,
+        SETTLED,
+        was=(PERSON, KEPT),
+        settled_at=timestamp(now),
+        settled_by=f"ops:{by}",
+        note=note,
+    )
+    if not settled:
+        raise CannotSettle(
+            f"version {key} of transaction {transaction_id} can't be settled: it is"
+            f" {version.state} (only {PERSON} or {KEPT} versions wait for a person)"
+        )
+    return version

@@ -3,7 +3,9 @@
 Plain data in (`Delivery`), plain data out (`Answer`); AWS clients and the credential store
 come in through `IntakeDeps`. The answers follow the design's invariants:
 
-    200 {"success": true}   accepted, duplicate, empty, or quarantined (understood or kept)
+    200 {"success": true}   accepted, duplicate, conflict (another version of a transaction
+                            the ledger holds: kept beside it, docs/architecture.md
+                            #conflicting-versions), empty, or quarantined
     401                     missing, malformed or wrong credentials: nothing written (with
                             no well-formed credential, refused before the body is touched)
     413                     body over MAX_BODY_BYTES: nothing written
@@ -21,6 +23,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
+from casso_payments.aws.queue import TransactionMessage
 from casso_payments.casso.credentials import CredentialsError, CredentialsUnavailable
 from casso_payments.casso.payload import ParsedDelivery, Problem, parse_delivery
 from casso_payments.casso.test_calls import is_test_call
@@ -66,8 +69,8 @@ class IntakeDeps:
 @dataclass(frozen=True)
 class Answer:
     status: int
-    # accepted | duplicate | empty | quarantined | unauthorized | too_large | misconfigured
-    # | unavailable | test_call
+    # accepted | conflict | duplicate | empty | quarantined | unauthorized | too_large
+    # | misconfigured | unavailable | test_call
     outcome: str
     generation: str = UNKNOWN
     new: tuple[int, ...] = ()
@@ -75,6 +78,10 @@ class Answer:
     requeued: tuple[int, ...] = ()
     quarantined: bool = False
     test_calls: int = 0  # Casso's Test Call transactions (recorded as tests, not queued)
+    # Ids delivered with content other than the ledger's (each version kept beside it), and
+    # ids whose stronger version went to the processor (replace it, or a person decides).
+    conflicts: tuple[int, ...] = ()
+    versions: tuple[int, ...] = ()
     reason: str = ""
     error: str = field(default="", repr=False)
     # What could not be understood (quarantined): `reason` shows them whole, logs do not.
@@ -104,6 +111,7 @@ class Answer:
             "OversizedDeliveries": int(self.outcome == "too_large"),
             "TransientFailures": int(self.outcome == "unavailable"),
             "TestCalls": self.test_calls,
+            "ConflictingDeliveries": len(self.conflicts),
         }
         return {name: value for name, value in counts.items() if value}
 
@@ -213,6 +221,14 @@ def _record(
         deps.ledger, staged, requeue_before=requeue_before, executor=deps.executor
     )
     failure = written.failure
+    kept, keep_failure = recording.keep_versions(
+        deps.ledger,
+        written.met,
+        source=source,
+        received_at=delivery.received_at,
+        executor=deps.executor,
+    )
+    failure = failure or keep_failure
     try:
         for transaction in test_calls:
             deps.ledger.record_test_call(transaction, source=source, now=delivery.received_at)
@@ -234,7 +250,9 @@ def _record(
     queued = recording.enqueue_all(
         deps.queue, [*written.new, *written.requeue], source, deps.executor
     )
-    failure = failure or queued
+    versions = [TransactionMessage(k.transaction_id, source, version=k.key) for k in kept if k.open]
+    failure = failure or queued or recording.send(deps.queue, versions, deps.executor)
+    conflicts = tuple(dict.fromkeys(k.transaction_id for k in kept if k.conflict))
     if failure is not None:
         return Answer(
             503,
@@ -247,6 +265,8 @@ def _record(
         )
     if staged.problems:
         outcome = "quarantined"
+    elif conflicts:
+        outcome = "conflict"  # never a plain duplicate: the version is kept, 200 all the same
     elif written.new:
         outcome = "accepted"
     elif written.duplicates:
@@ -266,4 +286,6 @@ def _record(
         reason=problems,
         test_calls=len(test_calls),
         problems=staged.problems,
+        conflicts=conflicts,
+        versions=tuple(m.transaction_id for m in versions),
     )

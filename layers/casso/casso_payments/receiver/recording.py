@@ -27,9 +27,10 @@ from casso_payments.aws.queue import (
     TransactionQueue,
     enqueue,
 )
-from casso_payments.casso.payload import ParsedDelivery, Problem
-from casso_payments.ledger.entries import RECEIVED
+from casso_payments.casso.payload import ParsedDelivery, Problem, Transaction
+from casso_payments.ledger.entries import RECEIVED, LedgerEntry
 from casso_payments.ledger.repository import new_item
+from casso_payments.ledger.versions import Kept
 
 if TYPE_CHECKING:
     from casso_payments.ledger.repository import Ledger
@@ -48,6 +49,7 @@ class Staged:
 
     items: tuple[tuple[int, dict[str, Any]], ...]  # (transaction id, item), delivery order
     problems: tuple[Problem, ...]
+    transactions: tuple[Transaction, ...] = ()  # those of `items`, in the same order
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,15 @@ class LedgerWrites:
     # Duplicates still unprocessed long after they were first recorded: queue them again.
     requeue: tuple[int, ...]
     failure: Exception | None = None
+    # Duplicates with the ledger's entry they met: maybe other versions (`keep_versions`).
+    met: tuple[tuple[Transaction, LedgerEntry], ...] = ()
 
 
 def stage(parsed: ParsedDelivery, *, source: str, received_at: datetime) -> Staged:
     """Build each transaction's item before writing any: one that can't be stored (too
     large, text DynamoDB refuses, nested too deeply) becomes a problem, not a failed write."""
     items: list[tuple[int, dict[str, Any]]] = []
+    transactions: list[Transaction] = []
     problems = list(parsed.problems)
     at = timestamp(received_at)
     for transaction in parsed.transactions:
@@ -74,7 +79,8 @@ def stage(parsed: ParsedDelivery, *, source: str, received_at: datetime) -> Stag
             problems.append(Problem(f"transaction {transaction.id}", f"cannot be stored ({error})"))
             continue
         items.append((transaction.id, item))
-    return Staged(tuple(items), tuple(problems))
+        transactions.append(transaction)
+    return Staged(tuple(items), tuple(problems), tuple(transactions))
 
 
 def concurrently(
@@ -110,6 +116,7 @@ def write(
     first: dict[int, dict[str, Any]] = {}
     for transaction_id, item in staged.items:
         first.setdefault(transaction_id, item)
+    delivered = {t.id: t for t in reversed(staged.transactions)}  # each id's first
     results = dict(
         zip(
             first,
@@ -120,6 +127,7 @@ def write(
     new: list[int] = []
     duplicates: list[int] = []
     requeue: list[int] = []
+    met: list[tuple[Transaction, LedgerEntry]] = []
     failure: Exception | None = None
     for transaction_id, _ in staged.items:
         result = results.pop(transaction_id, None)
@@ -132,6 +140,8 @@ def write(
         else:
             duplicates.append(transaction_id)
             existing = result.existing
+            if existing is not None and transaction_id in delivered:
+                met.append((delivered[transaction_id], existing))
             # Still unprocessed a while after it was first recorded: its queue message may
             # never have been sent (we answered 5xx then). Queue it again; processing is
             # idempotent, so a spare message costs nothing but a read.
@@ -141,7 +151,27 @@ def write(
                 and parse_timestamp(existing.received_at) <= requeue_before
             ):
                 requeue.append(transaction_id)
-    return LedgerWrites(tuple(new), tuple(duplicates), tuple(requeue), failure)
+    return LedgerWrites(tuple(new), tuple(duplicates), tuple(requeue), failure, tuple(met))
+
+
+def keep_versions(
+    ledger: Ledger,
+    met: Sequence[tuple[Transaction, LedgerEntry]],
+    *,
+    source: str,
+    received_at: datetime,
+    executor: Executor | None = None,
+) -> tuple[list[Kept], Exception | None]:
+    """Keep each duplicate that is another version of its ledger entry (`Ledger.keep_version`,
+    a ledger write: no call a first delivery doesn't make); the first failure, if any."""
+
+    def keep(pair: tuple[Transaction, LedgerEntry]) -> Kept | None:
+        transaction, stored = pair
+        return ledger.keep_version(stored, transaction, source=source, now=received_at)
+
+    results = concurrently(keep, list(met), executor)
+    kept = [r for r in results if isinstance(r, Kept)]
+    return kept, next((r for r in results if isinstance(r, Exception)), None)
 
 
 def enqueue_all(
@@ -153,6 +183,15 @@ def enqueue_all(
     """Queue each id once, batches of ten sent concurrently; the first failure, if any (the
     other batches are still sent)."""
     messages = [TransactionMessage(i, source) for i in dict.fromkeys(ids)]
+    return send(queue, messages, executor)
+
+
+def send(
+    queue: TransactionQueue,
+    messages: Sequence[TransactionMessage],
+    executor: Executor | None = None,
+) -> Exception | None:
+    """Send `messages` (one per id), batches of ten sent concurrently; the first failure."""
     batches = [
         messages[start : start + SQS_BATCH_LIMIT]
         for start in range(0, len(messages), SQS_BATCH_LIMIT)

@@ -1,5 +1,8 @@
 """The reconciler's backfill step: compare Casso's transactions with the ledger, record and
-queue the ones it lacks (source `reconcile`), and notice when Casso has stopped delivering.
+queue the ones it lacks (source `reconcile`), keep and queue each one whose content differs
+from the ledger's version (`Ledger.keep_version`: Casso's API outranks a v1 token, so the
+processor replaces an unapplied forgery with it, docs/architecture.md#conflicting-versions),
+and notice when Casso has stopped delivering.
 
 Newest first through the look-back window, at most as many pages as LookbackDays can hold
 (MaxTransactionsPerDay). A Casso or paging failure writes nothing, so an outage midway
@@ -24,7 +27,8 @@ from casso_payments.aws.dynamo import parse_timestamp, timestamp
 from casso_payments.aws.queue import TransactionMessage
 from casso_payments.casso.client import CassoClient
 from casso_payments.casso.payload import PayloadError, Transaction, parse_transaction
-from casso_payments.ledger.entries import RECONCILE
+from casso_payments.ledger.entries import RECONCILE, LedgerEntry, entry_from_values
+from casso_payments.ledger.versions import assess
 from casso_payments.reconciler.report import BackfillReport
 from casso_payments.reconciler.webhook import WEBHOOK_STATE
 from casso_payments.settings import accepts_account
@@ -73,6 +77,26 @@ def _check_paused(
         report.webhook_silent_since = timestamp(silent_since)
 
 
+def _keep_versions(
+    deps: ReconcilerDeps,
+    report: BackfillReport,
+    versions: list[tuple[Transaction, LedgerEntry]],
+    now: datetime,
+) -> None:
+    """Keep each API record that is another version of the ledger's entry; queue the ones
+    stronger than it for the processor. A conflict is counted the run it is first kept."""
+    waiting = []
+    for transaction, stored in versions:
+        kept = deps.ledger.keep_version(stored, transaction, source=RECONCILE, now=now)
+        if kept is None:
+            continue
+        report.conflicts += int(kept.conflict and kept.new)
+        if kept.open:
+            waiting.append(TransactionMessage(kept.transaction_id, RECONCILE, version=kept.key))
+    if waiting:
+        deps.queue.send(waiting)
+
+
 def backfill(
     deps: ReconcilerDeps,
     casso: CassoClient,
@@ -84,6 +108,7 @@ def backfill(
     settings = deps.settings
     since = now.astimezone(VIETNAM).date() - timedelta(days=settings.lookback_days)
     missing: dict[int, Transaction] = {}
+    versions: dict[int, tuple[Transaction, LedgerEntry]] = {}  # API record, ledger's version
     webhook_receipts: list[str] = []
     pages = casso.transactions(
         from_date=since,
@@ -112,12 +137,19 @@ def backfill(
                 facts = found.get(transaction_id)
                 if facts is None:
                     missing.setdefault(transaction_id, transaction)
-                elif str(facts.get("source", "")).startswith("webhook"):
+                    continue
+                if str(facts.get("source", "")).startswith("webhook"):
                     webhook_receipts.append(str(facts["received_at"]))
+                stored = entry_from_values(facts)
+                if assess(stored, transaction, RECONCILE) is not None:
+                    versions.setdefault(transaction_id, (transaction, stored))
     except DeadlineReached as stop:
         report.stopped = str(stop)  # what was found is missing whatever the rest holds
     report.missing = list(missing)
+    report.versions = list(versions)
     _check_paused(deps, report, missing, webhook_receipts, now)
+    if not settings.dry_run:
+        _keep_versions(deps, report, list(versions.values()), now)
     if settings.dry_run or not missing:
         return
     waiting = list(missing.values())

@@ -33,6 +33,10 @@ class BackfillReport(StepReport):
     backfilled: int = 0
     unreadable: list[str] = field(default_factory=list)
     other_accounts: int = 0  # records to accounts outside AccountNumbers, not considered
+    # Records whose content (or a stronger source) differs from the ledger's version, and
+    # how many of them were conflicts first kept by this run (ConflictingDeliveries).
+    versions: list[int] = field(default_factory=list)
+    conflicts: int = 0
     # Transactions missed while no webhook delivery arrived for WebhookSilenceMinutes.
     webhook_probably_paused: bool = False
     webhook_silent_since: str | None = None
@@ -100,6 +104,7 @@ class RunReport:
                 **asdict(self.backfill),
                 "missing": self.backfill.missing[:LIST_IN_LOG],
                 "unreadable": self.backfill.unreadable[:LIST_IN_LOG],
+                "versions": self.backfill.versions[:LIST_IN_LOG],
             },
             "sweep": {
                 **asdict(self.sweep),
@@ -130,6 +135,7 @@ class RunReport:
             "MissedTransactions": len(self.backfill.missing),
             "TransactionsBackfilled": self.backfill.backfilled,
             "UnreadableRecords": len(self.backfill.unreadable),
+            "ConflictingDeliveries": self.backfill.conflicts,
             "WebhookProbablyPaused": int(self.backfill.webhook_probably_paused),
             "StuckTransactionsRequeued": len(self.sweep.requeued),
             "StuckTransactionsParked": self.sweep.parked_total,
