@@ -5,4 +5,5 @@ effects        what a bound transfer does to its order (pay, refund, late) as an
 confirmation   asking Casso's API to vouch for a transaction (design invariant 8)
 deps           `ProcessorDeps`: ledger, orders, bus, Casso client, settings
 settle         a person's decisions on processed transactions (ops settle, handled, late)
+balance        each transaction joins its account's balance chain; a start makes Casso sync
 """

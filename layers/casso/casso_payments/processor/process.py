@@ -38,6 +38,7 @@ from casso_payments.ledger.entries import (
 from casso_payments.orders.codes import find_codes
 from casso_payments.orders.model import Order, OrderError
 from casso_payments.processor import effects
+from casso_payments.processor.balance import join_chain
 from casso_payments.processor.deps import ProcessorDeps
 from casso_payments.settings import accepts_account
 
@@ -91,6 +92,8 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
         raise MissingTransaction(f"transaction {transaction_id} is not in the ledger")
     if entry.status == PROCESSED:
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
+    if deps.chain is not None:  # before the mark: a retry joins it again, unchanged
+        join_chain(entry, deps.chain, now=now, casso=deps.casso)
     effect = _effect(entry, deps, now=now)
     if effect is None:  # processed meanwhile
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
