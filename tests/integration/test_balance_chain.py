@@ -6,18 +6,31 @@ without a balance are not checkable, never gapped."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Any
 
 import pytest
 
+from local.casso.simulator import webhook_request
+from local.cli.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
 from local.stack.handler import LocalContext
+from local.stack.lambda_events import rest_proxy_event
+from local.stack.template import ROOT
 from tests.helpers import WEBHOOK_URL, published_events
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
 
 ACCOUNT = "88888888"
+VIETNAM = timezone(timedelta(hours=7))
 GAP_EVENTS = ("Balance Gap Detected", "Balance Gap Closed")
 
 
@@ -145,8 +158,6 @@ def test_an_out_of_order_delivery_is_not_a_gap(chained, casso, reconcile, server
 
 
 def test_transactions_in_the_same_second_still_chain(chained, casso, reconcile, server_stack):
-    from datetime import UTC, datetime
-
     moment = datetime(2026, 11, 21, 5, 0, tzinfo=UTC)
     records = [
         casso.add_transaction(amount, "chuyen tien", deliver=False, when=moment)
@@ -174,3 +185,104 @@ def test_records_without_a_balance_are_not_checkable_never_gapped(
     summary = reconcile()
     assert (summary["gaps"]["starts"], summary["gaps"]["open"]) == (0, [])
     assert gap_events(server_stack) == []
+
+
+def deliver_v2(pipeline: Pipeline, record: dict[str, Any]) -> int:
+    headers, body = webhook_request(
+        record,
+        generation="v2",
+        checksum_key=LOCAL_CREDENTIALS["checksum_key"],
+        timestamp_ms=1_800_000_000_000,
+    )
+    event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
+    return pipeline.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
+
+
+def ops_statement(server_stack, *args: str) -> subprocess.CompletedProcess:
+    name = f"deployed-{uuid.uuid4().hex[:6]}"
+    template = {
+        "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "BalanceChainTableName": {"Value": server_stack.local.ref("BalanceChainTable")}
+        },
+    }
+    server_stack.client("cloudformation").create_stack(
+        StackName=name, TemplateBody=json.dumps(template)
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "ops", "statement", "--stack", name, *args],
+        cwd=ROOT,
+        env={**os.environ, "AWS_ENDPOINT_URL": server_stack.endpoint or ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_daily_statement_shows_balances_money_sources_and_the_gap(
+    chained, casso, reconcile, server_stack
+):
+    # Yesterday, 10:00 in Vietnam: inside the reconciler's look-back window.
+    yesterday = datetime.now(VIETNAM).date() - timedelta(days=1)
+    day = datetime.combine(yesterday, time(10), tzinfo=VIETNAM)
+    at = [day + timedelta(minutes=m) for m in range(4)]
+    first = casso.add_transaction(100_000, "chuyen tien", deliver=False, when=at[0])
+    out = casso.add_transaction(-30_000, "phi", deliver=False, when=at[1])  # API only
+    lost = casso.add_transaction(40_000, "DH35", deliver=False, when=at[2], listed=False)
+    last = casso.add_transaction(250_000, "DH36", deliver=False, when=at[3])
+    assert chained.deliver(first) == 200
+    assert deliver_v2(chained, last) == 200
+    chained.run_processor()
+    reconcile()  # backfills the money out (IncomeOnly webhooks never send it)
+    chained.run_processor()
+    reconcile()
+
+    result = ops_statement(server_stack, "--account", ACCOUNT, "--date", yesterday.isoformat())
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "opening balance  25,000,000 VND" in text
+    assert "closing balance  25,360,000 VND" in text
+    assert "money in         350,000 VND" in text
+    assert "money out        30,000 VND" in text
+    assert "transactions     3 (webhook-v1 1, webhook-v2 1, reconcile 1)" in text
+    assert f"before transaction {last['id']}: {lost['amount']:,} VND missing" in text
+    assert f"(after {out['id']})" in text
+
+    result = ops_statement(
+        server_stack, "--account", ACCOUNT, "--date", yesterday.isoformat(), "--csv"
+    )
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert rows == [
+        {
+            "account": ACCOUNT,
+            "date": yesterday.isoformat(),
+            "opening_balance": "25000000",
+            "closing_balance": "25360000",
+            "money_in": "350000",
+            "money_out": "30000",
+            "transactions": "3",
+            "webhook_v1": "1",
+            "webhook_v2": "1",
+            "backfill": "1",
+            "gaps": "1",
+            "missing_amount": "40000",
+            "checkable": "yes",
+        }
+    ]
+
+
+def test_the_statement_of_records_without_a_balance_says_not_checkable(
+    chained, casso, server_stack
+):
+    moment = datetime(2026, 11, 21, 3, 0, tzinfo=UTC)
+    record = casso.add_transaction(
+        100_000, "chuyen tien", deliver=False, with_balance=False, when=moment
+    )
+    chained.deliver(record)
+    chained.run_processor()
+    result = ops_statement(server_stack, "--account", ACCOUNT, "--date", "2026-11-21")
+    assert result.returncode == 0, result.stderr
+    assert "opening balance  not checkable" in result.stdout
+    assert "gaps             0" in result.stdout
