@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Final
 
-from casso_payments.aws.dynamo import Table, delete_if, from_dynamodb, query_pages
+from casso_payments.aws.dynamo import Table, delete_if, from_dynamodb, query_pages, to_dynamodb
 from casso_payments.chain.links import Gap, Link
 
 if TYPE_CHECKING:
@@ -28,15 +28,33 @@ STARTS: Final = "STARTS"
 LINK: Final = "T#"
 
 
-def _link_key(link: Link) -> dict[str, str]:
+def link_key(link: Link) -> dict[str, str]:
     return {"pk": ACCOUNT + link.account, "sk": f"{LINK}{link.when}#{link.transaction_id:020d}"}
 
 
-def _start_key(account: str, transaction_id: int) -> dict[str, str]:
+def start_key(account: str, transaction_id: int) -> dict[str, str]:
     return {"pk": STARTS, "sk": f"{account}#{transaction_id}"}
 
 
-def _link_from(values: dict[str, Any]) -> Link:
+def link_item(link: Link) -> dict[str, Any]:
+    """A link's item (plain values)."""
+    item: dict[str, Any] = {**link_key(link), "kind": "link", "account": link.account}
+    item |= {"transaction_id": link.transaction_id, "amount": link.amount}
+    item |= {"when": link.when, "source": link.source}
+    if link.balance is not None:
+        item |= {"balance": link.balance, "after_key": f"{link.balance}#{link.transaction_id}"}
+    return item
+
+
+def start_item(gap: Gap) -> dict[str, Any]:
+    """A chain start's item (plain values), as first kept."""
+    item: dict[str, Any] = {**start_key(gap.account, gap.transaction_id), "kind": "start"}
+    item |= {"account": gap.account, "transaction_id": gap.transaction_id}
+    item |= {"balance": gap.balance, "amount": gap.amount, "when": gap.when}
+    return item | {"found_at": gap.found_at, "origin": gap.origin}
+
+
+def link_from(values: dict[str, Any]) -> Link:
     balance = values.get("balance")
     return Link(
         account=str(values["account"]),
@@ -48,7 +66,7 @@ def _link_from(values: dict[str, Any]) -> Link:
     )
 
 
-def _gap_from(values: dict[str, Any]) -> Gap:
+def gap_from(values: dict[str, Any]) -> Gap:
     return Gap(
         account=str(values["account"]),
         transaction_id=int(values["transaction_id"]),
@@ -80,12 +98,7 @@ class BalanceChain:
     def add(self, link: Link) -> None:
         """Keep a transaction's link. The same transaction always makes the same item, so a
         retry or a replay rewrites it unchanged."""
-        item: dict[str, Any] = {**_link_key(link), "kind": "link", "account": link.account}
-        item |= {"transaction_id": link.transaction_id, "amount": link.amount}
-        item |= {"when": link.when, "source": link.source}
-        if link.balance is not None:
-            item |= {"balance": link.balance, "after_key": f"{link.balance}#{link.transaction_id}"}
-        self.table.put(item)
+        self.table.put(link_item(link))
 
     def reached(self, account: str, balance: int) -> bool:
         """Whether a known transaction of `account` left it at `balance` (BalanceIndex; an
@@ -116,13 +129,13 @@ class BalanceChain:
             Limit=1,
             ConsistentRead=True,
         ):
-            return _link_from(values)
+            return link_from(values)
         return None
 
     def links(self, account: str, first: str, last: str) -> list[Link]:
         """The account's links from second `first` up to (excluding) `last`, in time order."""
         return [
-            _link_from(values)
+            link_from(values)
             for values in self._query(
                 KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
                 ExpressionAttributeValues={
@@ -138,16 +151,12 @@ class BalanceChain:
 
     def add_start(self, gap: Gap) -> bool:
         """Keep a chain start, if it isn't kept already; True: it is new."""
-        item: dict[str, Any] = {**_start_key(gap.account, gap.transaction_id), "kind": "start"}
-        item |= {"account": gap.account, "transaction_id": gap.transaction_id}
-        item |= {"balance": gap.balance, "amount": gap.amount, "when": gap.when}
-        item |= {"found_at": gap.found_at, "origin": gap.origin}
-        return self.table.put_if(item, "attribute_not_exists(pk)").written
+        return self.table.put_if(start_item(gap), "attribute_not_exists(pk)").written
 
     def starts(self) -> list[Gap]:
         """Every chain start kept, every account."""
         return [
-            _gap_from(values)
+            gap_from(values)
             for values in self._query(
                 KeyConditionExpression="pk = :pk",
                 ExpressionAttributeValues={":pk": {"S": STARTS}},
@@ -158,7 +167,7 @@ class BalanceChain:
     def classify(self, gap: Gap, *, origin: bool, found_at: str) -> bool:
         """Mark a start as the account's origin or as a possible gap found at `found_at`
         (a former origin becomes a gap when an earlier transaction turns up)."""
-        key = _start_key(gap.account, gap.transaction_id)
+        key = start_key(gap.account, gap.transaction_id)
         update = "SET origin = :origin, found_at = :found"
         return self.table.update_if(
             key, update, "attribute_exists(pk)", origin=origin, found=found_at
@@ -167,7 +176,7 @@ class BalanceChain:
     def mark_detected(self, gap: Gap) -> bool:
         """Record that `Balance Gap Detected` went out (its `detected_at` and the
         transaction before it), once: False if it already had."""
-        key = _start_key(gap.account, gap.transaction_id)
+        key = start_key(gap.account, gap.transaction_id)
         condition = "attribute_exists(pk) AND attribute_not_exists(detected_at)"
         update = "SET detected_at = :at, previous_id = :id, previous_balance = :balance"
         return self.table.update_if(
@@ -184,6 +193,6 @@ class BalanceChain:
         return delete_if(
             self.table.dynamodb,
             TableName=self.table.name,
-            Key={"pk": {"S": STARTS}, "sk": {"S": f"{gap.account}#{gap.transaction_id}"}},
+            Key=to_dynamodb(start_key(gap.account, gap.transaction_id)),
             ConditionExpression="attribute_exists(pk)",
         ).written
