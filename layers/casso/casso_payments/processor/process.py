@@ -92,11 +92,12 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
         raise MissingTransaction(f"transaction {transaction_id} is not in the ledger")
     if entry.status == PROCESSED:
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
-    if deps.chain is not None:  # before the mark: a retry joins it again, unchanged
-        join_chain(entry, deps.chain, now=now, casso=deps.casso)
     effect = _effect(entry, deps, now=now)
     if effect is None:  # processed meanwhile
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
+    # Before the mark, so a retry joins it again (unchanged); never what Casso disowns.
+    if deps.chain is not None and effect.outcome != Outcome.UNCONFIRMED:
+        join_chain(entry, deps.chain, now=now, casso=deps.casso)
     events = transfer_events(entry, effect)
     deps.bus.publish(events)
     if effect.expired is not None:
