@@ -286,3 +286,24 @@ def test_the_statement_of_records_without_a_balance_says_not_checkable(
     assert result.returncode == 0, result.stderr
     assert "opening balance  not checkable" in result.stdout
     assert "gaps             0" in result.stdout
+
+
+def test_a_forged_delivery_cannot_fill_a_gap(pipeline, casso, load_function, reconcile):
+    """A v1 delivery carrying the right token and the missing balance, unknown to Casso:
+    Casso disowns it (unconfirmed), so it never joins the chain and the gap stays open."""
+    processor = load_function(
+        "ProcessorFunction", CASSO_API_BASE_URL=casso.api_url, CONFIRM_PAYMENTS="v1"
+    )
+    confirming = Pipeline(pipeline.stack, pipeline.receiver, processor, pipeline.queue_arn)
+    first = casso.add_transaction(100_000, "chuyen tien", deliver=False)
+    lost = casso.add_transaction(40_000, "DH35 coc", deliver=False, listed=False)
+    after = casso.add_transaction(250_000, "chuyen tien", deliver=False)
+    assert confirming.deliver(first) == 200
+    assert confirming.deliver(after) == 200
+    assert confirming.deliver({**lost, "id": 987_654}) == 200
+    confirming.run_processor()
+    assert pipeline.stack.ledger.get(987_654).outcome == "unconfirmed"
+    summary = reconcile()
+    assert summary["gaps"]["detected"] == [f"{ACCOUNT}#{after['id']}"]
+    kinds = [kind for kind, _ in gap_events(pipeline.stack)]
+    assert kinds == ["Balance Gap Detected"]

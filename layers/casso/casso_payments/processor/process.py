@@ -42,6 +42,8 @@ from casso_payments.processor.balance import join_chain
 from casso_payments.processor.deps import ProcessorDeps
 from casso_payments.settings import accepts_account
 
+UNCHAINED = (Outcome.UNCONFIRMED, Outcome.OTHER_ACCOUNT)
+
 
 class MissingTransaction(LookupError):
     """A queued id has no ledger item: nothing to process; the message goes to the DLQ."""
@@ -95,8 +97,9 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
     effect = _effect(entry, deps, now=now)
     if effect is None:  # processed meanwhile
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
-    # Before the mark, so a retry joins it again (unchanged); never what Casso disowns.
-    if deps.chain is not None and effect.outcome != Outcome.UNCONFIRMED:
+    # Before the mark, so a retry joins it again (unchanged); never what Casso disowns, nor
+    # another stack's account.
+    if deps.chain is not None and effect.outcome not in UNCHAINED:
         join_chain(entry, deps.chain, now=now, casso=deps.casso)
     events = transfer_events(entry, effect)
     deps.bus.publish(events)
