@@ -176,3 +176,18 @@ def test_a_dry_run_changes_nothing_and_publishes_nothing(chain):
     run = Run(chain, balance_gap_minutes=0, dry_run=True)
     assert run(NOW).detected == [f"{ACCOUNT}#3"]
     assert (chain.items, run.bus.drain(), run.casso.synced) == (before, [], [])
+
+
+def test_a_detected_gap_stays_a_gap_when_the_origin_before_it_chains(chain):
+    join(
+        chain,
+        entry(2, 100, 1_000, "2026-11-21 09:00:00"),
+        entry(4, 250, 1_290, "2026-11-21 11:00:00"),  # after a missing 40
+    )
+    run = Run(chain, balance_gap_minutes=0)
+    assert run(NOW).detected == [f"{ACCOUNT}#4"]
+    # The origin's own predecessor turns up (backfilled): transaction 4 is still a gap.
+    join(chain, entry(1, 900, 900, "2026-11-21 08:00:00"))
+    report = run(NOW + timedelta(minutes=1))
+    assert (report.chained, report.open, report.closed) == ([f"{ACCOUNT}#2"], [f"{ACCOUNT}#4"], [])
+    assert [kind for kind, _ in run.bus.drain()] == ["Balance Gap Detected"]

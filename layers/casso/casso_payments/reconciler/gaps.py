@@ -6,8 +6,9 @@ a chain start (`processor.balance`). Each run, for each start:
   chained  a transaction now ends at its balance before (a late delivery, a backfill): it
            is forgotten, and if `Balance Gap Detected` went out for it, `Balance Gap Closed`
            goes out now;
-  origin   no known transaction of its account is earlier: the account's first known one,
-           not a gap (if an earlier one turns up later, it becomes a gap, found then);
+  origin   the account's earliest start, when no transaction of the account is known from
+           an earlier second: its first known one, not a gap (if an earlier one turns up
+           later, it becomes a gap, found then);
   gap      open: its account is synced at once (this step runs before the backfill, which
            then pulls the window); once open BalanceGapMinutes, `Balance Gap Detected` goes
            out (the account, the transactions either side, the missing amount), once.
@@ -61,10 +62,13 @@ def check_gaps(
             unchained.setdefault(gap.account, []).append(gap)
     grace = timedelta(minutes=settings.balance_gap_minutes)
     for account, account_starts in sorted(unchained.items()):
-        # The earliest start (time, then id: same-second ties) is the account's origin.
-        origin, *gaps = sorted(account_starts, key=lambda g: (g.when, g.transaction_id))
-        if not origin.origin and not settings.dry_run:
-            chain.classify(origin, origin=True, found_at=origin.found_at)
+        # The earliest start (time, then id: same-second ties) is the account's origin, if
+        # no transaction of the account is known from an earlier second.
+        gaps = sorted(account_starts, key=lambda g: (g.when, g.transaction_id))
+        if chain.previous(account, gaps[0].when) is None:
+            origin = gaps.pop(0)
+            if not origin.origin and not settings.dry_run:
+                chain.classify(origin, origin=True, found_at=origin.found_at)
         fresh = False  # a gap not yet reported: sync its account now
         for gap in gaps:
             deadline.require(SECONDS_PER_START, "checking the next balance gap")
