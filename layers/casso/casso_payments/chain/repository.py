@@ -133,7 +133,8 @@ class BalanceChain:
         return None
 
     def links(self, account: str, first: str, last: str) -> list[Link]:
-        """The account's links from second `first` up to (excluding) `last`, in time order."""
+        """The account's links from `first` to `last` (sortable time text: a day's are
+        `links(account, "2026-11-21", "2026-11-22")`), in time order."""
         return [
             link_from(values)
             for values in self._query(
