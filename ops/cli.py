@@ -25,6 +25,7 @@ from ops.commands.setup import (
     cmd_set_api_key,
     cmd_set_checksum_key,
 )
+from ops.commands.statement import cmd_statement
 from ops.commands.transactions import (
     cmd_accept_late,
     cmd_handled,
@@ -86,6 +87,11 @@ def parser() -> argparse.ArgumentParser:
     versions.add_argument("--id", type=int, help="Casso transaction id (list: only its)")
     versions.add_argument("--version", help="the version's key (settle): from the list")
     decided(versions, "what was decided, and done about the order")
+    statement = command("statement", cmd_statement, "an account's daily balance statement")
+    statement.add_argument("--account", required=True, help="the bank account number")
+    statement.add_argument("--date", required=True, help="the day, YYYY-MM-DD (Vietnam time)")
+    statement.add_argument("--days", type=int, default=1, help="days from --date (default 1)")
+    statement.add_argument("--csv", action="store_true", help="CSV, one row a day")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

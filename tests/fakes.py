@@ -2,15 +2,17 @@
 
 `FakeLedger` and `FakeOrders` keep each table as a dict of items keyed by `pk`, in plain
 values as DynamoDB gives them back (numbers as Decimal); `FakeBus` keeps the events published,
-`FakeQueue` the messages sent. Each has its real owner's public methods, signatures and
-answers, conditional writes included: the first writer wins, a binding is made once, a
-transfer is applied to an order once (an order changed meanwhile is read again), an order
-expires only while open and due, a late payment is kept once. Items are built with the real
+`FakeQueue` the messages sent, `FakeBalanceChain` the balance chain's items by (pk, sk).
+Each has its real owner's public methods, signatures and answers, conditional writes
+included: the first writer wins, a binding is made once, a transfer is applied to an order
+once (an order changed meanwhile is read again), an order expires only while open and due, a
+late payment is kept once. Items are built with the real
 shape helpers (`ledger.repository.new_item`, `orders.model.new_order`) and read back with the
 real conversions (`entry_from_values`, `order_from_values`).
 
-tests/unit/test_repository_contract.py runs the same scenarios on these and on the real owners
-over moto, and compares the tables item for item: a fake that drifts from its owner fails there.
+tests/unit/test_repository_contract.py (and, for the chain, test_balance_chain_contract.py)
+runs the same scenarios on these and on the real owners over moto, and compares the tables
+item for item: a fake that drifts from its owner fails there.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ from casso_payments.aws.bus import SOURCE, Event
 from casso_payments.aws.dynamo import from_dynamodb, timestamp, to_dynamodb
 from casso_payments.aws.queue import TransactionMessage
 from casso_payments.casso.payload import Transaction
+from casso_payments.chain.links import Gap, Link
+from casso_payments.chain.repository import ACCOUNT as CHAIN_ACCOUNT
+from casso_payments.chain.repository import LINK as CHAIN_LINK
+from casso_payments.chain.repository import (
+    STARTS,
+    gap_from,
+    link_from,
+    link_item,
+    start_item,
+    start_key,
+)
 from casso_payments.ledger.entries import (
     ORDER,
     PROCESSED,
@@ -561,3 +574,74 @@ class FakeQueue:
         unique = list({message.transaction_id: message for message in messages}.values())
         self.messages += [TransactionMessage.from_json(m.to_json()) for m in unique]
         return len(unique)
+
+
+class FakeBalanceChain:
+    """The balance chain table (`chain.repository.BalanceChain`) in memory, items keyed by
+    (pk, sk) and built by the real item helpers."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Item] = {}
+
+    def _store(self, item: Item) -> None:
+        self.items[(item["pk"], item["sk"])] = _plain(item)
+
+    def _start(self, gap: Gap) -> Item | None:
+        key = start_key(gap.account, gap.transaction_id)
+        return self.items.get((key["pk"], key["sk"]))
+
+    def add(self, link: Link) -> None:
+        self._store(link_item(link))
+
+    def reached(self, account: str, balance: int) -> bool:
+        prefix = f"{balance}#"
+        return any(
+            pk == CHAIN_ACCOUNT + account and str(item.get("after_key", "")).startswith(prefix)
+            for (pk, _), item in self.items.items()
+        )
+
+    def previous(self, account: str, when: str, transaction_id: int | None = None) -> Link | None:
+        bound = f"{CHAIN_LINK}{when}"
+        bound += "" if transaction_id is None else f"#{transaction_id:020d}"
+        before = [k for k in self.items if k[0] == CHAIN_ACCOUNT + account and k[1] < bound]
+        return link_from(_plain(self.items[max(before)])) if before else None
+
+    def links(self, account: str, first: str, last: str) -> list[Link]:
+        low, high = f"{CHAIN_LINK}{first}", f"{CHAIN_LINK}{last}"
+        pk = CHAIN_ACCOUNT + account
+        keys = sorted(k for k in self.items if k[0] == pk and low <= k[1] <= high)
+        return [link_from(_plain(self.items[k])) for k in keys]
+
+    def add_start(self, gap: Gap) -> bool:
+        if self._start(gap) is not None:
+            return False
+        self._store(start_item(gap))
+        return True
+
+    def starts(self) -> list[Gap]:
+        keys = sorted(k for k in self.items if k[0] == STARTS)
+        return [gap_from(_plain(self.items[k])) for k in keys]
+
+    def classify(self, gap: Gap, *, origin: bool, found_at: str) -> bool:
+        item = self._start(gap)
+        if item is None:
+            return False
+        item |= {"origin": origin, "found_at": found_at}
+        return True
+
+    def mark_detected(self, gap: Gap) -> bool:
+        item = self._start(gap)
+        if item is None or "detected_at" in item:
+            return False
+        item |= _plain(
+            {
+                "detected_at": gap.detected_at,
+                "previous_id": gap.previous_id,
+                "previous_balance": gap.previous_balance,
+            }
+        )
+        return True
+
+    def remove_start(self, gap: Gap) -> bool:
+        key = start_key(gap.account, gap.transaction_id)
+        return self.items.pop((key["pk"], key["sk"]), None) is not None

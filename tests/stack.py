@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from casso_payments.aws.bus import Bus
 from casso_payments.aws.queue import TransactionQueue
 from casso_payments.casso.credentials import CredentialStore
+from casso_payments.chain.repository import BalanceChain
 from casso_payments.ledger.repository import Ledger
 from casso_payments.orders.repository import Orders
 from casso_payments.processor.confirmation import casso_lookup
@@ -67,6 +68,10 @@ class Stack:
     @property
     def orders_table(self) -> str:
         return self.local.ref("OrdersTable")
+
+    @property
+    def chain(self) -> BalanceChain:
+        return BalanceChain(self.dynamodb, self.local.ref("BalanceChainTable"))
 
     @property
     def ledger(self) -> Ledger:
@@ -150,6 +155,7 @@ class Stack:
             Bus(lambda: self.clients["events"], settings.event_bus_name),
             settings,
             casso,
+            chain=BalanceChain(self.dynamodb, settings.balance_chain_table_name),
         )
 
 

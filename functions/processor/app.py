@@ -36,6 +36,7 @@ from casso_payments.aws.sqs_batch import (
     process_batch,
     receive_count,
 )
+from casso_payments.chain.repository import BalanceChain
 from casso_payments.ledger.repository import Ledger
 from casso_payments.orders.repository import Orders
 from casso_payments.processor.confirmation import ConfirmationUnavailable, casso_lookup
@@ -82,6 +83,11 @@ deps = ProcessorDeps(
         _secretsmanager,
         settings.casso_api_key_secret_id,
         settings.casso_api_base_url,
+    ),
+    chain=(
+        BalanceChain(dynamodb, settings.balance_chain_table_name)
+        if settings.balance_chain_table_name
+        else None
     ),
 )
 # Seconds a record waiting for Casso stays invisible, by receive: 1 min, 2, 4, ... 15 max.

@@ -76,6 +76,8 @@ def register_account_api(app: Flask, sim: CassoSimulator) -> None:
     @app.get("/v2/transactions/<int:transaction_id>")
     def transaction(transaction_id: int) -> Response:
         record = sim.transactions.get(transaction_id)
+        if transaction_id in sim.unlisted:
+            record = None
         return envelope(record) if record else envelope(None, 404, "Transaction not found", 404)
 
     @app.get("/v2/userInfo")

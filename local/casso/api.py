@@ -107,8 +107,16 @@ def register_controls(app: Flask, sim: CassoSimulator) -> None:
             account=body.get("account"),
             deliver=bool(body.get("deliver", True)),
             generation=generation,
+            listed=bool(body.get("listed", True)),
         )
         return envelope(record)
+
+    @app.post("/_simulator/transactions/<int:transaction_id>/list")
+    def list_transaction(transaction_id: int) -> Response:
+        if transaction_id not in sim.transactions:
+            return envelope(None, 404, "Transaction not found", 404)
+        sim.list_transaction(transaction_id)
+        return envelope(sim.transactions[transaction_id])
 
     @app.post("/_simulator/webhooks")
     def simulate_webhook() -> Response:

@@ -75,6 +75,7 @@ class CassoSimulator:
         self._ids = itertools.count(FIRST_TRANSACTION_ID)
         self._webhook_ids = itertools.count(101)
         self.transactions: dict[int, dict[str, Any]] = {}
+        self.unlisted: set[int] = set()  # ids the transactions API doesn't list (yet)
         # (when, id) of every transaction, kept sorted as they are added: a page of
         # GET /v2/transactions is two bisections and a slice, whatever its number.
         self._by_when: list[tuple[str, int]] = []
@@ -82,7 +83,9 @@ class CassoSimulator:
         self.deliveries: list[DeliveryAttempt] = []
         self.api_calls: list[tuple[str, str]] = []
         self.sync_requests: list[str] = []
-        self._balance = opening_balance
+        # Each account's running balance: every record carries it after the transaction.
+        self.opening_balance = opening_balance
+        self.balances = {account: opening_balance for account in self.accounts}
         self._outage: tuple[int, int | None] | None = None  # (status, remaining calls or None)
         self.sender = WebhookSender(
             lock=self._lock,
@@ -142,22 +145,29 @@ class CassoSimulator:
         generation: str | None = None,
         counter_name: str = "NGUYEN VAN A",
         counter_account: str = "0123456789",
+        listed: bool = True,
+        with_balance: bool = True,
     ) -> dict[str, Any]:
         """A new bank transaction; its webhooks go out now unless `deliver` is False (lost).
-        With `generation` ("v1" or "v2"), only the webhooks of that generation get it."""
+        With `generation` ("v1" or "v2"), only the webhooks of that generation get it.
+        `listed` False: the transactions API lacks it too, until `list_transaction`.
+        Every record carries its account's balance after it, unless `with_balance` is False
+        (a bank whose records have none)."""
         moment = (when or datetime.now(UTC)).astimezone(VIETNAM)
+        account = account or self.accounts[0]
         with self._lock:
             transaction_id = next(self._ids)
-            self._balance += amount
+            balance = self.balances.get(account, self.opening_balance) + amount
+            self.balances[account] = balance
             record = {
                 "id": transaction_id,
                 "tid": f"FT{moment:%y%j}{transaction_id:06d}",
                 "description": description,
                 "amount": amount,
-                "cusum_balance": self._balance,
+                "cusum_balance": balance,
                 "when": moment.strftime("%Y-%m-%d %H:%M:%S"),
                 "bookingDate": moment.strftime("%Y-%m-%d"),
-                "bankSubAccId": account or self.accounts[0],
+                "bankSubAccId": account,
                 "virtualAccount": "",
                 "virtualAccountName": "",
                 "corresponsiveName": counter_name if amount > 0 else "",
@@ -165,8 +175,13 @@ class CassoSimulator:
                 "corresponsiveBankId": "970415" if amount > 0 else "",
                 "corresponsiveBankName": "VietinBank" if amount > 0 else "",
             }
+            if not with_balance:
+                del record["cusum_balance"]
             self.transactions[transaction_id] = record
-            bisect.insort(self._by_when, (record["when"], transaction_id))
+            if listed:
+                bisect.insort(self._by_when, (record["when"], transaction_id))
+            else:
+                self.unlisted.add(transaction_id)
             if deliver:
                 for webhook in self.webhooks.values():
                     if generation and webhook.generation != generation:
@@ -174,6 +189,14 @@ class CassoSimulator:
                     if amount > 0 or not webhook.income_only:
                         self._new_event(webhook, record)
         return record
+
+    def list_transaction(self, transaction_id: int) -> None:
+        """The transactions API lists a transaction it lacked (`add_transaction(listed=False)`)."""
+        with self._lock:
+            if transaction_id in self.unlisted:
+                self.unlisted.discard(transaction_id)
+                key = (self.transactions[transaction_id]["when"], transaction_id)
+                bisect.insort(self._by_when, key)
 
     def _new_event(self, webhook: SimulatedWebhook, record: dict[str, Any]) -> None:
         # Signed once, now: retries and replays resend these very bytes (local/casso/webhooks).

@@ -18,7 +18,7 @@ def v2_data(
         "reference": record["tid"],
         "description": record["description"],
         "amount": record["amount"],
-        "runningBalance": record["cusum_balance"],
+        "runningBalance": record.get("cusum_balance"),
         "transactionDateTime": record["when"],
         "accountNumber": record["bankSubAccId"],
         "bankName": bank,

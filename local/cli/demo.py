@@ -112,6 +112,7 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     )
     _step(5, f"Reconciler again: {backfilled} missed transaction backfilled from Casso's API")
     check(stack.wait_idle(), "the backfilled transaction to be processed")
+    _found_by_balance(stack, check, second, sent)
 
     orders = {code: Orders(dynamodb, orders_table).get(code) for code in story.EXPECTED_ORDERS}
     items = scan_items(dynamodb, stack.resources.ref("LedgerTable"))
@@ -152,6 +153,28 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
         "answers": dict(stack.front.answers),
         "queues": stack.queue_depths(),
     }
+
+
+def _found_by_balance(
+    stack: LocalPipeline, check: Checks, second: dict[str, Any], sent: list[tuple[int, Any]]
+) -> None:
+    """The lost transfer broke its account's balance chain: the transfer after it was a gap
+    (Casso synced, the window backfilled) until the backfilled one filled it."""
+    ids = [tid for tid, _ in sent]
+    after = ids[[t.lost for _, t in sent].index(True) + 1]
+    record = stack.casso.transactions[after]
+    gap = f"{record['bankSubAccId']}#{after}"
+    found = gap in ((second.get("summary") or {}).get("gaps") or {}).get("open", [])
+    third = stack.reconcile()
+    filled = gap in ((third.get("summary") or {}).get("gaps") or {}).get("chained", [])
+    check(found and filled, f"the lost transfer's balance gap ({gap}) found, then filled")
+    before = vnd(record["cusum_balance"] - record["amount"])
+    print(
+        f"   Found by its balance too: transaction {after}'s balance before ({before} VND) was no"
+        f" known transaction's balance after: a gap, {'filled' if filled else 'NOT filled'}"
+        " once the backfilled one was processed",
+        flush=True,
+    )
 
 
 def _forged_webhook(stack: LocalPipeline) -> int:

@@ -188,6 +188,7 @@ def run_story(
         stack.local.ref("IdempotencyTable"): "idempotency",
         stack.local.ref("WebhookSecret"): "webhook-secret",
         stack.local.ref("CassoApiKeySecret"): "api-key",
+        stack.local.ref("BalanceChainTable"): "balance-chain",
     }
     queue_arn = stack.local.resolver.attributes[("TransactionQueue", "Arn")]
     dlq_arn = stack.local.resolver.attributes[("TransactionDeadLetterQueue", "Arn")]

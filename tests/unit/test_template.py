@@ -42,6 +42,7 @@ EXPECTED_ALARMS = {
     "StuckTransactionsParkedAlarm",
     "UnreadableRecordsAlarm",
     "WebhookProbablyPausedAlarm",
+    "BalanceGapAlarm",
     "WebhookClientErrorsAlarm",
     "WebhookThrottledAlarm",
     "ReceiverThrottlesAlarm",

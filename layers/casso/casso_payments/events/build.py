@@ -3,7 +3,8 @@
 A transfer publishes `Transaction Received` (every processed transaction, with its outcome),
 then `Order Expired` if it found its order past due and expired it, then its outcome's own
 event (`Outcome.detail_type`), if the outcome has one: `transfer_events` is that list. The
-reconciler's expiry step publishes `Order Expired` (`order_expired`). Every transfer's detail
+reconciler's expiry step publishes `Order Expired` (`order_expired`), its gaps step `Balance
+Gap Detected` and `Balance Gap Closed` (`balance_gap`). Every transfer's detail
 carries `transaction_id` and `order_code`, so a consumer can drop the rare copy a crash
 between publishing and committing can cause.
 
@@ -23,6 +24,7 @@ from casso_payments.events.outcomes import Outcome
 from casso_payments.orders.model import EXPIRED, SETTLED
 
 if TYPE_CHECKING:  # for types only: no cold start builds them
+    from casso_payments.chain.links import Gap
     from casso_payments.events import details
     from casso_payments.events.effect import Effect
     from casso_payments.ledger.entries import LedgerEntry
@@ -189,3 +191,27 @@ def _expired_state(order: Order) -> details.ExpiredState:
         "expires_at": order.expires_at,
         "expired_at": order.expired_at,
     }
+
+
+def balance_gap(gap: Gap, *, closed_at: str | None = None) -> Event:
+    """`Balance Gap Detected` (its `detected_at` set), or `Balance Gap Closed` (`closed_at`)."""
+    base: details.BalanceGap = {
+        "gap_id": gap.key,
+        "account_number": gap.account,
+        "transaction_id": gap.transaction_id,
+        "when": gap.when,
+        "balance_before": gap.balance,
+        "previous_transaction_id": gap.previous_id,
+        "previous_balance": gap.previous_balance,
+        "missing_amount": (
+            None if gap.previous_balance is None else gap.balance - gap.previous_balance
+        ),
+        "found_at": gap.found_at,
+    }
+    if closed_at is not None:
+        closed: details.BalanceGapClosed = {**base, "closed_at": closed_at}
+        return Event(names.BALANCE_GAP_CLOSED, closed)
+    if gap.detected_at is None:
+        raise ValueError(f"gap {gap.key}: Balance Gap Detected needs its detected_at")
+    detected: details.BalanceGapDetected = {**base, "detected_at": gap.detected_at}
+    return Event(names.BALANCE_GAP_DETECTED, detected)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Final, TypedDict
 
 from casso_payments.events.names import (
+    BALANCE_GAP_CLOSED,
+    BALANCE_GAP_DETECTED,
     LATE_PAYMENT,
     ORDER_EXPIRED,
     ORDER_EXTRA_PAYMENT,
@@ -110,6 +112,30 @@ class LatePayment(TransferDetail, ExpiredState):
     late_amount: int
 
 
+class BalanceGap(TypedDict):
+    """Balance Gap Detected and Balance Gap Closed: money moved on an account that no
+    webhook and no API page gave us (docs/architecture.md#the-balance-chain). With
+    detail-type, `gap_id` is the key a consumer drops a repeated event by."""
+
+    gap_id: str  # "<account>#<transaction_id>"
+    account_number: str
+    transaction_id: int  # the transaction right after the missing money
+    when: str  # its time, Vietnam time
+    balance_before: int  # its balance before, which no known transaction left
+    previous_transaction_id: int | None  # the account's transaction before it in time
+    previous_balance: int | None  # that one's balance after
+    missing_amount: int | None  # balance_before - previous_balance: what moved unseen
+    found_at: str
+
+
+class BalanceGapDetected(BalanceGap):
+    detected_at: str
+
+
+class BalanceGapClosed(BalanceGap):
+    closed_at: str
+
+
 # Each detail-type and the shape of its detail.
 DETAILS: Final[dict[str, type]] = {
     TRANSACTION_RECEIVED: TransactionReceived,
@@ -124,5 +150,7 @@ DETAILS: Final[dict[str, type]] = {
     LATE_PAYMENT: LatePayment,
     ORDER_EXPIRED: OrderExpired,
     PAYMENT_CONFLICT: PaymentConflict,
+    BALANCE_GAP_DETECTED: BalanceGapDetected,
+    BALANCE_GAP_CLOSED: BalanceGapClosed,
 }
 DETAIL_TYPES: Final = tuple(DETAILS)

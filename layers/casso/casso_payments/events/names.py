@@ -18,3 +18,5 @@ PAYMENT_NEEDS_REVIEW: Final = "Payment Needs Review"
 PAYMENT_UNCONFIRMED: Final = "Payment Unconfirmed"
 # A stronger version of a transaction already applied to an order: a person decides.
 PAYMENT_CONFLICT: Final = "Payment Conflict"
+BALANCE_GAP_DETECTED: Final = "Balance Gap Detected"
+BALANCE_GAP_CLOSED: Final = "Balance Gap Closed"

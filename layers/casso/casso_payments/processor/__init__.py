@@ -6,4 +6,5 @@ confirmation   asking Casso's API to vouch for a transaction (design invariant 8
 deps           `ProcessorDeps`: ledger, orders, bus, Casso client, settings
 versions       a stronger version of a transaction: replace the weaker one, or a person
 settle         a person's decisions on processed transactions (ops settle, handled, late)
+balance        each transaction joins its account's balance chain; a start makes Casso sync
 """

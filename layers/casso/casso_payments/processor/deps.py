@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from casso_payments.aws.bus import Bus
+    from casso_payments.chain.repository import BalanceChain
     from casso_payments.ledger.repository import Ledger
     from casso_payments.orders.repository import Orders
     from casso_payments.processor.confirmation import TransactionLookup
@@ -24,3 +25,5 @@ class ProcessorDeps:
     # Builds the Casso API client on first use (`confirmation.casso_lookup`); None: no
     # confirmation possible, so a transaction that needs one waits.
     casso: Callable[[], TransactionLookup] | None = None
+    # The balance chain (BalanceChainTable); None: the stack keeps none.
+    chain: BalanceChain | None = None

@@ -44,8 +44,11 @@ from casso_payments.ledger.entries import (
 from casso_payments.orders.codes import find_codes
 from casso_payments.orders.model import Order, OrderError
 from casso_payments.processor import effects
+from casso_payments.processor.balance import join_chain
 from casso_payments.processor.deps import ProcessorDeps
 from casso_payments.settings import accepts_account
+
+UNCHAINED = (Outcome.UNCONFIRMED, Outcome.OTHER_ACCOUNT)
 
 
 class MissingTransaction(LookupError):
@@ -103,6 +106,10 @@ def process(transaction_id: int, deps: ProcessorDeps, *, now: datetime) -> Proce
         effect = None
     if effect is None:  # processed meanwhile
         return Processed(transaction_id, Effect(Outcome.ALREADY_PROCESSED))
+    # Before the mark, so a retry joins it again (unchanged); never what Casso disowns, nor
+    # another stack's account.
+    if deps.chain is not None and effect.outcome not in UNCHAINED:
+        join_chain(entry, deps.chain, now=now, casso=deps.casso)
     events = transfer_events(entry, effect)
     deps.bus.publish(events)
     if effect.expired is not None:

@@ -13,6 +13,7 @@ from casso_payments.aws.deadline import Deadline
 from casso_payments.aws.queue import TransactionQueue
 from casso_payments.casso.client import CassoClient
 from casso_payments.casso.credentials import CredentialsError, CredentialStore, read_casso_auth
+from casso_payments.chain.repository import BalanceChain
 from casso_payments.ledger.repository import Ledger
 from casso_payments.orders.repository import Orders
 from casso_payments.settings.reconciler import ReconcilerSettings
@@ -37,6 +38,8 @@ class ReconcilerDeps:
     # The expiry step's: None when the stack has no orders table or bus.
     orders: Orders | None = None
     bus: Bus | None = None
+    # The gaps step's: None when the stack keeps no balance chain.
+    chain: BalanceChain | None = None
 
 
 def build_deps(
@@ -78,4 +81,9 @@ def build_deps(
         settings=settings,
         orders=orders,
         bus=Bus(events, settings.event_bus_name) if events is not None else None,
+        chain=(
+            BalanceChain(dynamodb, settings.balance_chain_table_name)
+            if settings.balance_chain_table_name
+            else None
+        ),
     )

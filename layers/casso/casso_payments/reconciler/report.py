@@ -63,6 +63,19 @@ class SyncReport(StepReport):
 
 
 @dataclass
+class GapsReport(StepReport):
+    """The balance chain's starts (docs/architecture.md#the-balance-chain), by what they are."""
+
+    starts: int = 0  # chain starts kept, every account
+    chained: list[str] = field(default_factory=list)  # filled since: forgotten
+    open: list[str] = field(default_factory=list)  # gaps still open (ids: account#txn)
+    waiting: list[str] = field(default_factory=list)  # open, within BalanceGapMinutes
+    detected: list[str] = field(default_factory=list)  # Balance Gap Detected published now
+    closed: list[str] = field(default_factory=list)  # Balance Gap Closed published now
+    synced: list[str] = field(default_factory=list)  # accounts Casso was asked to sync
+
+
+@dataclass
 class RunReport:
     dry_run: bool
     webhook: WebhookReport = field(default_factory=WebhookReport)
@@ -70,6 +83,7 @@ class RunReport:
     sweep: SweepReport = field(default_factory=SweepReport)
     sync: SyncReport | None = None
     expiry: ExpiryReport | None = None  # None: the run has no orders table configured
+    gaps: GapsReport | None = None  # None: the stack keeps no balance chain
     # Another run holds the lease: this one did nothing (its own report says so).
     skipped: str = ""
 
@@ -80,6 +94,7 @@ class RunReport:
             self.sweep,
             self.sync,
             self.expiry,
+            self.gaps,
         ]
         return [step for step in steps if step is not None]
 
@@ -117,6 +132,14 @@ class RunReport:
                 if self.expiry
                 else None
             ),
+            "gaps": (
+                {
+                    **asdict(self.gaps),
+                    **{k: getattr(self.gaps, k)[:LIST_IN_LOG] for k in ("open", "chained")},
+                }
+                if self.gaps
+                else None
+            ),
         }
 
     def metrics(self) -> dict[str, int]:
@@ -140,4 +163,8 @@ class RunReport:
             "StuckTransactionsRequeued": len(self.sweep.requeued),
             "StuckTransactionsParked": self.sweep.parked_total,
             "OrdersExpired": len(self.expiry.expired) if self.expiry else 0,
+            # Open past BalanceGapMinutes (BalanceGapAlarm), found and filled this run.
+            "BalanceGaps": len(self.gaps.open) - len(self.gaps.waiting) if self.gaps else 0,
+            "BalanceGapsDetected": len(self.gaps.detected) if self.gaps else 0,
+            "BalanceGapsClosed": len(self.gaps.closed) if self.gaps else 0,
         }

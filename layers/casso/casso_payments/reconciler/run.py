@@ -5,6 +5,8 @@ its time budget (a Deadline from the invocation's remaining time), each step ide
 reported on its own (`report`):
   sync     (optional) ask Casso to fetch each linked account's new transactions now;
   webhook  make Casso's webhook match the desired one (`webhook`);
+  gaps     the balance chain's breaks: sync a gap's account, publish one that stays open
+           (`gaps`; before the backfill, which then pulls the window);
   backfill record + queue what the ledger lacks, notice a paused webhook (`backfill`);
   sweep    re-queue entries still RECEIVED, within bounds (`sweep`);
   expiry   unpaid orders past their expiry become EXPIRED (`expiry`).
@@ -30,9 +32,11 @@ from casso_payments.casso.client import CassoClient
 from casso_payments.reconciler.backfill import backfill
 from casso_payments.reconciler.deps import ReconcilerDeps
 from casso_payments.reconciler.expiry import expire_due
+from casso_payments.reconciler.gaps import check_gaps
 from casso_payments.reconciler.report import (
     BackfillReport,
     ExpiryReport,
+    GapsReport,
     RunReport,
     StepReport,
     SweepReport,
@@ -86,6 +90,12 @@ def _steps(deps: ReconcilerDeps, now: datetime, deadline: Deadline) -> RunReport
     sync_report = None
     if deps.settings.sync_before_backfill:
         sync_report = _step(SyncReport(), lambda r: sync(deps, casso(), r))
+    # Before the backfill: a gap's account is synced, then the backfill pulls the window.
+    gaps = (
+        _step(GapsReport(), lambda r: check_gaps(deps, casso, r, now=now, deadline=deadline))
+        if deps.chain is not None and deps.bus is not None
+        else None
+    )
     return RunReport(
         dry_run=deps.settings.dry_run,
         sync=sync_report,
@@ -99,6 +109,7 @@ def _steps(deps: ReconcilerDeps, now: datetime, deadline: Deadline) -> RunReport
             if deps.orders is not None and deps.bus is not None
             else None
         ),
+        gaps=gaps,
     )
 
 

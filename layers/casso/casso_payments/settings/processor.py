@@ -34,6 +34,8 @@ class ProcessorSettings(FunctionSettings):
     transaction_queue_url: str = ""
     # Only transfers to these accounts settle orders (empty: every account).
     account_numbers: tuple[str, ...] = ()
+    # The balance chain's table (empty: no chain kept).
+    balance_chain_table_name: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
@@ -54,4 +56,5 @@ class ProcessorSettings(FunctionSettings):
             casso_api_base_url=casso_api_base_url(env),
             transaction_queue_url=env.get("TRANSACTION_QUEUE_URL", "").strip(),
             account_numbers=account_list(env, "ACCOUNT_NUMBERS"),
+            balance_chain_table_name=env.get("BALANCE_CHAIN_TABLE_NAME", "").strip(),
         )

@@ -43,6 +43,9 @@ class ReconcilerSettings(FunctionSettings):
     # Orders that expire (the expiry step): empty, no expiry step.
     orders_table_name: str = ""
     event_bus_name: str = ""
+    # The balance chain (empty: no gaps step); a gap still open this long is published.
+    balance_chain_table_name: str = ""
+    balance_gap_minutes: int = 60
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ReconcilerSettings:
@@ -76,4 +79,8 @@ class ReconcilerSettings(FunctionSettings):
             reserve_seconds=whole_number(env, "RESERVE_SECONDS", 10, minimum=0, maximum=300),
             orders_table_name=env.get("ORDERS_TABLE_NAME", "").strip(),
             event_bus_name=env.get("EVENT_BUS_NAME", "").strip(),
+            balance_chain_table_name=env.get("BALANCE_CHAIN_TABLE_NAME", "").strip(),
+            balance_gap_minutes=whole_number(
+                env, "BALANCE_GAP_MINUTES", 60, minimum=0, maximum=7 * 24 * 60
+            ),
         )
