@@ -48,6 +48,9 @@ EXPECTED_ALARMS = {
     "ProcessorThrottlesAlarm",
     "ReconcilerThrottlesAlarm",
     "LatePaymentsAlarm",
+    "NotifierThrottlesAlarm",
+    "NotificationsFailingAlarm",
+    "NotificationDeadLetterQueueNotEmptyAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -125,9 +128,12 @@ def test_dead_letter_queue_wiring_and_visibility_timeout():
     assert template["Parameters"]["MaxReceiveCount"]["Default"] == 5
     processor = template["Resources"]["ProcessorFunction"]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * processor["Timeout"]
-    (mapping,) = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = (
+        m
+        for m in of_type(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["TransactionQueue", "Arn"]}
+    )
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["TransactionQueue", "Arn"]}
 
 
 def statements(template: dict) -> list[tuple[str, dict]]:
@@ -184,6 +190,7 @@ def test_receiver_may_only_write_the_ledger_send_to_the_queue_and_read_its_secre
         ("ReceiverFunction", "receiver"),
         ("ProcessorFunction", "processor"),
         ("ReconcilerFunction", "reconciler"),
+        ("NotifierFunction", "notifier"),
     ],
 )
 def test_log_groups_have_retention_and_match_their_functions(function, suffix):
@@ -469,7 +476,7 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
     )
 
 
-@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler"])
+@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler", "Notifier"])
 def test_each_function_has_a_throttles_alarm(function):
     props = monitoring()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
     assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")
@@ -574,7 +581,12 @@ def test_monitoring_keeps_the_stacks_names_and_watches_the_stacks_resources():
         json.dumps({"Fn::Sub": "${AWS::StackName}-webhook"}),
         *(
             json.dumps({"Fn::GetAtt": [q, "QueueName"]})
-            for q in ("TransactionQueue", "TransactionDeadLetterQueue", "ReconcilerFailedRunsQueue")
+            for q in (
+                "TransactionQueue",
+                "TransactionDeadLetterQueue",
+                "ReconcilerFailedRunsQueue",
+                "NotificationDeadLetterQueue",
+            )
         ),
         *(json.dumps({"Ref": f}) for f in function_ids(load_template())),
     }
