@@ -28,6 +28,7 @@ class Received:
     type: str
     body: dict[str, Any]
     headers: dict[str, str]
+    raw: bytes  # the body as it came
 
 
 class LocalShop:
@@ -97,6 +98,7 @@ class LocalShop:
                     str(parsed.get("type", "")),
                     parsed,
                     headers,
+                    body,
                 )
             )
         return Response(json.dumps({"ok": status < 300}), status=status)(environ, start_response)
