@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 from werkzeug.wrappers import Request, Response
 
 from casso_payments.notify.log import NotificationLog
@@ -19,6 +20,7 @@ from local.stack.handler import LocalContext
 from local.stack.loopback import LoopbackServer
 from local.stack.poller import drain, drain_queue
 from local.stack.shop import LocalShop
+from tests.integration.test_ops import ops, stack_with_outputs
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +71,7 @@ def pay_dh35(pipeline: Any) -> None:
 
 def log_of(stack: Any, order: str = "DH35") -> list[dict[str, Any]]:
     log = NotificationLog(stack.dynamodb, stack.local.ref("NotificationsTable"))
-    return sorted(log.of_order(order), key=lambda item: int(item["attempt"]))
+    return sorted(log.of_order(order), key=lambda i: (int(i["replay"]), int(i["attempt"])))
 
 
 def dead_letters(stack: Any) -> list[Any]:
@@ -227,3 +229,67 @@ def test_the_staff_hear_of_a_paid_order_on_telegram_in_vietnamese(
         ("telegram", "delivered"),
     ]
     assert BOT_TOKEN not in json.dumps(log, default=str)
+
+
+def deployed(server_stack: Any) -> str:
+    """A deployed stack as `ops` sees it: outputs naming the test's notifier resources."""
+    ref = server_stack.local.ref
+    return stack_with_outputs(
+        server_stack,
+        NotificationsTableName=ref("NotificationsTable"),
+        NotificationQueueUrl=ref("NotificationQueue"),
+        NotificationDeadLetterQueueUrl=ref("NotificationDeadLetterQueue"),
+        NotifySecretArn=ref("NotifySecret"),
+    )
+
+
+def test_a_dead_lettered_notification_replayed_reaches_the_shop_under_its_id(
+    pipeline, server_stack, shop, notifier, moto_endpoint
+):
+    shop.fail_next(503, 503)
+    run = notifier(NOTIFY_URL=shop.url, RETRY_DELAYS_SECONDS="0")
+    pay_dh35(pipeline)
+    run()
+    assert shop.accepted() == []
+    stack = deployed(server_stack)
+    listed = ops(moto_endpoint, "notifications", "list", "--stack", stack, "--order", "dh-35")
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.count("order.paid") == 2
+    assert "failed" in listed.stdout
+    webhook = shop.received[0].webhook_id
+    replayed = ops(moto_endpoint, "notifications", "replay", "--stack", stack, "--id", webhook)
+    assert replayed.returncode == 0, replayed.stderr
+    run()
+    (accepted,) = shop.accepted()
+    assert accepted.webhook_id == webhook
+    assert accepted.raw == shop.received[0].raw  # the same body, byte for byte
+    assert [i["replay"] for i in log_of(server_stack)] == [0, 0, 1]
+
+
+def test_during_a_rotation_both_keys_sign_and_finish_drops_the_old_one(
+    pipeline, server_stack, shop, notifier, moto_endpoint
+):
+    old, stack = shop.secret, deployed(server_stack)
+    rotated = ops(moto_endpoint, "notify-secret", "rotate", "--stack", stack)
+    assert rotated.returncode == 0, rotated.stderr
+    new = rotated.stdout.split("signing secret: ", 1)[1].split()[0]
+    assert new.startswith("whsec_")
+    assert new != old
+    notifier(NOTIFY_URL=shop.url)  # a new execution environment reads the rotated secret
+    pay_dh35(pipeline)
+    notifier(NOTIFY_URL=shop.url)()
+    (during,) = shop.received
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    for key in (old, new):  # a shop on either key accepts it
+        Webhook(key).verify(during.raw, during.headers)
+    finished = ops(moto_endpoint, "notify-secret", "rotate", "--stack", stack, "--finish")
+    assert finished.returncode == 0, finished.stderr
+    assert "previous" not in finished.stdout
+    assert pipeline.deliver({**PAID_DH35, "id": 42, "description": "DH36 ck", "amount": 1}) == 200
+    pipeline.run_processor()
+    notifier(NOTIFY_URL=shop.url)()
+    after = shop.received[-1]
+    assert after.type == "order.partially_paid"
+    Webhook(new).verify(after.raw, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(after.raw, after.headers)

@@ -42,6 +42,28 @@ class Notification:
         return replace(self, attempt=self.attempt + 1, due_at=due_at)
 
 
+def replays(attempts: list[dict[str, Any]], first_at: str) -> list[Notification]:
+    """The notifications these logged attempts belong to (each once, per channel), to be
+    sent again from their first attempt: the same webhook id and the same body, under the
+    next replay number."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in sorted(attempts, key=lambda a: (str(a["at"]), int(a["attempt"]))):
+        latest[(str(item["pk"]), str(item["channel"]))] = item
+    return [
+        Notification(
+            channel=str(item["channel"]),
+            webhook_id=str(item["pk"]),
+            type=str(item["type"]),
+            body=str(item["body"]),
+            target=str(item["target"]),
+            order_code=item.get("order_code"),
+            first_at=first_at,
+            replay=int(item.get("replay", 0)) + 1,
+        )
+        for item in latest.values()
+    ]
+
+
 def webhook_id(detail_type: str, detail: dict[str, Any], event_id: str) -> str:
     """msg_ and 32 hex digits of what the event is about; the event's own id only when it
     names neither an order nor a transaction."""
