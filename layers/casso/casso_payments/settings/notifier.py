@@ -37,7 +37,7 @@ class NotifierSettings(FunctionSettings):
     telegram_secret_id: str = ""
     telegram_chat_id: str = ""  # empty: Telegram off
     telegram_api_base_url: str = TELEGRAM_API
-    # Only the local stack sets it: plain http to 127.0.0.1 (docs/notifications.md#ssrf).
+    # Only the local stack sets it: plain http to 127.0.0.1 (docs/notifications.md#the-ssrf-guard).
     allow_loopback: bool = False
     retry_delays: tuple[float, ...] = ()
     timeout_seconds: int = 10
