@@ -2,7 +2,8 @@
 with the official `standardwebhooks` library (never the project's code), deduplicated by
 `webhook-id`. What the local stack's notifier sends to; tests and the demo read what it got.
 
-`fail_next(500, 500)` makes it answer those statuses first (a shop that is down, then back).
+`fail_next(500, 500)` makes it answer those statuses first (a shop that is down, then back);
+with `order=`, only to the webhooks about that order.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class LocalShop:
     def __init__(self, secret: str, *, port: int = 0) -> None:
         self.secret = secret
         self._lock = threading.Lock()
-        self._script: list[int] = []
+        self._script: dict[str | None, list[int]] = {}
         self.received: list[Received] = []
         self._server = LoopbackServer(self._app, port=port, what="local shop")
 
@@ -50,9 +51,9 @@ class LocalShop:
     def stop(self) -> None:
         self._server.stop()
 
-    def fail_next(self, *statuses: int) -> None:
+    def fail_next(self, *statuses: int, order: str | None = None) -> None:
         with self._lock:
-            self._script = list(statuses)
+            self._script[order] = list(statuses)
 
     def accepted(self) -> list[Received]:
         """What the shop took in: each webhook id once (a repeat is answered 200, not kept)."""
@@ -69,6 +70,7 @@ class LocalShop:
                 {
                     "webhook_id": r.webhook_id,
                     "type": r.type,
+                    "order": (r.body.get("data") or {}).get("order_code"),
                     "status": r.status,
                     "verified": r.verified,
                 }
@@ -84,12 +86,14 @@ class LocalShop:
             verified = True
         except Exception:
             verified = False
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = {}
+        order = (parsed.get("data") or {}).get("order_code") if isinstance(parsed, dict) else None
         with self._lock:
-            status = self._script.pop(0) if self._script else (200 if verified else 401)
-            try:
-                parsed = json.loads(body)
-            except ValueError:
-                parsed = {}
+            script = self._script.get(order) or self._script.get(None) or []
+            status = script.pop(0) if script else (200 if verified else 401)
             self.received.append(
                 Received(
                     headers.get("webhook-id", ""),
