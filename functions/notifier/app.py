@@ -12,7 +12,8 @@ from __future__ import annotations
 from casso_payments import cold_start  # isort: skip
 
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -30,6 +31,9 @@ from casso_payments.notify.url_guard import check_url_shape
 from casso_payments.orders.repository import Orders
 from casso_payments.settings.notifier import NotifierSettings
 
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
 logger = Logger()
 tracer = Tracer(patch_modules=("boto3",))
 metrics = Metrics()
@@ -38,7 +42,6 @@ settings = NotifierSettings.from_env()
 if settings.notify_url:  # a NotifyUrl that can never be called fails the cold start
     check_url_shape(settings.notify_url, allow_loopback=settings.allow_loopback)
 dynamodb = boto3.client("dynamodb")
-sqs = boto3.client("sqs")
 secrets = SecretsProvider(boto3_client=boto3.client("secretsmanager"))
 signing = SecretStore(
     secrets, settings.notify_secret_id, parse_signing_secret, what="notify secret"
@@ -51,6 +54,12 @@ telegram = (
 orders = Orders(dynamodb, settings.orders_table_name)
 
 
+# Made only when a notification must wait for a retry (or is dead-lettered).
+@cache
+def _sqs() -> SQSClient:
+    return boto3.client("sqs")
+
+
 def order_url(order_code: str) -> str | None:
     order = orders.get(order_code)
     return order.notify_url if order else None
@@ -60,7 +69,7 @@ deps = NotifierDeps(
     settings=settings,
     log=NotificationLog(dynamodb, settings.notifications_table_name, keep_days=settings.keep_days),
     queue=NotificationQueue(
-        sqs, settings.notification_queue_url, settings.notification_dead_letter_queue_url
+        _sqs, settings.notification_queue_url, settings.notification_dead_letter_queue_url
     ),
     signing_keys=signing.get,
     telegram_token=telegram.get if telegram else str,

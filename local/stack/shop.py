@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,7 @@ class Received:
     body: dict[str, Any]
     headers: dict[str, str]
     raw: bytes  # the body as it came
+    at: float = 0.0  # time.perf_counter() when it came (the benchmarks time it)
 
 
 class LocalShop:
@@ -78,6 +80,7 @@ class LocalShop:
             ]
 
     def _app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        at = time.perf_counter()
         request = Request(environ)
         body = request.get_data()
         headers = {k.lower(): v for k, v in request.headers.items()}
@@ -103,6 +106,7 @@ class LocalShop:
                     parsed,
                     headers,
                     body,
+                    at,
                 )
             )
         return Response(json.dumps({"ok": status < 300}), status=status)(environ, start_response)

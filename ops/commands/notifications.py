@@ -91,8 +91,9 @@ def cmd_notifications(args: argparse.Namespace, outputs: Outputs) -> str:
     if args.failed:
         delivered = {(i["pk"], i["channel"]) for i in items if i["outcome"] == DELIVERED}
         items = [i for i in items if (i["pk"], i["channel"]) not in delivered]
+    sqs = boto3.client("sqs")
     queue = NotificationQueue(
-        boto3.client("sqs"),
+        lambda: sqs,
         outputs["NotificationQueueUrl"],
         outputs["NotificationDeadLetterQueueUrl"],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Final
 
@@ -101,15 +102,16 @@ class NotificationQueue:
 
     MAX_DELAY: Final = 900
 
-    def __init__(self, sqs: SQSClient, queue_url: str, dead_letter_url: str) -> None:
+    def __init__(self, sqs: Callable[[], SQSClient], queue_url: str, dead_letter_url: str) -> None:
+        # The client is made on first use: an event delivered at once never needs it.
         self.sqs, self.queue_url, self.dead_letter_url = sqs, queue_url, dead_letter_url
 
     def send(self, notification: Notification, delay: int = 0) -> None:
-        self.sqs.send_message(
+        self.sqs().send_message(
             QueueUrl=self.queue_url,
             MessageBody=notification.to_json(),
             DelaySeconds=max(0, min(self.MAX_DELAY, delay)),
         )
 
     def dead_letter(self, notification: Notification) -> None:
-        self.sqs.send_message(QueueUrl=self.dead_letter_url, MessageBody=notification.to_json())
+        self.sqs().send_message(QueueUrl=self.dead_letter_url, MessageBody=notification.to_json())
