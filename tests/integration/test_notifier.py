@@ -257,6 +257,9 @@ def test_a_dead_lettered_notification_replayed_reaches_the_shop_under_its_id(
     assert listed.stdout.count("order.paid") == 2
     assert "failed" in listed.stdout
     webhook = shop.received[0].webhook_id
+    failed = ops(moto_endpoint, "notifications", "list", "--stack", stack, "--failed")
+    assert failed.returncode == 0, failed.stderr
+    assert failed.stdout.count(webhook) == 2
     replayed = ops(moto_endpoint, "notifications", "replay", "--stack", stack, "--id", webhook)
     assert replayed.returncode == 0, replayed.stderr
     run()
@@ -264,6 +267,15 @@ def test_a_dead_lettered_notification_replayed_reaches_the_shop_under_its_id(
     assert accepted.webhook_id == webhook
     assert accepted.raw == shop.received[0].raw  # the same body, byte for byte
     assert [i["replay"] for i in log_of(server_stack)] == [0, 0, 1]
+    # Replaying what is delivered already: nothing (--failed); everything since: once more.
+    since = ("--since", "2000-01-01T00:00:00Z")
+    again = ops(moto_endpoint, "notifications", "replay", "--stack", stack, *since, "--failed")
+    assert "nothing to replay" in again.stdout
+    again = ops(moto_endpoint, "notifications", "replay", "--stack", stack, *since)
+    assert again.stdout.count("replaying") == 1
+    run()
+    assert len(shop.accepted()) == 1  # the same webhook-id: the shop keeps it once
+    assert len(shop.received) == 4
 
 
 def test_during_a_rotation_both_keys_sign_and_finish_drops_the_old_one(

@@ -48,6 +48,32 @@ class Attempt:
     error: str = ""
 
 
+def attempt_item(attempt: Attempt, keep_days: int) -> dict[str, Any]:
+    """The item an attempt is logged as (plain values)."""
+    at = timestamp(attempt.at)
+    item: dict[str, Any] = {
+        "pk": attempt.webhook_id,
+        "sk": f"{attempt.channel}#{at}#{attempt.attempt}",
+        "channel": attempt.channel,
+        "type": attempt.type,
+        "target": attempt.target,
+        "attempt": attempt.attempt,
+        "replay": attempt.replay,
+        "at": at,
+        "status": attempt.status,
+        "latency_ms": attempt.latency_ms,
+        "outcome": attempt.outcome,
+        "body": attempt.body,
+        "first_at": attempt.first_at,
+        "expires_at": int((attempt.at + timedelta(days=keep_days)).timestamp()),
+    }
+    if attempt.order_code:  # OrderIndex is sparse: an event with no order isn't in it
+        item["order_code"] = attempt.order_code
+    if attempt.error:
+        item["error"] = attempt.error
+    return item
+
+
 class NotificationLog:
     """NotificationsTable, through one DynamoDB client."""
 
@@ -56,28 +82,7 @@ class NotificationLog:
         self.keep_days = keep_days
 
     def record(self, attempt: Attempt) -> None:
-        at = timestamp(attempt.at)
-        item: dict[str, Any] = {
-            "pk": attempt.webhook_id,
-            "sk": f"{attempt.channel}#{at}#{attempt.attempt}",
-            "channel": attempt.channel,
-            "type": attempt.type,
-            "target": attempt.target,
-            "attempt": attempt.attempt,
-            "replay": attempt.replay,
-            "at": at,
-            "status": attempt.status,
-            "latency_ms": attempt.latency_ms,
-            "outcome": attempt.outcome,
-            "body": attempt.body,
-            "first_at": attempt.first_at,
-            "expires_at": int((attempt.at + timedelta(days=self.keep_days)).timestamp()),
-        }
-        if attempt.order_code:  # OrderIndex is sparse: an event with no order isn't in it
-            item["order_code"] = attempt.order_code
-        if attempt.error:
-            item["error"] = attempt.error
-        self.table.put(item)
+        self.table.put(attempt_item(attempt, self.keep_days))
 
     def of(self, webhook_id: str) -> list[dict[str, Any]]:
         """Every attempt of one notification (both channels), oldest first per channel."""
@@ -96,14 +101,16 @@ class NotificationLog:
         return [from_dynamodb(item) for page in pages for item in page["Items"]]
 
     def since(self, moment: datetime) -> list[dict[str, Any]]:
-        """Every attempt at or after `moment`, oldest first (a scan: an operator's)."""
-        names = {"#at": "at"}
-        found = self.table.scan("#at >= :since", _ALL, {**names, **_NAMES}, since=timestamp(moment))
+        """Every attempt at or after `moment`, oldest first, without its TTL (a scan: an
+        operator's)."""
+        names = {f"#{n}": n for n in _SHOWN}  # every name a placeholder: some are reserved
+        projection = ", ".join(names)
+        found = self.table.scan("#at >= :since", projection, names, since=timestamp(moment))
         return sorted(found, key=lambda item: str(item["at"]))
 
 
-_NAMES = {f"#{name}": name for name in ("pk", "sk", "type", "status", "attempt", "replay", "body")}
-_ALL = (
-    "#pk, #sk, channel, #type, order_code, target, #attempt, #replay, #at, #status, "
-    "latency_ms, outcome, #body, first_at, error"
+# What `since` reads of each attempt: all of it but the TTL.
+_SHOWN = (
+    *("pk", "sk", "channel", "type", "order_code", "target", "attempt", "replay", "at"),
+    *("status", "latency_ms", "outcome", "body", "first_at", "error"),
 )
