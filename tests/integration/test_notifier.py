@@ -79,7 +79,7 @@ def dead_letters(stack: Any) -> list[Any]:
 
 
 def test_a_shop_down_twice_gets_the_event_once_under_one_webhook_id(
-    pipeline, server_stack, shop, notifier
+    pipeline, server_stack, shop, notifier, capsys
 ):
     shop.fail_next(500, 500)
     run = notifier(NOTIFY_URL=shop.url)
@@ -101,6 +101,21 @@ def test_a_shop_down_twice_gets_the_event_once_under_one_webhook_id(
         (3, "delivered", 200),
     ]
     assert dead_letters(server_stack) == []
+    # What NotificationsFailingAlarm reads, as the real handler emits it.
+    assert (
+        emitted(capsys.readouterr().out, "NotificationAttemptsFailed")
+        == [{"service": "casso-notifier", "NotificationAttemptsFailed": [1.0]}] * 2
+    )
+
+
+def emitted(output: str, metric: str) -> list[dict[str, Any]]:
+    """The EMF lines publishing `metric`: its dimensions and values."""
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith('{"_aws"')]
+    return [
+        {k: v for k, v in line.items() if k != "_aws"}
+        for line in lines
+        if any(m["Name"] == metric for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"])
+    ]
 
 
 def test_the_same_event_published_again_reaches_the_shop_under_the_same_id(
