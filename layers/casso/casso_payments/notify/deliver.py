@@ -159,7 +159,7 @@ def attempt(notification: Notification, deps: NotifierDeps, now: datetime) -> tu
 
 def _safe(text: str, deps: NotifierDeps) -> str:
     """`text` without the bot token (it is part of the Bot API's URL)."""
-    if not deps.settings.telegram_chat_id or "bot" not in text:
+    if not text or not deps.settings.telegram_chat_id:
         return text
     token = deps.telegram_token()
     return text.replace(token, "<bot token>") if token else text
