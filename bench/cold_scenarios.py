@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from bench.common import FAKE_AWS
 from local.casso.simulator import CassoSimulator
 from local.cli.sample_events import LOCAL_SECURE_TOKEN, V1_ITEM
@@ -19,6 +21,7 @@ FUNCTIONS = {
     "ReceiverFunction": "receiver",
     "ProcessorFunction": "processor",
     "ReconcilerFunction": "reconciler",
+    "NotifierFunction": "notifier",
 }
 TRACE_HEADER = "Root=1-6740a9c0-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
 
@@ -72,6 +75,12 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
         )
         message = json.dumps({"transaction_id": tid, "source": "webhook-v1"})
         event = sqs_event([sqs_record(message)])
+    elif function == "NotifierFunction":
+        # An order paid: its Order Paid event, as the notification rule puts it on the queue.
+        Orders(clients["dynamodb"], stack.ref("OrdersTable")).create(
+            f"DH{tid}", transaction["amount"], now=datetime.now(UTC)
+        )
+        event = sqs_event([sqs_record(json.dumps(order_paid(tid, transaction["amount"])))])
     else:
         # The floor registers the webhook afresh each time; so does a run with no record of it.
         clients["dynamodb"].delete_item(
@@ -91,6 +100,9 @@ def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> No
     if function == "ReceiverFunction":
         body = json.loads(answer.get("body") or "{}")
         ok = answer.get("statusCode") == 200 and body.get("success") is True
+    elif function == "NotifierFunction":
+        heard = [r for r in bench_shop().accepted() if r.body["data"]["order_code"] == f"DH{tid}"]
+        ok = answer == {"batchItemFailures": []} and len(heard) == 1
     elif function == "ProcessorFunction":
         order = Orders(clients["dynamodb"], stack.ref("OrdersTable")).get(f"DH{tid}")
         ok = answer == {"batchItemFailures": []} and bool(
@@ -106,6 +118,35 @@ def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> No
         )
     if not ok:
         raise RuntimeError(f"{function} run {run} did not do its job; it answered {answer}")
+
+
+def order_paid(tid: int, amount: int) -> dict[str, Any]:
+    """An Order Paid event as EventBridge delivers it to the notification queue."""
+    detail = {
+        **{"transaction_id": tid, "order_code": f"DH{tid}", "amount": amount},
+        **{"expected_amount": amount, "paid_amount": amount, "remaining": 0, "status": "PAID"},
+    }
+    return {
+        "id": f"bench-{tid}",
+        "source": "casso.payments",
+        "detail-type": "Order Paid",
+        "time": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "detail": detail,
+    }
+
+
+_SHOP: list[Any] = []
+
+
+def bench_shop(secret: str = "") -> Any:
+    """The shop the notifier and its floor POST to (one per benchmark process)."""
+    from local.stack.shop import LocalShop
+
+    if not _SHOP:
+        _SHOP.append(LocalShop(secret).start())
+    elif secret:
+        _SHOP[0].secret = secret  # a new local AWS, a new generated signing secret
+    return _SHOP[0]
 
 
 def seed_ledger(casso: CassoSimulator, clients: dict, stack: Any) -> None:
@@ -134,6 +175,11 @@ def child_env(function: str, endpoint: str, stack: Any, casso: CassoSimulator) -
         # (docs/orders-and-payments.md).
         "CONFIRM_PAYMENTS": "none",
     }
+    if function == "NotifierFunction":
+        secrets = boto3.client("secretsmanager", endpoint_url=endpoint)
+        value = secrets.get_secret_value(SecretId=stack.ref("NotifySecret"))["SecretString"]
+        shop = bench_shop("whsec_" + json.loads(value)["signing_secret"])
+        overrides |= {"NOTIFY_URL": shop.url, "NOTIFY_ALLOW_LOOPBACK": "true"}
     env = {
         "PATH": os.environ.get("PATH", ""),
         **FAKE_AWS,

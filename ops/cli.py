@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
 from ops.commands.conflicts import cmd_conflicts
+from ops.commands.notifications import cmd_notifications, cmd_notify_secret
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
 from ops.commands.setup import (
@@ -92,6 +93,19 @@ def parser() -> argparse.ArgumentParser:
     statement.add_argument("--date", required=True, help="the day, YYYY-MM-DD (Vietnam time)")
     statement.add_argument("--days", type=int, default=1, help="days from --date (default 1)")
     statement.add_argument("--csv", action="store_true", help="CSV, one row a day")
+    sent = command(
+        "notifications", cmd_notifications, "the notification log; send notifications again"
+    )
+    sent.add_argument("action", choices=["list", "replay"])
+    sent.add_argument("--order", help="list: one order's notifications")
+    sent.add_argument("--failed", action="store_true", help="only those not delivered")
+    sent.add_argument("--id", help="replay: one notification, by its webhook-id (msg_...)")
+    sent.add_argument("--since", help="UTC ISO 8601 time: list (default: a day ago), replay")
+    signing = command(
+        "notify-secret", cmd_notify_secret, "show or rotate the webhooks' signing secret"
+    )
+    signing.add_argument("action", choices=["show", "rotate"])
+    signing.add_argument("--finish", action="store_true", help="rotate: drop the previous key")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

@@ -2,17 +2,18 @@
 
 `FakeLedger` and `FakeOrders` keep each table as a dict of items keyed by `pk`, in plain
 values as DynamoDB gives them back (numbers as Decimal); `FakeBus` keeps the events published,
-`FakeQueue` the messages sent, `FakeBalanceChain` the balance chain's items by (pk, sk).
-Each has its real owner's public methods, signatures and answers, conditional writes
-included: the first writer wins, a binding is made once, a transfer is applied to an order
-once (an order changed meanwhile is read again), an order expires only while open and due, a
-late payment is kept once. Items are built with the real
-shape helpers (`ledger.repository.new_item`, `orders.model.new_order`) and read back with the
-real conversions (`entry_from_values`, `order_from_values`).
+`FakeQueue` the messages sent, `FakeBalanceChain` the balance chain's items by (pk, sk),
+`FakeNotificationLog` every notification attempt. Each has its real owner's public methods,
+signatures and answers, conditional writes included: the first writer wins, a binding is
+made once, a transfer is applied to an order once (an order changed meanwhile is read
+again), an order expires only while open and due, a late payment is kept once. Items are
+built with the real shape helpers (`ledger.repository.new_item`, `orders.model.new_order`)
+and read back with the real conversions (`entry_from_values`, `order_from_values`).
 
-tests/unit/test_repository_contract.py (and, for the chain, test_balance_chain_contract.py)
-runs the same scenarios on these and on the real owners over moto, and compares the tables
-item for item: a fake that drifts from its owner fails there.
+tests/unit/test_repository_contract.py runs the same scenarios on these and on the real owners
+over moto, and compares the tables item for item: a fake that drifts from its owner fails there
+(test_balance_chain_contract.py: the chain's; test_notification_log_contract.py: the
+notification log's).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ from casso_payments.ledger.versions import (
     version_from,
     version_values,
 )
+from casso_payments.notify.log import Attempt, attempt_item
 from casso_payments.orders.codes import canonical_code
 from casso_payments.orders.model import (
     EXPIRED,
@@ -645,3 +647,31 @@ class FakeBalanceChain:
     def remove_start(self, gap: Gap) -> bool:
         key = start_key(gap.account, gap.transaction_id)
         return self.items.pop((key["pk"], key["sk"]), None) is not None
+
+
+class FakeNotificationLog:
+    """The notification log (`notify.log.NotificationLog`): items built by the real
+    `attempt_item`, read back as DynamoDB gives them (numbers as Decimal), in the orders its
+    key and index sort them; `since` leaves out the TTL, as the real projection does."""
+
+    def __init__(self, *, keep_days: int = 30) -> None:
+        self.keep_days = keep_days
+        self.items: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def record(self, attempt: Attempt) -> None:
+        item = from_dynamodb(to_dynamodb(attempt_item(attempt, self.keep_days)))
+        self.items[(item["pk"], item["sk"])] = item
+
+    def of(self, webhook_id: str) -> list[dict[str, Any]]:
+        return [dict(i) for key, i in sorted(self.items.items()) if key[0] == webhook_id]
+
+    def of_order(self, order_code: str) -> list[dict[str, Any]]:
+        found = [i for i in self.items.values() if i.get("order_code") == order_code]
+        return [dict(i) for i in sorted(found, key=lambda i: i["at"])]
+
+    def since(self, moment: datetime) -> list[dict[str, Any]]:
+        found = [i for i in self.items.values() if i["at"] >= timestamp(moment)]
+        return [
+            {k: v for k, v in i.items() if k != "expires_at"}
+            for i in sorted(found, key=lambda i: i["at"])
+        ]

@@ -113,6 +113,14 @@ def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     _step(5, f"Reconciler again: {backfilled} missed transaction backfilled from Casso's API")
     check(stack.wait_idle(), "the backfilled transaction to be processed")
     _found_by_balance(stack, check, second, sent)
+    heard = _shop_heard(stack, "DH35")
+    check(heard is not None, "the shop's endpoint to get DH35's order.paid webhook, verified")
+    if heard is not None:
+        _step(
+            6,
+            f"The shop's endpoint ({stack.shop.url}) got {heard.type} for DH35 "
+            f"(webhook-id {heard.webhook_id}), its signature checked with standardwebhooks",
+        )
 
     orders = {code: Orders(dynamodb, orders_table).get(code) for code in story.EXPECTED_ORDERS}
     items = scan_items(dynamodb, stack.resources.ref("LedgerTable"))
@@ -175,6 +183,18 @@ def _found_by_balance(
         " once the backfilled one was processed",
         flush=True,
     )
+
+
+def _shop_heard(stack: LocalPipeline, order: str) -> Any:
+    """The local shop's verified order.paid for `order`, once the notifier has sent it
+    (None if it never came: each attempt takes at most the shop's 10 s, the schedule less)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for received in stack.shop.accepted():
+            if received.type == "order.paid" and received.body["data"]["order_code"] == order:
+                return received
+        time.sleep(0.1)
+    return None
 
 
 def _forged_webhook(stack: LocalPipeline) -> int:

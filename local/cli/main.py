@@ -9,6 +9,7 @@ python -m local.cli send 200500 "DH35 thanh toan" [--v1|--v2] [--lost]
 python -m local.cli send-webhook --amount 200500 --description DH35 [--url URL] [--v2]
 python -m local.cli show [--json] [--all]   orders, ledger entries, queue depths
 python -m local.cli events [--follow]       what the stack published on its event bus
+python -m local.cli notifications [--order DH35] [--failed]   the notification log
 python -m local.cli settle --id N --order DH46   settle an unmatched transfer onto an order
 python -m local.cli handled --id N --note WHY    close one without an order
 python -m local.cli reconcile [--json]      run the reconciler now, print its summary
@@ -28,6 +29,7 @@ import requests
 from local.cli.commands.decisions import add_decision_commands
 from local.cli.commands.invoke import cmd_env_json, cmd_invoke
 from local.cli.commands.lifecycle import cmd_demo, cmd_down, cmd_status, cmd_up, cmd_wait
+from local.cli.commands.notifications import add_notifications_command
 from local.cli.commands.pipeline import (
     cmd_order,
     cmd_processor,
@@ -113,6 +115,7 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("--all", action="store_true", help="every row (default: 100 a table)")
     show.set_defaults(run=cmd_show)
     add_events_command(commands)
+    add_notifications_command(commands)
     add_decision_commands(commands)
 
     reconcile = commands.add_parser("reconcile", help="run the reconciler now, summarise it")

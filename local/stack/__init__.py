@@ -20,4 +20,6 @@
     control         the running stack's own controls under /_local/ on the HTTP front
     loopback        a WSGI app served on loopback: the HTTP front's and the Casso simulator's base
     event_schemas   each event checked against its published JSON Schema (schemas/events/)
+    shop            a small shop's webhook endpoint: what the notifier sends to, verified
+    notifications   the notifier's part: its secret, its environment, its queue poller
 """

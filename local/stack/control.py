@@ -67,6 +67,17 @@ def webhook_recover(stack: LocalPipeline, request: Request) -> Answer:
     return {"webhook_outage": None}, 200
 
 
+def shop(stack: LocalPipeline, request: Request) -> Answer:
+    return {"url": stack.shop.url, "received": stack.shop.summary()}, 200
+
+
+def shop_fail(stack: LocalPipeline, request: Request) -> Answer:
+    body = _body(request)
+    statuses = [int(s) for s in body.get("statuses", [])]
+    stack.shop.fail_next(*statuses, order=body.get("order") or None)
+    return {"fail_next": statuses, "order": body.get("order")}, 200
+
+
 def wait(stack: LocalPipeline, request: Request) -> Answer:
     timeout = request.args.get("timeout")
     return {"idle": stack.wait_idle(float(timeout) if timeout else None)}, 200
@@ -81,6 +92,8 @@ ROUTES: dict[tuple[str, str], Control] = {
     ("POST", "/_local/webhook/outage"): webhook_outage,
     ("POST", "/_local/webhook/recover"): webhook_recover,
     ("POST", "/_local/wait"): wait,
+    ("GET", "/_local/shop"): shop,
+    ("POST", "/_local/shop/fail"): shop_fail,
 }
 
 

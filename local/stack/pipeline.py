@@ -32,7 +32,7 @@ from casso_payments.casso.delivery import (
     RETRY_DELAYS_MINUTES,
 )
 from local.casso.simulator import CassoSimulator
-from local.stack import control, template
+from local.stack import control, notifications, template
 from local.stack.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
 from local.stack.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
 from local.stack.http_front import HttpFront, Route
@@ -152,6 +152,7 @@ class LocalPipeline:
             },
             # v1 payments are confirmed with the simulator's API, as with Casso's.
             "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
+            "NotifierFunction": notifications.start_shop(self),
         }
         for logical_id in self.function_ids:
             spec = template.function_spec(self.template, logical_id)
@@ -212,6 +213,7 @@ class LocalPipeline:
                 )
                 for n, processor in enumerate(processors)
             ),
+            notifications.poller(self),
         ]
         if runs_on_schedule(self.template, "ReconcilerFunction"):
             self._threads.append(Schedule(self.reconcile, self.reconcile_every, self._stop))
@@ -232,6 +234,7 @@ class LocalPipeline:
             processor.stop()
         for stopper in (
             getattr(self, "front", None),
+            getattr(self, "shop", None),
             getattr(self, "casso", None),
             getattr(self, "moto", None),
         ):

@@ -142,6 +142,19 @@ def provision(
         resolver.attributes[(logical_id, "Arn")] = arn
         resolver.attributes[(logical_id, "Name")] = props["Name"]
 
+    # The bus's rules with queue targets (the notifier's): moto routes matching events to them.
+    for logical_id, raw in resources(template, "AWS::Events::Rule").items():
+        props = resolver.resolve(raw)
+        name = f"{stack_name}-{logical_id}"
+        bus = props.get("EventBusName", "default")
+        arn = clients["events"].put_rule(
+            Name=name, EventBusName=bus, EventPattern=json.dumps(props["EventPattern"])
+        )["RuleArn"]
+        targets = [{"Id": t["Id"], "Arn": t["Arn"]} for t in props.get("Targets", [])]
+        clients["events"].put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        resolver.refs[logical_id] = name
+        resolver.attributes[(logical_id, "Arn")] = arn
+
     for logical_id, raw in resources(template, "AWS::SecretsManager::Secret").items():
         props = resolver.resolve(raw)
         generate = props.get("GenerateSecretString")

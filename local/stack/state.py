@@ -26,6 +26,10 @@ NAMED_RESOURCES = (
     "PaymentsBus",
     "WebhookSecret",
     "CassoApiKeySecret",
+    "NotificationsTable",
+    "NotificationQueue",
+    "NotificationDeadLetterQueue",
+    "NotifySecret",
 )
 
 
@@ -42,11 +46,13 @@ def describe(stack: LocalPipeline) -> dict[str, Any]:
             "casso_api": stack.casso.api_url,
             "casso": stack.casso.base_url,
             "moto": stack.moto_url,
+            "shop": stack.shop.url,
         },
         "credentials": {
             "CASSO_SECURE_TOKEN": stack.credentials.secure_token,
             "CASSO_CHECKSUM_KEY": stack.credentials.checksum_key,
             "CASSO_API_KEY": stack.credentials.api_key,
+            "NOTIFY_SECRET": stack.shop.secret,
         },
         "generated_credentials": list(stack.credentials.generated),
         # The template parameters it runs with (local.cli reads the payee from them).

@@ -21,12 +21,13 @@ MAX_LINES = 300
 # lease, quarantined deliveries, test calls, a transaction's versions) may run a little over.
 OWNER_MAX_LINES = 420
 # Lower rooms first: a room may import only rooms before it (and itself).
-ROOMS = ("aws", "orders", "settings", "casso", "ledger", "chain", "events")
+ROOMS = ("aws", "orders", "settings", "casso", "ledger", "chain", "events", "notify")
 TOP = ("receiver", "processor", "reconciler", "pages")
 OWNERS = {
     "casso_payments.ledger.repository",
     "casso_payments.orders.repository",
     "casso_payments.chain.repository",
+    "casso_payments.notify.log",
 }
 # The mechanics every owner shares: they hold no table's keys or expressions.
 MECHANICS = "casso_payments.aws.dynamo"

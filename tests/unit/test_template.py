@@ -52,6 +52,9 @@ EXPECTED_ALARMS = {
     "PayPageErrorsAlarm",
     "PayPageThrottlesAlarm",
     "ConflictingDeliveriesAlarm",
+    "NotifierThrottlesAlarm",
+    "NotificationsFailingAlarm",
+    "NotificationDeadLetterQueueNotEmptyAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -129,9 +132,12 @@ def test_dead_letter_queue_wiring_and_visibility_timeout():
     assert template["Parameters"]["MaxReceiveCount"]["Default"] == 5
     processor = template["Resources"]["ProcessorFunction"]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * processor["Timeout"]
-    (mapping,) = of_type(template, "AWS::Lambda::EventSourceMapping").values()
+    (mapping,) = (
+        m
+        for m in of_type(template, "AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["TransactionQueue", "Arn"]}
+    )
     assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["TransactionQueue", "Arn"]}
 
 
 def statements(template: dict) -> list[tuple[str, dict]]:
@@ -188,6 +194,7 @@ def test_receiver_may_only_write_the_ledger_send_to_the_queue_and_read_its_secre
         ("ReceiverFunction", "receiver"),
         ("ProcessorFunction", "processor"),
         ("ReconcilerFunction", "reconciler"),
+        ("NotifierFunction", "notifier"),
     ],
 )
 def test_log_groups_have_retention_and_match_their_functions(function, suffix):
@@ -473,7 +480,9 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
     )
 
 
-@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler", "PayPage"])
+@pytest.mark.parametrize(
+    "function", ["Receiver", "Processor", "Reconciler", "PayPage", "Notifier"]
+)
 def test_each_function_has_a_throttles_alarm(function):
     props = monitoring()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
     assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")
@@ -578,7 +587,12 @@ def test_monitoring_keeps_the_stacks_names_and_watches_the_stacks_resources():
         json.dumps({"Fn::Sub": "${AWS::StackName}-webhook"}),
         *(
             json.dumps({"Fn::GetAtt": [q, "QueueName"]})
-            for q in ("TransactionQueue", "TransactionDeadLetterQueue", "ReconcilerFailedRunsQueue")
+            for q in (
+                "TransactionQueue",
+                "TransactionDeadLetterQueue",
+                "ReconcilerFailedRunsQueue",
+                "NotificationDeadLetterQueue",
+            )
         ),
         *(json.dumps({"Ref": f}) for f in function_ids(load_template())),
     }

@@ -5,4 +5,5 @@ pipeline    a running stack's pipeline: order, send, send-webhook, show, reconci
 invoke      one function by hand, like `sam local invoke`: invoke, env-json
 decisions   a person's decisions on a transaction, as `python -m ops` makes them: settle, handled
 published   what the stack published on its event bus: events
+notifications  the notification log: notifications
 """

@@ -93,6 +93,8 @@ class Order:
     late: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
     # Money-out transfers naming the order (`refunds`): id -> {amount, at}; amount > 0.
     refunds: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
+    # Where this order's events are POSTed (the notifier); None: the stack's NotifyUrl.
+    notify_url: str | None = None
 
     @property
     def refunded_amount(self) -> int:
@@ -145,6 +147,7 @@ def order_from_values(values: dict[str, Any]) -> Order:
         expiring=values.get("expiring") == EXPIRING,
         late={int(t): dict(v) for t, v in (values.get("late_payments") or {}).items()},
         refunds={int(t): dict(v) for t, v in (values.get("refunds") or {}).items()},
+        notify_url=values.get("notify_url") or None,
     )
 
 

@@ -7,6 +7,7 @@ Each function's settings are a module of their own, so a cold start builds only 
 class; what they share is here:
 
     receiver     ReceiverSettings
+    notifier     NotifierSettings
     processor    ProcessorSettings
     reconciler   ReconcilerSettings
     pay_page     PayPageSettings
