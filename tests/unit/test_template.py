@@ -480,9 +480,7 @@ def test_throttled_webhook_calls_become_a_metric_from_the_access_log():
     )
 
 
-@pytest.mark.parametrize(
-    "function", ["Receiver", "Processor", "Reconciler", "PayPage", "Notifier"]
-)
+@pytest.mark.parametrize("function", ["Receiver", "Processor", "Reconciler", "PayPage", "Notifier"])
 def test_each_function_has_a_throttles_alarm(function):
     props = monitoring()["Resources"][f"{function}ThrottlesAlarm"]["Properties"]
     assert (props["Namespace"], props["MetricName"]) == ("AWS/Lambda", "Throttles")
