@@ -10,6 +10,7 @@ from typing import Final, TypedDict
 
 from casso_payments.events.names import (
     LATE_PAYMENT,
+    ORDER_CANCELLED,
     ORDER_EXPIRED,
     ORDER_EXTRA_PAYMENT,
     ORDER_OVERPAID,
@@ -93,6 +94,17 @@ class OrderExpired(ExpiredState):
     order_code: str
 
 
+class OrderCancelled(TypedDict):
+    """The shop cancelled an open order (the orders API); no transfer caused it."""
+
+    transaction_id: None
+    order_code: str
+    expected_amount: int
+    paid_amount: int
+    status: str
+    cancelled_at: str | None
+
+
 class LatePayment(TransferDetail, ExpiredState):
     late_amount: int
 
@@ -110,5 +122,6 @@ DETAILS: Final[dict[str, type]] = {
     REFUND_RECORDED: RefundRecorded,
     LATE_PAYMENT: LatePayment,
     ORDER_EXPIRED: OrderExpired,
+    ORDER_CANCELLED: OrderCancelled,
 }
 DETAIL_TYPES: Final = tuple(DETAILS)

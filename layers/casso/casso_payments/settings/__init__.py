@@ -9,6 +9,7 @@ class; what they share is here:
     receiver     ReceiverSettings
     processor    ProcessorSettings
     reconciler   ReconcilerSettings
+    orders_api   OrdersApiSettings
 """
 
 from __future__ import annotations
