@@ -32,7 +32,7 @@ LOCAL_CREDENTIALS = {
 # The Casso simulator's API key, locally.
 LOCAL_CASSO_API_KEY = "local-casso-api-key-not-a-secret"
 # The shop's orders API key, locally (ShopApiKeySecret).
-LOCAL_SHOP_API_KEY = "local-shop-api-key-not-a-secret-0123456789"  # noqa: S105 - public
+LOCAL_SHOP_API_KEY = "local-shop-api-key-not-a-secret-0123456789"
 # The secrets' values wherever the stack is built for the sample events (tests, benchmarks).
 LOCAL_SECRET_VALUES = {
     "WebhookSecret": LOCAL_CREDENTIALS,

@@ -35,7 +35,7 @@ from local.casso.simulator import CassoSimulator
 from local.stack import control, template
 from local.stack.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
 from local.stack.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
-from local.stack.http_front import HttpFront
+from local.stack.http_front import HttpFront, function_routes
 from local.stack.moto_process import MotoProcess
 from local.stack.poller import queue_depth
 from local.stack.provision import provision, tap_events
@@ -123,6 +123,7 @@ class LocalPipeline:
                     "checksum_key": self.credentials.checksum_key,
                 },
                 "CassoApiKeySecret": {"api_key": self.credentials.api_key},
+                "ShopApiKeySecret": {"api_key": self.credentials.shop_api_key},
             },
             template=self.template,
         )
@@ -145,6 +146,8 @@ class LocalPipeline:
             serialize=False,
         )
         self.webhook_url = self.front.url(template.api_path(self.template, "ReceiverFunction"))
+        # The shop's orders API (docs/shop-api.md), to OrdersApiFunction.
+        self.front.routes += function_routes(self.template, "OrdersApiFunction", self.functions)
         overrides = {
             "ReconcilerFunction": {
                 "WEBHOOK_URL": self.webhook_url,
@@ -188,7 +191,8 @@ class LocalPipeline:
         processors = [processor, *self._extra_processors]
         # Ready means warm: every execution environment imported before the first delivery,
         # so Casso's 5 s per delivery is not spent on cold starts on a busy machine.
-        warm_all([*self.receivers.members, *processors, self.functions["ReconcilerFunction"]])
+        api = [self.functions["OrdersApiFunction"]]  # a shop's first order isn't a cold start
+        warm_all([*self.receivers.members, *processors, self.functions["ReconcilerFunction"], *api])
         self.front.start()
         source = sqs_source(self.template, "ProcessorFunction")
         self._threads = [

@@ -26,6 +26,7 @@ NAMED_RESOURCES = (
     "PaymentsBus",
     "WebhookSecret",
     "CassoApiKeySecret",
+    "ShopApiKeySecret",
 )
 
 
@@ -42,11 +43,13 @@ def describe(stack: LocalPipeline) -> dict[str, Any]:
             "casso_api": stack.casso.api_url,
             "casso": stack.casso.base_url,
             "moto": stack.moto_url,
+            "orders_api": stack.front.url("/orders"),
         },
         "credentials": {
             "CASSO_SECURE_TOKEN": stack.credentials.secure_token,
             "CASSO_CHECKSUM_KEY": stack.credentials.checksum_key,
             "CASSO_API_KEY": stack.credentials.api_key,
+            "SHOP_API_KEY": stack.credentials.shop_api_key,
         },
         "generated_credentials": list(stack.credentials.generated),
         # The template parameters it runs with (local.cli reads the payee from them).
