@@ -187,6 +187,8 @@ def test_bad_input_is_a_400_naming_the_field_and_writes_nothing(api, stack, body
         ('"text"', None, 400),
         ("{not json", None, 400),
         ('{"amount": NaN}', None, 400),
+        ('{"amount": 1, "description": "\\ud800"}', None, 400),
+        ('{"amount": 1, "metadata": {"k": "\\udfff"}}', None, 400),
         ("", None, 400),
         ('{"amount": 1}', {**AUTH, "Content-Type": "text/plain"}, 415),
         ('{"amount": 1}', {**AUTH, "Content-Type": "application/x-www-form-urlencoded"}, 415),
@@ -291,13 +293,15 @@ def test_orders_are_listed_newest_first_by_cursor_from_the_index(api, stack, mon
     while True:
         query = {"limit": "2", **({"cursor": cursor} if cursor else {})}
         status, page, _ = api.call("GET", "/orders", query=query)
-        assert status == 200 and len(page["orders"]) <= 2
+        assert status == 200
+        assert len(page["orders"]) <= 2
         seen += [o["order_code"] for o in page["orders"]]
         cursor = page["next_cursor"]
         if cursor is None:
             break
     assert seen == list(reversed(codes))
-    assert "Scan" not in calls and "Query" in calls
+    assert "Scan" not in calls
+    assert "Query" in calls
     _, cancelled, _ = api.call("GET", "/orders", query={"status": "CANCELLED"})
     assert [o["order_code"] for o in cancelled["orders"]] == ["DH2"]
     created = stack.orders.get("DH3").created_at

@@ -88,9 +88,14 @@ def json_body(headers: Mapping[str, str] | None, body: str | None) -> Any:
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
         raise Problem(413, "Body too large", f"a body is at most {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        value = json.loads(text, parse_constant=_no_constants)
+        # "\ud800" is valid JSON but no text: it could be neither stored nor sent on.
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise invalid([FieldError("body", "a string holds a lone surrogate")]) from None
     except (ValueError, RecursionError) as error:
         raise invalid([FieldError("body", f"not valid JSON ({error})")]) from None
+    return value
 
 
 def _whole(value: Any, name: str, low: int, high: int, errors: list[FieldError]) -> int | None:
