@@ -20,6 +20,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
     ignored_auth,
+    negative_data_rejection,
     not_a_server_error,
     response_headers_conformance,
     response_schema_conformance,
@@ -33,7 +34,9 @@ pytestmark = pytest.mark.e2e
 
 schema = schemathesis.openapi.from_path(OPENAPI)
 # Bounded: the suite runs on a busy 2-core machine, beside the rest.
-schema.config.generation.update(modes=[GenerationMode.POSITIVE], max_examples=25)
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], max_examples=25
+)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -41,6 +44,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
     ignored_auth,
+    negative_data_rejection,
 ]
 
 

@@ -203,10 +203,10 @@ def list_query(query: Mapping[str, str] | None) -> ListQuery:
         raw = query["limit"]
         number = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 6 else None
         limit = _whole(number if number is not None else raw, "query.limit", 1, MAX_LIMIT, errors)
-    status = query.get("status") or None
+    status = query.get("status")  # given, it must be one: empty is no status
     if status is not None and status not in STATUSES:
         errors.append(FieldError("query.status", f"one of {', '.join(STATUSES)}"))
-    after = query.get("created_after") or None
+    after = query.get("created_after")
     if after is not None:
         try:
             moment = datetime.fromisoformat(after.replace("Z", "+00:00"))
