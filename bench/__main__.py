@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import cold_start, end_to_end, receiver, receiver_batch, reconciler
+from bench import cold_start, end_to_end, orders_api, receiver, receiver_batch, reconciler
 from bench.common import RESULTS, quick_run
 
 SUITES = {
@@ -16,6 +16,7 @@ SUITES = {
     "receiver_batch": receiver_batch.main,
     "reconciler": reconciler.main,
     "end_to_end": end_to_end.main,
+    "orders_api": orders_api.main,
 }
 
 
