@@ -89,6 +89,32 @@ def test_the_openapi_file_describes_exactly_the_templates_routes():
     assert routes == operations() == set(ROUTES)
 
 
+def test_the_openapi_file_states_the_limits_the_code_keeps():
+    from casso_payments.orders.model import STATUSES
+    from casso_payments.shop import validation
+    from tests.openapi import spec
+
+    schemas = spec()["components"]["schemas"]
+    fields = schemas["NewOrder"]["properties"]
+    assert tuple(fields) == validation.CREATE_FIELDS
+    assert (fields["amount"]["minimum"], fields["amount"]["maximum"]) == (1, validation.MAX_AMOUNT)
+    assert fields["order_code"]["maxLength"] == validation.MAX_CODE_CHARS
+    assert fields["description"]["maxLength"] == validation.MAX_DESCRIPTION_CHARS
+    assert fields["notify_url"]["maxLength"] == validation.MAX_URL_CHARS
+    expires = fields["expires_in_seconds"]
+    assert (expires["minimum"], expires["maximum"]) == (
+        validation.MIN_EXPIRES_IN,
+        validation.MAX_EXPIRES_IN,
+    )
+    assert str(validation.MAX_METADATA_BYTES) in fields["metadata"]["description"]
+    assert tuple(schemas["Status"]["enum"]) == STATUSES
+    (limit,) = [p for p in spec()["paths"]["/orders"]["get"]["parameters"] if p["name"] == "limit"]
+    assert (limit["schema"]["maximum"], limit["schema"]["default"]) == (
+        validation.MAX_LIMIT,
+        validation.DEFAULT_LIMIT,
+    )
+
+
 def test_a_created_order_has_what_a_shop_shows_its_buyer(api, stack):
     status, body, answer = api.call(
         "POST",

@@ -89,29 +89,29 @@ def _create(request: CreateRequest, deps: ShopDeps, now: datetime) -> Any:
     options |= {"notify_url": request.notify_url}
     if request.expires_in_seconds:
         options["expires_at"] = now + timedelta(seconds=request.expires_in_seconds)
-    if request.order_code is not None:
-        try:
-            key = canonical_code(request.order_code)
-        except ValueError as error:
-            raise invalid([FieldError("order_code", str(error))]) from None
-        if len(key) > MAX_DESCRIPTION:
-            problem = f"{key!r} is over {MAX_DESCRIPTION} characters, more than a transfer keeps"
-            raise invalid([FieldError("order_code", problem)])
-        codes = [key]
-    else:
-        codes = [_generated_code(deps.settings.order_code_pattern)]
-        codes += [
-            _generated_code(deps.settings.order_code_pattern) for _ in range(GENERATE_ATTEMPTS)
-        ]
-    for code in codes:
+    given = request.order_code is not None
+    for _ in range(1 if given else GENERATE_ATTEMPTS):
+        code = _given_code(request.order_code) if given else _generated_code(options["pattern"])
         try:
             return deps.orders.create(code, request.amount, now=now, **options)
         except OrderExists:
-            if request.order_code is not None:
+            if given:
                 raise Problem(409, "Order exists", f"an order {code} already exists") from None
         except OrderError as error:
             raise invalid([FieldError("order_code", str(error))]) from None
     raise Problem(503, "Try again", "no free order code was found; try again")
+
+
+def _given_code(order_code: str | None) -> str:
+    """The shop's code, canonical: what a transfer's content can carry whole."""
+    try:
+        key = canonical_code(order_code or "")
+    except ValueError as error:
+        raise invalid([FieldError("order_code", str(error))]) from None
+    if len(key) > MAX_DESCRIPTION:
+        problem = f"{key!r} is over {MAX_DESCRIPTION} characters, more than a transfer keeps"
+        raise invalid([FieldError("order_code", problem)])
+    return key
 
 
 def create(event: dict[str, Any], deps: ShopDeps, now: datetime) -> dict[str, Any]:
