@@ -10,6 +10,7 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -28,9 +29,20 @@ from schemathesis.checks import (
 )
 
 from local.stack.template import ROOT
+from tests.e2e.conftest import RunningStack, start_stack, stop_stack
 from tests.openapi import OPENAPI, check_answer
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    """A stack of this module's own: the orders the fuzzing creates stay out of the story's
+    counts (test_local_stack.py), whichever module runs first."""
+    running = start_stack(tmp_path_factory.mktemp("orders-api-stack"))
+    yield running
+    stop_stack(running)
+
 
 schema = schemathesis.openapi.from_path(OPENAPI)
 # Bounded: the suite runs on a busy 2-core machine, beside the rest.
