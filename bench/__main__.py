@@ -7,7 +7,15 @@ from __future__ import annotations
 import sys
 import time
 
-from bench import cold_start, end_to_end, notify_latency, receiver, receiver_batch, reconciler
+from bench import (
+    cold_start,
+    end_to_end,
+    notify_latency,
+    orders_api,
+    receiver,
+    receiver_batch,
+    reconciler,
+)
 from bench.common import RESULTS, quick_run
 
 SUITES = {
@@ -17,6 +25,7 @@ SUITES = {
     "reconciler": reconciler.main,
     "end_to_end": end_to_end.main,
     "notify_latency": notify_latency.main,
+    "orders_api": orders_api.main,
 }
 
 

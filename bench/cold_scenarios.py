@@ -22,6 +22,7 @@ FUNCTIONS = {
     "ProcessorFunction": "processor",
     "ReconcilerFunction": "reconciler",
     "NotifierFunction": "notifier",
+    "OrdersApiFunction": "orders_api",
 }
 TRACE_HEADER = "Root=1-6740a9c0-0123456789abcdef01234567;Parent=0123456789abcdef;Sampled=1"
 
@@ -81,6 +82,8 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
             f"DH{tid}", transaction["amount"], now=datetime.now(UTC)
         )
         event = sqs_event([sqs_record(json.dumps(order_paid(tid, transaction["amount"])))])
+    elif function == "OrdersApiFunction":
+        event = orders_api_event(tid)
     else:
         # The floor registers the webhook afresh each time; so does a run with no record of it.
         clients["dynamodb"].delete_item(
@@ -89,6 +92,16 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
         event = {}
     path.write_text(json.dumps(event))
     return path
+
+
+def orders_api_event(tid: int) -> dict[str, Any]:
+    """A shop's POST /orders, as API Gateway hands it to OrdersApiFunction."""
+    from local.cli.sample_events import LOCAL_SHOP_API_KEY
+    from local.stack.lambda_events import rest_proxy_event
+
+    headers = {"Authorization": f"Bearer {LOCAL_SHOP_API_KEY}", "Content-Type": "application/json"}
+    body = json.dumps({"amount": 200_500, "order_code": f"DH{tid}"})
+    return rest_proxy_event("POST", "/orders", headers=headers, body=body, resource="/orders")
 
 
 def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> None:
@@ -108,6 +121,9 @@ def check(function: str, run: int, answer: Any, stack: Any, clients: dict) -> No
         ok = answer == {"batchItemFailures": []} and bool(
             order and order.status == PAID and tid in order.payments
         )
+    elif function == "OrdersApiFunction":
+        order = Orders(clients["dynamodb"], stack.ref("OrdersTable")).get(f"DH{tid}")
+        ok = answer.get("statusCode") == 201 and order is not None
     else:
         ok = (
             answer.get("ok") is True

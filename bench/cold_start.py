@@ -38,6 +38,7 @@ GOALS = {
     "ProcessorFunction": 1.15,
     "ReconcilerFunction": 1.15,
     "NotifierFunction": 1.15,  # issue 24
+    "OrdersApiFunction": 1.15,  # issue 23
 }
 CASSO_TRANSACTIONS = 20
 

@@ -18,6 +18,7 @@ from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
 from ops.commands.conflicts import cmd_conflicts
 from ops.commands.notifications import cmd_notifications, cmd_notify_secret
+from ops.commands.api_keys import cmd_api_key
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
 from ops.commands.setup import (
@@ -106,6 +107,9 @@ def parser() -> argparse.ArgumentParser:
     )
     signing.add_argument("action", choices=["show", "rotate"])
     signing.add_argument("--finish", action="store_true", help="rotate: drop the previous key")
+    api_key = command("api-key", cmd_api_key, "the shop's keys to the orders API")
+    api_key.add_argument("action", choices=["create", "rotate", "revoke", "show"])
+    api_key.add_argument("--key", help="the key to revoke")
     env_json = command("env-json", cmd_env_json, "an --env-vars file for sam local invoke")
     env_json.add_argument("--output", default="env.json", help="default env.json")
     return root

@@ -81,13 +81,17 @@ from casso_payments.ledger.versions import (
 from casso_payments.notify.log import Attempt, attempt_item
 from casso_payments.orders.codes import canonical_code
 from casso_payments.orders.model import (
+    CANCELLED,
+    CLOSED,
     EXPIRED,
     EXPIRING,
     OPEN,
     SETTLED,
     AppliedPayment,
     Order,
+    OrderClosed,
     OrderError,
+    OrderExists,
     OrderExpired,
     PaymentResult,
     RefundResult,
@@ -407,7 +411,7 @@ class FakeOrders:
     ) -> Order:
         order, item = new_order(order_code, expected_amount, now=now, **options)
         if order.key in self.items:
-            raise OrderError(f"an order with code {order.key} already exists")
+            raise OrderExists(f"an order with code {order.key} already exists")
         self.items[order.key] = _plain(item)
         return order
 
@@ -433,6 +437,7 @@ class FakeOrders:
         tolerance: int,
         now: datetime,
         accept_expired: bool = False,
+        source: str = "",
     ) -> PaymentResult:
         tid = str(transaction_id)
         for _ in range(ATTEMPTS):
@@ -440,6 +445,8 @@ class FakeOrders:
                 return PaymentResult(order, False, order.applied[transaction_id])
             if order.status == EXPIRED and not accept_expired:
                 raise OrderExpired(f"order {order.key} expired at {order.expired_at}")
+            if order.status == CANCELLED and not accept_expired:
+                raise OrderClosed(f"order {order.key} was cancelled at {order.cancelled_at}")
             paid = order.paid_amount + amount
             status = settle(order.expected_amount, paid, tolerance)
             settles = status in SETTLED and order.status not in SETTLED
@@ -454,6 +461,7 @@ class FakeOrders:
             ):
                 at = timestamp(now)
                 stored = {"amount": amount, "at": at, "status": status, "paid_amount": paid}
+                stored |= {"source": source} if source else {}
                 item["payments"][tid] = _plain({**stored, "settles": settles})
                 item |= _plain({"paid_amount": paid, "status": status, "updated_at": at})
                 if status in SETTLED:  # it can't expire any more
@@ -524,7 +532,7 @@ class FakeOrders:
         tid, item = str(transaction_id), self.items.get(order.key)
         if (
             item is not None
-            and item["status"] == EXPIRED
+            and item["status"] in CLOSED
             and tid not in item["late_payments"]
             and tid not in item.get("payments", {})
         ):
@@ -538,6 +546,44 @@ class FakeOrders:
             f"order {order.key}: transaction {transaction_id} can't be kept as a late payment"
             f" (the order is {current.status if current else 'gone'})"
         )
+
+    def cancel(self, order_code: str, *, now: datetime) -> tuple[Order | None, bool]:
+        key, at = canonical_code(order_code), timestamp(now)
+        item = self.items.get(key)
+        if item is not None and item["status"] in OPEN:
+            item |= _plain({"status": CANCELLED, "cancelled_at": at, "updated_at": at})
+            item.setdefault("late_payments", {})
+            item.pop("expiring", None)
+            return self.get(key), True
+        return self.get(key), False
+
+    def cancel_done(self, key: str) -> None:
+        if key in self.items:  # the real one's condition: attribute_exists(pk)
+            self.items[key]["cancel_published"] = True
+
+    def page(
+        self,
+        *,
+        limit: int,
+        status: str | None = None,
+        after: str | None = None,
+        cursor: dict[str, Any] | None = None,
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        listed = sorted(
+            (item for item in self.items.values() if item.get("listed")),
+            key=lambda item: (item["created_at"], item["pk"]),
+            reverse=True,
+        )
+        if cursor is not None:
+            start = (cursor["created_at"], cursor["pk"])
+            listed = [i for i in listed if (i["created_at"], i["pk"]) < start]
+        listed = [i for i in listed if not after or i["created_at"] > after]
+        listed = [i for i in listed if not status or i["status"] == status]
+        found = [order_from_values(_plain(item)) for item in listed[:limit]]
+        if len(listed) <= limit:
+            return found, None
+        last = found[-1]
+        return found, {"pk": last.key, "listed": "order", "created_at": last.created_at}
 
 
 class FakeBus:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from casso_payments.aws.dynamo import from_dynamodb
 from casso_payments.casso.payload import parse_transaction
+from local.cli.sample_events import LOCAL_SHOP_API_KEY
 from local.stack.event_schemas import check as check_event_schema
 from local.stack.handler import LocalContext
 from local.stack.poller import drain_queue
@@ -112,21 +114,56 @@ def captured_handler(module: Any, function: str, **context: Any) -> Callable[[di
     return call
 
 
-def local_cli_env(stack: Any, state_dir: Path, **parameters: str) -> dict[str, str]:
+def local_cli_env(
+    stack: Any, state_dir: Path, *, orders_api: str = "", **parameters: str
+) -> dict[str, str]:
     """The environment in which `python -m local.cli` finds `stack` (on a moto server) as
     its running local stack: the state file the stack would write, with this process as the
-    stack's (alive for as long as the test runs) and these template parameters."""
+    stack's (alive for as long as the test runs), these template parameters, and the orders
+    API at `orders_api` (`serving_orders_api`)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     write_state(
         state_dir,
         {
             "pid": os.getpid(),
-            "urls": {"moto": stack.endpoint},
+            "urls": {"moto": stack.endpoint, "orders_api": orders_api},
+            "credentials": {"SHOP_API_KEY": LOCAL_SHOP_API_KEY},
             "parameters": parameters,
             "resources": {name: stack.local.ref(name) for name in NAMED_RESOURCES},
         },
     )
     return {**os.environ, "LOCAL_STACK_DIR": str(state_dir)}
+
+
+@contextlib.contextmanager
+def serving_orders_api(stack: Any, log_dir: Path, **parameters: str) -> Iterator[str]:
+    """OrdersApiFunction in a local Lambda runtime behind an HTTP front, on `stack` (a moto
+    server) with these template parameters (the payee): yields its /orders URL."""
+    from local.stack.http_front import HttpFront, function_routes
+    from local.stack.runtime import FunctionProcess
+    from local.stack.template import load_template
+
+    payee = {
+        "PAYEE_BANK_BIN": parameters.get("PayeeBankBin", ""),
+        "PAYEE_ACCOUNT_NUMBER": parameters.get("PayeeAccountNumber", ""),
+    }
+    log_dir.mkdir(parents=True, exist_ok=True)
+    function = FunctionProcess(
+        "OrdersApiFunction",
+        stack.environment("OrdersApiFunction", **payee),
+        log_dir / "OrdersApiFunction.log",
+    )
+    front = HttpFront(
+        lambda event: {"statusCode": 404, "body": ""},
+        routes=function_routes(
+            load_template(), "OrdersApiFunction", {"OrdersApiFunction": function}
+        ),
+    ).start()
+    try:
+        yield front.url("/orders")
+    finally:
+        front.stop()
+        function.stop()
 
 
 # A function's module loaded in a fresh interpreter with Lambda's environment

@@ -84,6 +84,7 @@ def floor(event: dict[str, Any]) -> None:
                     "status": {"S": "PAID"},
                     "paid_amount": {"N": str(amount)},
                     "settles": {"BOOL": True},
+                    "source": {"S": "webhook-v1"},  # the payment's source, kept (issue 23)
                 }
             },
             ":paid": {"N": str(amount)},

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,37 +31,32 @@ def _step(number: int, text: str) -> None:
 
 def tell(stack: LocalPipeline, check: Checks) -> dict[str, Any]:
     """The story, step by step; returns what the summary shows."""
+    from casso_payments.aws.dynamo import parse_timestamp
     from casso_payments.orders import vietqr
     from casso_payments.orders.repository import Orders
     from local.stack.event_schemas import SchemaMismatch
     from local.stack.event_schemas import check as check_event_schema
-    from ops.qr import payee_from
 
     dynamodb, sqs = stack.clients["dynamodb"], stack.clients["sqs"]
     orders_table = stack.resources.ref("OrdersTable")
-    now = datetime.now(UTC)
-    payee = payee_from(stack.parameters)  # the template's Payee* parameters
-    created = [
-        Orders(dynamodb, orders_table).create(code, amount, now=now, payee=payee)
-        for code, amount in story.ORDERS
-    ]
+    # The shop's way in: each order created through the orders API, as a shop would.
+    created = [_create_order(stack, code, amount) for code, amount in story.ORDERS]
     expiring_code, expiring_amount = story.EXPIRING_ORDER
-    expires_at = now + timedelta(seconds=story.EXPIRES_IN_SECONDS)
-    created.append(
-        Orders(dynamodb, orders_table).create(
-            expiring_code, expiring_amount, now=now, payee=payee, expires_at=expires_at
-        )
-    )
+    created.append(_create_order(stack, expiring_code, expiring_amount, story.EXPIRES_IN_SECONDS))
+    expires_at = parse_timestamp(created[-1]["expires_at"])
     _step(
-        1, "Orders created: " + ", ".join(f"{o.key} {vnd(o.expected_amount)} VND" for o in created)
+        1,
+        "Orders created through the orders API: "
+        + ", ".join(f"{o['order_code']} {vnd(o['amount'])} VND" for o in created),
     )
-    print(f"   {expiring_code} expires at {expires_at:%H:%M:%S} UTC. Each order's VietQR:")
+    print(f"   {expiring_code} expires at {expires_at:%H:%M:%S} UTC. Each order's page and VietQR:")
     for order in created:
-        print(f"   {order.key:<7} {order.vietqr}")
-        fields = vietqr.parse(order.vietqr or "")
+        code = order["order_code"]
+        print(f"   {code:<7} {order['payment_url']}\n           {order['vietqr']}")
+        fields = vietqr.parse(order["vietqr"] or "")
         check(
-            (fields["amount"], fields["description"]) == (order.expected_amount, order.key),
-            f"{order.key}'s VietQR to carry its amount and code",
+            (fields["amount"], fields["description"]) == (order["amount"], code),
+            f"{code}'s VietQR to carry its amount and code",
         )
 
     first = stack.reconcile()
@@ -195,6 +190,20 @@ def _shop_heard(stack: LocalPipeline, order: str) -> Any:
                 return received
         time.sleep(0.1)
     return None
+
+
+def _create_order(stack: LocalPipeline, code: str, amount: int, expires_in: int = 0) -> Any:
+    """POST /orders on the stack's orders API with the shop's key: the created order."""
+    body = {"amount": amount, "order_code": code}
+    response = requests.post(
+        stack.front.url("/orders"),
+        json=body | ({"expires_in_seconds": expires_in} if expires_in else {}),
+        headers={"Authorization": f"Bearer {stack.credentials.shop_api_key}"},
+        timeout=INTEGRATION_TIMEOUT_SECONDS,
+    )
+    if response.status_code != 201:
+        raise requests.HTTPError(f"creating {code}: {response.status_code} {response.text}")
+    return response.json()
 
 
 def _forged_webhook(stack: LocalPipeline) -> int:

@@ -31,10 +31,13 @@ LOCAL_CREDENTIALS = {
 }
 # The Casso simulator's API key, locally.
 LOCAL_CASSO_API_KEY = "local-casso-api-key-not-a-secret"
+# The shop's orders API key, locally (ShopApiKeySecret).
+LOCAL_SHOP_API_KEY = "local-shop-api-key-not-a-secret-0123456789"
 # The secrets' values wherever the stack is built for the sample events (tests, benchmarks).
 LOCAL_SECRET_VALUES = {
     "WebhookSecret": LOCAL_CREDENTIALS,
     "CassoApiKeySecret": {"api_key": LOCAL_CASSO_API_KEY},
+    "ShopApiKeySecret": {"api_key": LOCAL_SHOP_API_KEY},
 }
 # Where Casso posts: the receiver's API event in the template.
 WEBHOOK_PATH = api_path(load_template(), "ReceiverFunction")

@@ -9,7 +9,7 @@ import secrets
 import socket
 import string
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
@@ -136,6 +136,8 @@ class Credentials:
     checksum_key: str
     api_key: str
     generated: tuple[str, ...] = ()
+    # The shop's key to the orders API (ShopApiKeySecret), new each start.
+    shop_api_key: str = field(default_factory=lambda: _generate(48))
 
     @classmethod
     def from_env(

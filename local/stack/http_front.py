@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 from werkzeug.wrappers import Request, Response
@@ -81,14 +81,18 @@ class HttpFront(LoopbackServer):
             resource=resource,
             path_parameters=parameters,
             query={k: incoming.args.getlist(k) for k in incoming.args} or None,
+            domain_name=incoming.host,
         )
+        # As API Gateway says how the client called (links the functions make use it).
+        event["headers"].setdefault("X-Forwarded-Proto", incoming.scheme)
         try:
             with self._one_at_a_time:
                 result = handler(event)
         except Exception:  # the function failed: API Gateway answers 502
             result = {"statusCode": 502, "body": '{"message": "Internal server error"}'}
-        with self._count:
-            self.answers[result["statusCode"]] = self.answers.get(result["statusCode"], 0) + 1
+        if resource is None:  # the receiver's: what the webhook's counters are about
+            with self._count:
+                self.answers[result["statusCode"]] = self.answers.get(result["statusCode"], 0) + 1
         headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
         headers.update(result.get("headers") or {})
         response = Response(result.get("body", ""), status=result["statusCode"], headers=headers)
@@ -97,3 +101,16 @@ class HttpFront(LoopbackServer):
     def url(self, path: str) -> str:
         """The local equivalent of the deployed URL of `path` (stage included)."""
         return f"{self.base_url}/{self._stage}{path}"
+
+
+def function_routes(
+    template: Mapping[str, Any], logical_id: str, functions: Mapping[str, Any]
+) -> list[Route]:
+    """A route for each (method, path) of a function's API events, to `functions[logical_id]`
+    (looked up per request: the stack makes its functions after the front)."""
+    from local.stack.template import api_routes
+
+    return [
+        Route(method, path, lambda event: functions[logical_id].invoke(event))
+        for method, path in api_routes(template, logical_id)
+    ]

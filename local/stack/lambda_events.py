@@ -22,6 +22,7 @@ def rest_proxy_event(
     query: Mapping[str, list[str]] | None = None,
     now: datetime | None = None,
     request_id: str | None = None,
+    domain_name: str | None = None,
 ) -> dict[str, Any]:
     """`now` and `request_id` default to the moment and a random id, as API Gateway's.
     `query` maps each query-string name to its values, in order (API Gateway's
@@ -50,6 +51,7 @@ def rest_proxy_event(
             "protocol": "HTTP/1.1",
             "accountId": "123456789012",
             "apiId": "local",
+            **({"domainName": domain_name} if domain_name else {}),
             "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", "")},
         },
         "body": body,

@@ -35,7 +35,7 @@ from local.casso.simulator import CassoSimulator
 from local.stack import control, notifications, template
 from local.stack.config import LOCAL_AWS, STATE_DIR, Credentials, Ports
 from local.stack.event_sources import QueuePoller, Schedule, Stats, runs_on_schedule, sqs_source
-from local.stack.http_front import HttpFront, Route
+from local.stack.http_front import HttpFront, function_routes
 from local.stack.moto_process import MotoProcess
 from local.stack.poller import queue_depth
 from local.stack.provision import provision, tap_events
@@ -43,6 +43,7 @@ from local.stack.runtime import FunctionPool, FunctionProcess, warm_all
 from local.stack.state import clear_state, describe, write_state
 
 SERVICES = ("dynamodb", "sqs", "secretsmanager", "events")
+WARM = ("ReconcilerFunction", "OrdersApiFunction", "PayPageFunction")
 
 
 class LocalPipeline:
@@ -123,6 +124,7 @@ class LocalPipeline:
                     "checksum_key": self.credentials.checksum_key,
                 },
                 "CassoApiKeySecret": {"api_key": self.credentials.api_key},
+                "ShopApiKeySecret": {"api_key": self.credentials.shop_api_key},
             },
             template=self.template,
         )
@@ -145,6 +147,9 @@ class LocalPipeline:
             serialize=False,
         )
         self.webhook_url = self.front.url(template.api_path(self.template, "ReceiverFunction"))
+        # The shop's orders API and the buyer's payment page, on the webhook's port as on its API.
+        for logical_id in ("OrdersApiFunction", "PayPageFunction"):
+            self.front.routes += function_routes(self.template, logical_id, self.functions)
         overrides = {
             "ReconcilerFunction": {
                 "WEBHOOK_URL": self.webhook_url,
@@ -154,6 +159,7 @@ class LocalPipeline:
             "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
             "NotifierFunction": notifications.start_shop(self),
         }
+        timeouts = {"ProcessorFunction": self.processor_timeout}
         for logical_id in self.function_ids:
             spec = template.function_spec(self.template, logical_id)
             environment = {
@@ -167,9 +173,7 @@ class LocalPipeline:
                 logical_id,
                 environment,
                 log,
-                context_timeout=self.processor_timeout
-                if logical_id == "ProcessorFunction"
-                else None,
+                context_timeout=timeouts.get(logical_id),
             )
         # Lambda scales the receiver out under load: a few execution environments, one log.
         receiver = self.functions["ReceiverFunction"]
@@ -183,17 +187,14 @@ class LocalPipeline:
             checksum_key=self.credentials.checksum_key,
             income_only=self.parameters["IncomeOnly"] == "true",
         )
-        # The buyer's payment page and its status JSON, on the webhook's port (as on its API).
-        page = self.functions["PayPageFunction"].invoke
-        for method, path in template.api_routes(self.template, "PayPageFunction"):
-            self.front.routes.append(Route(method, path, page))
         # Like Lambda's concurrent batches: each poller has an execution environment of its own.
         processor = self.functions["ProcessorFunction"]
         self._extra_processors = processor.copies(self.processor_concurrency - 1)
         processors = [processor, *self._extra_processors]
         # Ready means warm: every execution environment imported before the first delivery,
         # so Casso's 5 s per delivery is not spent on cold starts on a busy machine.
-        warm_all([*self.receivers.members, *processors, self.functions["ReconcilerFunction"]])
+        # ... and the rest a first request would find cold (a shop's first order, a buyer's page).
+        warm_all([*self.receivers.members, *processors, *(self.functions[f] for f in WARM)])
         self.front.start()
         source = sqs_source(self.template, "ProcessorFunction")
         self._threads = [
@@ -232,13 +233,8 @@ class LocalPipeline:
             self.receivers.stop()
         for processor in self._extra_processors:
             processor.stop()
-        for stopper in (
-            getattr(self, "front", None),
-            getattr(self, "shop", None),
-            getattr(self, "casso", None),
-            getattr(self, "moto", None),
-        ):
-            if stopper is not None:
+        for name in ("front", "shop", "casso", "moto"):
+            if (stopper := getattr(self, name, None)) is not None:
                 try:
                     stopper.stop()
                 except Exception as error:  # keep stopping the rest

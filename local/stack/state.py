@@ -30,6 +30,7 @@ NAMED_RESOURCES = (
     "NotificationQueue",
     "NotificationDeadLetterQueue",
     "NotifySecret",
+    "ShopApiKeySecret",
 )
 
 
@@ -47,12 +48,14 @@ def describe(stack: LocalPipeline) -> dict[str, Any]:
             "casso": stack.casso.base_url,
             "moto": stack.moto_url,
             "shop": stack.shop.url,
+            "orders_api": stack.front.url("/orders"),
         },
         "credentials": {
             "CASSO_SECURE_TOKEN": stack.credentials.secure_token,
             "CASSO_CHECKSUM_KEY": stack.credentials.checksum_key,
             "CASSO_API_KEY": stack.credentials.api_key,
             "NOTIFY_SECRET": stack.shop.secret,
+            "SHOP_API_KEY": stack.credentials.shop_api_key,
         },
         "generated_credentials": list(stack.credentials.generated),
         # The template parameters it runs with (local.cli reads the payee from them).

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from local.cli.sample_events import V1_ITEM
 from local.cli.stack_client import command
 from local.stack.config import Ports
 from local.stack.template import ROOT
-from tests.helpers import NOW, delivered_by_webhook, local_cli_env
+from tests.helpers import NOW, delivered_by_webhook, local_cli_env, serving_orders_api
 
 pytestmark = pytest.mark.integration
 
@@ -163,13 +165,12 @@ def run_local_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Comp
     )
 
 
-def test_order_create_with_qr_writes_the_svg_into_dir_and_nowhere_else(server_stack, tmp_path):
-    env = local_cli_env(
-        server_stack,
-        tmp_path / "state",
-        PayeeBankBin="970436",
-        PayeeAccountNumber="0011001234567",
-    )
+def test_order_create_with_qr_writes_the_svg_into_dir_and_nowhere_else(
+    server_stack, tmp_path, stack_closing
+):
+    payee = {"PayeeBankBin": "970436", "PayeeAccountNumber": "0011001234567"}
+    api = stack_closing.enter_context(serving_orders_api(server_stack, tmp_path / "logs", **payee))
+    env = local_cli_env(server_stack, tmp_path / "state", orders_api=api, **payee)
     here, qr_dir = tmp_path / "here", tmp_path / "qr"
     here.mkdir()
     qr_dir.mkdir()
@@ -263,12 +264,14 @@ def test_amounts_are_read_as_the_cli_prints_them(typed, amount):
 
 
 def test_order_create_takes_an_amount_as_printed_and_refuses_fractions_and_garbage(
-    server_stack, tmp_path
+    server_stack, tmp_path, stack_closing
 ):
-    env = local_cli_env(server_stack, tmp_path)
+    api = stack_closing.enter_context(serving_orders_api(server_stack, tmp_path / "logs"))
+    env = local_cli_env(server_stack, tmp_path, orders_api=api)
     created = run_local_cli("order", "create", "DH46", "200,500", env=env, cwd=tmp_path)
     assert created.returncode == 0, created.stderr
     assert "order DH46 created: 200,500 VND" in created.stdout
+    assert f"payment page: {api.removesuffix('/orders')}/pay/DH46?t=" in created.stdout
     assert server_stack.orders.get("DH46").expected_amount == 200_500
     for typed in ("200.5", "200.500", "200,50", "2e5", "200k", "abc"):
         refused = run_local_cli("order", "create", "DH47", typed, env=env, cwd=tmp_path)
@@ -306,3 +309,10 @@ def test_down_with_nothing_running_says_so_and_succeeds(tmp_path):
     assert left.returncode == 0, left.stderr
     assert "is gone: nothing to stop" in left.stdout
     assert not (tmp_path / "stack.json").exists()
+
+
+@pytest.fixture
+def stack_closing() -> Iterator[contextlib.ExitStack]:
+    """What a test starts (the orders API), stopped after it."""
+    with contextlib.ExitStack() as stack:
+        yield stack

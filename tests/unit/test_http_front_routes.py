@@ -46,6 +46,11 @@ def test_each_route_gets_its_event_and_the_rest_the_default_handler() -> None:
     assert get_event["queryStringParameters"] == {"x": "2"}
     assert get_event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     assert seen[2][1]["pathParameters"] is None
+    # Links a function makes (the orders API's payment_url) come from where it was called.
+    assert get_event["requestContext"]["domainName"] == f"127.0.0.1:{front.port}"
+    assert get_event["headers"]["X-Forwarded-Proto"] == "http"
+    # The front's counters are the webhook's (the default handler's) answers only.
+    assert front.answers == {200: 1}
 
 
 def test_the_receivers_route_comes_from_the_template() -> None:

@@ -22,7 +22,7 @@ MAX_LINES = 300
 OWNER_MAX_LINES = 420
 # Lower rooms first: a room may import only rooms before it (and itself).
 ROOMS = ("aws", "orders", "settings", "casso", "ledger", "chain", "events", "notify")
-TOP = ("receiver", "processor", "reconciler", "pages")
+TOP = ("receiver", "processor", "reconciler", "pages", "shop")
 OWNERS = {
     "casso_payments.ledger.repository",
     "casso_payments.orders.repository",

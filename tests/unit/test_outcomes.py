@@ -43,10 +43,10 @@ def test_an_outcome_is_stored_and_published_as_its_plain_value():
     assert Outcome("late") is Outcome.LATE
 
 
-def test_the_bus_publishes_each_outcome_event_and_the_four_others():
+def test_the_bus_publishes_each_outcome_event_and_the_others():
     assert sorted(DETAIL_TYPES) == sorted(
         [o.detail_type for o in Outcome if o.detail_type]
-        + ["Transaction Received", "Order Expired"]
+        + ["Transaction Received", "Order Expired", "Order Cancelled"]
         + ["Balance Gap Detected", "Balance Gap Closed"]
     )
 

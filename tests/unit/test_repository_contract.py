@@ -39,7 +39,13 @@ from casso_payments.ledger.entries import (
     Superseded,
 )
 from casso_payments.ledger.repository import Ledger, body_digest, new_item
-from casso_payments.orders.model import AppliedPayment, OrderError, OrderExpired
+from casso_payments.orders.model import (
+    AppliedPayment,
+    OrderClosed,
+    OrderError,
+    OrderExists,
+    OrderExpired,
+)
 from casso_payments.orders.repository import Orders
 from local.stack.poller import drain_queue
 from tests.fakes import FakeBus, FakeLedger, FakeOrders, FakeQueue
@@ -589,6 +595,70 @@ def refunds_recorded_once_each_with_its_total(ledger: Any, orders: Any) -> None:
     assert orders.add_refund(second.order, transaction_id=2, amount=1, now=at(4)) == (
         orders.add_refund(stale, transaction_id=2, amount=1, now=at(4))
     )
+
+
+@scenario
+def a_cancelled_order_takes_no_payment_and_keeps_transfers_late(ledger: Any, orders: Any) -> None:
+    orders.create("DH1", 100_000, now=NOW, expires_at=LATER, metadata={"cart": [1, 2.5]})
+    with pytest.raises(OrderExists, match="DH1 already exists"):
+        orders.create("dh-01", 5, now=NOW)
+    partly = orders.pay(
+        orders.get("DH1"), transaction_id=1, amount=40_000, tolerance=0, now=NOW, source="reconcile"
+    )
+    assert partly.order.payment_items[1]["source"] == "reconcile"
+    cancelled, by_us = orders.cancel("dh-0001", now=at(60))
+    assert (by_us, cancelled.status, cancelled.cancelled_at) == (
+        True,
+        "CANCELLED",
+        timestamp(at(60)),
+    )
+    assert (cancelled.paid_amount, cancelled.metadata, cancelled.cancel_published) == (
+        40_000,
+        {"cart": [1, 2.5]},
+        False,
+    )
+    assert orders.due(now=LATER + timedelta(days=1), limit=10) == []  # it can't expire now
+    assert orders.cancel("DH1", now=at(61)) == (cancelled, False)
+    orders.cancel_done("DH1")
+    assert orders.get("DH1").cancel_published is True
+    for order in (cancelled, partly.order):  # as given, or read again: it is cancelled
+        with pytest.raises(OrderClosed, match="DH1 was cancelled"):
+            orders.pay(order, transaction_id=2, amount=60_000, tolerance=0, now=at(70))
+    kept, added = orders.keep_late(cancelled, transaction_id=2, amount=60_000, now=at(80))
+    assert (added, kept.status, kept.paid_amount, kept.late[2]["amount"]) == (
+        True,
+        "CANCELLED",
+        40_000,
+        60_000,
+    )
+    orders.create("DH2", 1_000, now=NOW)
+    orders.pay(orders.get("DH2"), transaction_id=3, amount=1_000, tolerance=0, now=NOW)
+    paid, by_us = orders.cancel("DH2", now=at(90))
+    assert (paid.status, by_us) == ("PAID", False)
+    assert orders.cancel("DH404", now=at(90)) == (None, False)
+    orders.cancel_done("DH404")  # no order: nothing written
+    assert orders.get("DH404") is None
+
+
+@scenario
+def orders_are_listed_newest_first_a_page_at_a_time(ledger: Any, orders: Any) -> None:
+    for n in range(1, 8):
+        orders.create(f"DH{n}", n * 1_000, now=at(n))
+    orders.pay(orders.get("DH3"), transaction_id=3, amount=3_000, tolerance=0, now=at(10))
+    orders.pay(orders.get("DH6"), transaction_id=6, amount=6_000, tolerance=0, now=at(10))
+    first, cursor = orders.page(limit=3)
+    assert [o.key for o in first] == ["DH7", "DH6", "DH5"]
+    second, cursor = orders.page(limit=3, cursor=cursor)
+    assert [o.key for o in second] == ["DH4", "DH3", "DH2"]
+    last, cursor = orders.page(limit=3, cursor=cursor)
+    assert ([o.key for o in last], cursor) == (["DH1"], None)
+    paid, cursor = orders.page(limit=1, status="PAID")
+    assert [o.key for o in paid] == ["DH6"]
+    paid, cursor = orders.page(limit=1, status="PAID", cursor=cursor)
+    assert ([o.key for o in paid], cursor) == (["DH3"], None)
+    newer, cursor = orders.page(limit=10, after=timestamp(at(5)))
+    assert ([o.key for o in newer], cursor) == (["DH7", "DH6"], None)
+    assert orders.page(limit=5, status="CANCELLED") == ([], None)
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

@@ -55,6 +55,7 @@ EXPECTED_ALARMS = {
     "NotifierThrottlesAlarm",
     "NotificationsFailingAlarm",
     "NotificationDeadLetterQueueNotEmptyAlarm",
+    "OrdersApiErrorsAlarm",
 }
 # X-Ray has no resource-level permissions: the only place "*" is allowed.
 XRAY = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -224,8 +225,16 @@ def test_stage_is_throttled_and_traced():
     (stage,) = of_type(built(), "AWS::ApiGateway::Stage").values()
     props = stage["Properties"]
     assert props["TracingEnabled"] is True
-    (setting,) = props["MethodSettings"]
-    assert (setting["ThrottlingBurstLimit"], setting["ThrottlingRateLimit"]) == (100, 50)
+    stage_wide, *orders_api = props["MethodSettings"]
+    assert stage_wide["ResourcePath"] == "/*"
+    assert (stage_wide["ThrottlingBurstLimit"], stage_wide["ThrottlingRateLimit"]) == (100, 50)
+    # The shop's orders API: each of its resources throttled below the stage.
+    assert {s["ResourcePath"] for s in orders_api} == {
+        "/~1orders",
+        "/~1orders~1{code}",
+        "/~1orders~1{code}~1cancel",
+    }
+    assert all(s["ThrottlingRateLimit"] < 50 for s in orders_api)
 
 
 def test_outputs_an_operator_needs():

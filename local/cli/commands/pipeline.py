@@ -4,8 +4,10 @@ simulator, signed webhooks, what the tables and queues hold, the reconciler, the
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
+from typing import Any
 
 import requests
 
@@ -16,7 +18,6 @@ from local.stack.config import INTEGRATION_TIMEOUT_SECONDS
 
 
 def cmd_order(args: argparse.Namespace) -> int:
-    from casso_payments.orders.model import OrderError
     from casso_payments.orders.repository import Orders
     from ops.qr import payee_from, show_qr
 
@@ -24,8 +25,7 @@ def cmd_order(args: argparse.Namespace) -> int:
     dynamodb = clients(state)["dynamodb"]
     table = state["resources"]["OrdersTable"]
     if args.action == "create":
-        payee = payee_from(state.get("parameters", {}))
-        if args.qr and payee is None:
+        if args.qr and payee_from(state.get("parameters", {})) is None:
             # Refused before the order exists: nothing half done to clean up.
             print(
                 "error: --qr: this stack has no payee, so an order has no VietQR to draw; "
@@ -35,21 +35,17 @@ def cmd_order(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        now = datetime.now(UTC)
-        try:
-            order = Orders(dynamodb, table).create(
-                args.code,
-                args.amount,
-                now=now,
-                note=args.note,
-                payee=payee,
-                expires_at=now + timedelta(seconds=args.expires_in) if args.expires_in else None,
-            )
-        except OrderError as error:
-            print(f"error: {error}", file=sys.stderr)
+        created = create_order(
+            state, args.code, args.amount, note=args.note, expires_in=args.expires_in
+        )
+        if "order_code" not in created:
+            print(f"error: {created.get('detail') or created}", file=sys.stderr)
             return 1
-        print(f"order {order.order_code} created: {order.expected_amount:,} VND, {order.status}")
-        if args.qr:
+        amount, status = created["amount"], created["status"]
+        print(f"order {created['order_code']} created: {amount:,} VND, {status}")
+        print(f"payment page: {created['payment_url']}")
+        order = Orders(dynamodb, table).get(created["order_code"])
+        if args.qr and order is not None:
             return show_qr(order, args.dir)
         return 0
     order = Orders(dynamodb, table).get(args.code)
@@ -58,6 +54,24 @@ def cmd_order(args: argparse.Namespace) -> int:
         return 1
     print_json(order.__dict__)
     return 0
+
+
+def create_order(
+    state: dict[str, Any], code: str, amount: int, *, note: str = "", expires_in: float = 0
+) -> dict[str, Any]:
+    """POST /orders on the running stack's orders API, as a shop would: the created order,
+    or the problem+json saying why not."""
+    body: dict[str, Any] = {"amount": amount, "order_code": code}
+    body |= {"description": note} if note else {}
+    body |= {"expires_in_seconds": math.ceil(expires_in)} if expires_in else {}
+    response = requests.post(
+        state["urls"]["orders_api"],
+        json=body,
+        headers={"Authorization": f"Bearer {state['credentials']['SHOP_API_KEY']}"},
+        timeout=INTEGRATION_TIMEOUT_SECONDS,
+    )
+    answer: dict[str, Any] = response.json()
+    return answer
 
 
 def cmd_send(args: argparse.Namespace) -> int:

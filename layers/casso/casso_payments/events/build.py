@@ -4,7 +4,8 @@ A transfer publishes `Transaction Received` (every processed transaction, with i
 then `Order Expired` if it found its order past due and expired it, then its outcome's own
 event (`Outcome.detail_type`), if the outcome has one: `transfer_events` is that list. The
 reconciler's expiry step publishes `Order Expired` (`order_expired`), its gaps step `Balance
-Gap Detected` and `Balance Gap Closed` (`balance_gap`). Every transfer's detail
+Gap Detected` and `Balance Gap Closed` (`balance_gap`), the shop's orders API `Order
+Cancelled` (`order_cancelled`). Every transfer's detail
 carries `transaction_id` and `order_code`, so a consumer can drop the rare copy a crash
 between publishing and committing can cause.
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 from casso_payments.aws.bus import Event
 from casso_payments.events import names
 from casso_payments.events.outcomes import Outcome
-from casso_payments.orders.model import EXPIRED, SETTLED
+from casso_payments.orders.model import CANCELLED, EXPIRED, SETTLED
 
 if TYPE_CHECKING:  # for types only: no cold start builds them
     from casso_payments.chain.links import Gap
@@ -82,6 +83,19 @@ def payment_conflict(entry: LedgerEntry, version: Version, order_code: str | Non
     return Event(names.PAYMENT_CONFLICT, detail)
 
 
+def order_cancelled(order: Order) -> Event:
+    """`Order Cancelled`: the shop cancelled an open order; no transaction caused it."""
+    detail: details.OrderCancelled = {
+        "transaction_id": None,
+        "order_code": order.key,
+        "expected_amount": order.expected_amount,
+        "paid_amount": order.paid_amount,
+        "status": CANCELLED,
+        "cancelled_at": order.cancelled_at,
+    }
+    return Event(names.ORDER_CANCELLED, detail)
+
+
 def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetail:
     outcome, order = effect.outcome, effect.order
     if outcome in (Outcome.UNMATCHED, Outcome.NEEDS_REVIEW):
@@ -105,6 +119,7 @@ def _outcome_detail(entry: LedgerEntry, effect: Effect) -> details.TransferDetai
         late: details.LatePayment = {
             **_transfer(entry, order.key),
             **_expired_state(order),
+            "status": order.status,  # EXPIRED or CANCELLED: why the transfer is late
             "late_amount": entry.transaction.amount,
         }
         return late

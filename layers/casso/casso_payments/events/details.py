@@ -12,6 +12,7 @@ from casso_payments.events.names import (
     BALANCE_GAP_CLOSED,
     BALANCE_GAP_DETECTED,
     LATE_PAYMENT,
+    ORDER_CANCELLED,
     ORDER_EXPIRED,
     ORDER_EXTRA_PAYMENT,
     ORDER_OVERPAID,
@@ -108,6 +109,17 @@ class OrderExpired(ExpiredState):
     order_code: str
 
 
+class OrderCancelled(TypedDict):
+    """The shop cancelled an open order (the orders API); no transfer caused it."""
+
+    transaction_id: None
+    order_code: str
+    expected_amount: int
+    paid_amount: int
+    status: str
+    cancelled_at: str | None
+
+
 class LatePayment(TransferDetail, ExpiredState):
     late_amount: int
 
@@ -152,5 +164,6 @@ DETAILS: Final[dict[str, type]] = {
     PAYMENT_CONFLICT: PaymentConflict,
     BALANCE_GAP_DETECTED: BalanceGapDetected,
     BALANCE_GAP_CLOSED: BalanceGapClosed,
+    ORDER_CANCELLED: OrderCancelled,
 }
 DETAIL_TYPES: Final = tuple(DETAILS)

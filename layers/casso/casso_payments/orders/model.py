@@ -13,11 +13,14 @@ transaction yet, so one transaction can never be applied to an order twice; a re
 back what the transfer produced instead of the order's current state (design invariant 7).
 Optional: vietqr (`payment_requests`), expires_at / expiring / expired_at / late_payments
 (an order that expires unpaid: `Orders.expire`, `Orders.keep_late`), refunds /
-refunded_amount (money out naming the order: `Orders.add_refund`).
+refunded_amount (money out naming the order: `Orders.add_refund`), and from the shop's
+orders API: metadata (the shop's JSON object, stored as JSON text), notify_url (where the
+shop wants its webhooks), listed (ListedIndex's key), cancelled_at (`Orders.cancel`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypedDict
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
         payee: Payee | None
         pattern: str | None
         expires_at: datetime | None
+        metadata: dict[str, Any] | None
+        notify_url: str | None
 
 
 PENDING: Final = "PENDING"
@@ -48,11 +53,19 @@ PAID: Final = "PAID"
 OVERPAID: Final = "OVERPAID"
 # Past its expires_at while unpaid (`order_expiry`): transfers are kept as late payments.
 EXPIRED: Final = "EXPIRED"
-STATUSES = (PENDING, PARTIALLY_PAID, PAID, OVERPAID, EXPIRED)
+# Cancelled by the shop while open (`Orders.cancel`): transfers are kept as late payments.
+CANCELLED: Final = "CANCELLED"
+STATUSES = (PENDING, PARTIALLY_PAID, PAID, OVERPAID, EXPIRED, CANCELLED)
 SETTLED = (PAID, OVERPAID)
 OPEN = (PENDING, PARTIALLY_PAID)
+# Closed unpaid: a transfer for one is kept (`Orders.keep_late`), never paid, until a person
+# decides.
+CLOSED = (EXPIRED, CANCELLED)
 # The sparse ExpiringIndex's partition: set on orders with an expiry while it may still fire.
 EXPIRING: Final = "due"
+# ListedIndex's partition: every order created through `new_order` carries it, so the
+# orders API lists them newest first with a Query (never a Scan).
+LISTED: Final = "order"
 
 
 class OrderError(ValueError):
@@ -93,8 +106,17 @@ class Order:
     late: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
     # Money-out transfers naming the order (`refunds`): id -> {amount, at}; amount > 0.
     refunds: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
-    # Where this order's events are POSTed (the notifier); None: the stack's NotifyUrl.
+    # The shop's own JSON object, given when it created the order (the orders API).
+    metadata: dict[str, Any] | None = field(default=None, compare=False)
+    # Where the shop wants this order's events as webhooks (the notifier reads it).
     notify_url: str | None = None
+    cancelled_at: str | None = None
+    # Its `Order Cancelled` went out (`Orders.cancel_done`): a repeated cancel publishes
+    # only while this is False.
+    cancel_published: bool = field(default=False, compare=False)
+    # The payments map as stored, by id: amount, at, and source (webhook-v1, webhook-v2,
+    # reconcile) when the processor kept it.
+    payment_items: dict[int, dict[str, Any]] = field(default_factory=dict, compare=False)
 
     @property
     def refunded_amount(self) -> int:
@@ -147,7 +169,11 @@ def order_from_values(values: dict[str, Any]) -> Order:
         expiring=values.get("expiring") == EXPIRING,
         late={int(t): dict(v) for t, v in (values.get("late_payments") or {}).items()},
         refunds={int(t): dict(v) for t, v in (values.get("refunds") or {}).items()},
-        notify_url=values.get("notify_url") or None,
+        metadata=json.loads(values["metadata"]) if values.get("metadata") else None,
+        notify_url=values.get("notify_url"),
+        cancelled_at=values.get("cancelled_at"),
+        cancel_published=bool(values.get("cancel_published")),
+        payment_items={int(t): dict(p) for t, p in values.get("payments", {}).items()},
     )
 
 
@@ -160,6 +186,8 @@ def new_order(
     payee: Payee | None = None,
     pattern: str | None = None,
     expires_at: datetime | None = None,
+    metadata: dict[str, Any] | None = None,
+    notify_url: str | None = None,
 ) -> tuple[Order, dict[str, Any]]:
     """A PENDING order and its item, checked; nothing written. Raises OrderError if the code
     is unusable or the amount isn't a positive whole number of VND. With a `payee`, the
@@ -194,6 +222,8 @@ def new_order(
         vietqr=qr,
         expires_at=timestamp(expires_at) if expires_at else None,
         expiring=expires_at is not None,
+        metadata=metadata,
+        notify_url=notify_url,
     )
     item: dict[str, Any] = {
         "pk": key,
@@ -205,7 +235,12 @@ def new_order(
         "paid_amount": 0,
         "payments": {},
         "note": note,
+        "listed": LISTED,
     }
+    if metadata is not None:  # JSON text: DynamoDB has no floats, and this keeps it exact
+        item["metadata"] = json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
+    if notify_url:
+        item["notify_url"] = notify_url
     if qr:
         item["vietqr"] = qr
     if expires_at is not None:
@@ -215,7 +250,16 @@ def new_order(
     return order, item
 
 
-class OrderExpired(OrderError):
+class OrderExists(OrderError):
+    """An order with the same canonical code exists already."""
+
+
+class OrderClosed(OrderError):
+    """The order was closed unpaid (EXPIRED or CANCELLED) before this transfer reached it:
+    the transfer is a late payment."""
+
+
+class OrderExpired(OrderClosed):
     """The order expired before this transfer reached it: the transfer is a late payment."""
 
 

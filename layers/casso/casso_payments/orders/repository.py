@@ -16,8 +16,9 @@ index for the next run. The caller that expired the order (a transfer or the rec
 publishes the event; another publishes only for an order left EXPIRED and `expiring` longer
 than its expirer can still be running (`reconciler.expiry`), so the event goes out once per
 order. The reconciler finds due orders with one Query on the index (`due`), never a scan.
-A transfer for an EXPIRED order is kept on it as a late payment (`keep_late`, once, like
-payments) and settles nothing.
+A transfer for an EXPIRED or CANCELLED order is kept on it as a late payment (`keep_late`,
+once, like payments) and settles nothing. The shop's API cancels an open order (`cancel`)
+and lists orders newest first from ListedIndex (`page`), never a scan.
 """
 
 from __future__ import annotations
@@ -26,16 +27,28 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Unpack
 
-from casso_payments.aws.dynamo import Table, Written, from_dynamodb, timestamp
+from casso_payments.aws.dynamo import (
+    Table,
+    Written,
+    from_dynamodb,
+    placeholders,
+    timestamp,
+    to_dynamodb,
+)
 from casso_payments.orders.codes import canonical_code
 from casso_payments.orders.model import (
+    CANCELLED,
+    CLOSED,
     EXPIRED,
     EXPIRING,
+    LISTED,
     OPEN,
     SETTLED,
     AppliedPayment,
     Order,
+    OrderClosed,
     OrderError,
+    OrderExists,
     OrderExpired,
     PaymentResult,
     RefundResult,
@@ -51,6 +64,7 @@ if TYPE_CHECKING:
     from casso_payments.orders.model import OrderOptions
 
 EXPIRING_INDEX: Final = "ExpiringIndex"
+LISTED_INDEX: Final = "ListedIndex"
 ATTEMPTS: Final = 5  # optimistic writes tried before giving up on an order that keeps changing
 
 
@@ -72,7 +86,7 @@ class Orders:
         OrderError if `new_order` refuses it or an order with the same canonical code exists."""
         order, item = new_order(order_code, expected_amount, now=now, **options)
         if not self.table.put_if(item, "attribute_not_exists(pk)").written:
-            raise OrderError(f"an order with code {order.key} already exists")
+            raise OrderExists(f"an order with code {order.key} already exists")
         return order
 
     def get(self, order_code: str) -> Order | None:
@@ -113,14 +127,18 @@ class Orders:
         tolerance: int,
         now: datetime,
         accept_expired: bool = False,
+        source: str = "",
     ) -> PaymentResult:
-        """Add a transfer to an order, once, within `tolerance` VND of its amount. An EXPIRED
-        order takes no payment (OrderExpired) unless a person accepted it late."""
+        """Add a transfer (from `source`) to an order, once, within `tolerance` VND of its
+        amount. An EXPIRED or CANCELLED order takes no payment (OrderClosed) unless a person
+        accepted it late."""
         for _ in range(ATTEMPTS):
             if transaction_id in order.applied:
                 return PaymentResult(order, False, order.applied[transaction_id])
             if order.status == EXPIRED and not accept_expired:
                 raise OrderExpired(f"order {order.key} expired at {order.expired_at}")
+            if order.status == CANCELLED and not accept_expired:
+                raise OrderClosed(f"order {order.key} was cancelled at {order.cancelled_at}")
             paid = order.paid_amount + amount
             status = settle(order.expected_amount, paid, tolerance)
             # Writes are serialised by the paid_amount condition, so exactly one transfer per
@@ -137,6 +155,7 @@ class Orders:
             condition = "attribute_exists(pk) AND paid_amount = :before AND #status = :was"
             condition += " AND attribute_not_exists(payments.#tid)"
             stored = {"amount": amount, "at": at, "status": status, "paid_amount": paid}
+            stored |= {"source": source} if source else {}
             values = {"payment": {**stored, "settles": settles}, "paid": paid, "status": status}
             values |= {"at": at, "before": order.paid_amount, "was": order.status}
             names = {"#tid": str(transaction_id), "#status": "status"}
@@ -221,15 +240,18 @@ class Orders:
     def keep_late(
         self, order: Order, *, transaction_id: int, amount: int, now: datetime
     ) -> tuple[Order, bool]:
-        """Keep a transfer on its EXPIRED order as a late payment, once; (order, newly added)."""
+        """Keep a transfer on its EXPIRED or CANCELLED order as a late payment, once;
+        (order, newly added)."""
         if transaction_id in order.late:
             return order, False
         update = "SET late_payments.#tid = :late, updated_at = :at"
-        condition = "#status = :expired AND attribute_not_exists(late_payments.#tid)"
+        condition = "#status IN (:expired, :cancelled)"
+        condition += " AND attribute_not_exists(late_payments.#tid)"
         condition += " AND attribute_not_exists(payments.#tid)"
         values = {"late": {"amount": amount, "at": timestamp(now)}, "at": timestamp(now)}
+        values |= dict(zip(("expired", "cancelled"), CLOSED, strict=True))
         names = {"#tid": str(transaction_id), "#status": "status"}
-        written = self._update(order.key, update, condition, values | {"expired": EXPIRED}, names)
+        written = self._update(order.key, update, condition, values, names)
         current = self.get(order.key)
         if written.written:
             return current or order, True
@@ -239,3 +261,57 @@ class Orders:
             f"order {order.key}: transaction {transaction_id} can't be kept as a late payment"
             f" (the order is {current.status if current else 'gone'})"
         )
+
+    def cancel(self, order_code: str, *, now: datetime) -> tuple[Order | None, bool]:
+        """Move an open order to CANCELLED: (the order as it is now, None if there is none;
+        whether this call cancelled it). Conditional on the status, so a payment and a cancel
+        racing can't both win. It leaves ExpiringIndex: nothing will expire it any more."""
+        key = canonical_code(order_code)
+        at = timestamp(now)
+        update = "SET #status = :cancelled, cancelled_at = :at, updated_at = :at, "
+        update += "late_payments = if_not_exists(late_payments, :none) REMOVE expiring"
+        condition = "#status IN (:pending, :partial)"
+        values = {"cancelled": CANCELLED, "at": at, "none": {}}
+        values |= dict(zip(("pending", "partial"), OPEN, strict=True))
+        written = self._update(key, update, condition, values, {"#status": "status"}, "ALL_NEW")
+        if written.written:
+            return order_from_values(from_dynamodb(written.attributes)), True
+        return self.get(key), False
+
+    def cancel_done(self, key: str) -> None:
+        """The order's `Order Cancelled` is out: a repeated cancel won't publish it again."""
+        self._update(key, "SET cancel_published = :yes", "attribute_exists(pk)", {"yes": True})
+
+    def page(
+        self,
+        *,
+        limit: int,
+        status: str | None = None,
+        after: str | None = None,
+        cursor: dict[str, Any] | None = None,
+    ) -> tuple[list[Order], dict[str, Any] | None]:
+        """Up to `limit` orders newest first (of `status`, created after `after`), from
+        ListedIndex, starting past `cursor`; and the cursor of the next page (None: no more).
+        A status filter reads on until the page is full or the index ends."""
+        condition = "listed = :listed" + (" AND created_at > :after" if after else "")
+        values: dict[str, Any] = {"listed": LISTED} | ({"after": after} if after else {})
+        request: dict[str, Any] = {"TableName": self.table.name, "IndexName": LISTED_INDEX}
+        request |= {"KeyConditionExpression": condition, "ScanIndexForward": False}
+        if status:
+            request |= {"FilterExpression": "#status = :status"}
+            request |= {"ExpressionAttributeNames": {"#status": "status"}}
+            values["status"] = status
+        request["ExpressionAttributeValues"] = placeholders(**values)
+        found: list[Order] = []
+        start = cursor
+        while True:
+            start_at: dict[str, Any] = {"ExclusiveStartKey": to_dynamodb(start)} if start else {}
+            answer = self.table.dynamodb.query(**request, **start_at, Limit=limit + 1)
+            for item in answer.get("Items", []):
+                if len(found) == limit:  # one more exists: the page ends at the last kept
+                    last = found[-1]
+                    return found, {"pk": last.key, "listed": LISTED, "created_at": last.created_at}
+                found.append(order_from_values(from_dynamodb(item)))
+            if "LastEvaluatedKey" not in answer:
+                return found, None
+            start = from_dynamodb(answer["LastEvaluatedKey"])

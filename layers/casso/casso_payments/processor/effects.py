@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from casso_payments.events.effect import CONFIRMED, NOT_REQUIRED, REFUSED, Effect
 from casso_payments.events.outcomes import Outcome
 from casso_payments.ledger.entries import ORDER, Binding, LedgerEntry, Superseded
-from casso_payments.orders.model import EXPIRED, Order, OrderError, OrderExpired, is_due
+from casso_payments.orders.model import CLOSED, Order, OrderClosed, OrderError, is_due
 from casso_payments.processor import confirmation
 
 if TYPE_CHECKING:
@@ -73,8 +73,8 @@ def pay(
     entry: LedgerEntry, order: Order, binding: Binding, deps: ProcessorDeps, *, now: datetime
 ) -> Effect:
     """Apply the transfer to its order once Casso vouches for it (`vouch`), or keep it as a
-    late payment when the order has expired (expiring it first if it is past due). A retry
-    finds the transfer in `applied` or in `late` and says the same."""
+    late payment when the order has expired (expiring it first if it is past due) or was
+    cancelled. A retry finds the transfer in `applied` or in `late` and says the same."""
     transaction, orders = entry.transaction, deps.orders
     tid = transaction.id
     code = binding.order_code or order.key
@@ -90,7 +90,7 @@ def pay(
         if expired is not None:
             order = expired
             expired_by_us = expired if by_us else None
-    if accepted or tid in order.applied or order.status != EXPIRED:
+    if accepted or tid in order.applied or order.status not in CLOSED:
         try:
             result = orders.pay(
                 order,
@@ -99,8 +99,9 @@ def pay(
                 tolerance=deps.settings.amount_tolerance,
                 now=now,
                 accept_expired=accepted,
+                source=entry.source,
             )
-        except OrderExpired:
+        except OrderClosed:
             order = orders.get(order.key) or order
         else:
             outcome = Outcome.of_payment(result.payment)

@@ -11,6 +11,7 @@ class; what they share is here:
     processor    ProcessorSettings
     reconciler   ReconcilerSettings
     pay_page     PayPageSettings
+    orders_api   OrdersApiSettings
 """
 
 from __future__ import annotations

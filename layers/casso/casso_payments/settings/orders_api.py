@@ -1,0 +1,40 @@
+"""The orders API's settings (OrdersApiFunction's environment, docs/configuration.md)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from casso_payments.orders.codes import DEFAULT_PATTERN, PatternError, compile_pattern
+from casso_payments.orders.payment_requests import Payee
+from casso_payments.settings import FunctionSettings, SettingsError
+
+
+@dataclass(frozen=True)
+class OrdersApiSettings(FunctionSettings):
+    orders_table_name: str
+    idempotency_table_name: str
+    event_bus_name: str
+    shop_api_key_secret_id: str
+    pay_link_secret_id: str
+    order_code_pattern: str = DEFAULT_PATTERN
+    # The account orders' VietQRs pay into; None: orders have no VietQR.
+    payee: Payee | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersApiSettings:
+        env = os.environ if env is None else env
+        pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN
+        try:
+            compile_pattern(pattern)
+        except PatternError as error:
+            raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
+        bank_bin = env.get("PAYEE_BANK_BIN", "").strip()
+        account = env.get("PAYEE_ACCOUNT_NUMBER", "").strip()
+        name = env.get("PAYEE_ACCOUNT_NAME", "").strip()
+        return cls(
+            **cls.required_from(env, but=("order_code_pattern",)),
+            order_code_pattern=pattern,
+            payee=Payee(bank_bin, account, name) if bank_bin and account else None,
+        )
