@@ -16,9 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from ops.closed_stdout import quiet_when_stdout_closes
 from ops.commands import Command, Failed, Usage
+from ops.commands.api_keys import cmd_api_key
 from ops.commands.conflicts import cmd_conflicts
 from ops.commands.notifications import cmd_notifications, cmd_notify_secret
-from ops.commands.api_keys import cmd_api_key
 from ops.commands.orders import cmd_order
 from ops.commands.quarantine import cmd_quarantine
 from ops.commands.setup import (
