@@ -158,6 +158,7 @@ class LocalPipeline:
             # v1 payments are confirmed with the simulator's API, as with Casso's.
             "ProcessorFunction": {"CASSO_API_BASE_URL": self.casso.api_url},
             "NotifierFunction": notifications.start_shop(self),
+            "OrdersApiFunction": {"NOTIFY_ALLOW_LOOPBACK": "true"},  # the local shop's http
         }
         timeouts = {"ProcessorFunction": self.processor_timeout}
         for logical_id in self.function_ids:

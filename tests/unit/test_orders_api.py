@@ -193,6 +193,13 @@ def test_a_code_that_exists_in_any_spelling_is_a_conflict(api, stack):
         ({"amount": 1, "metadata": ["not", "an", "object"]}, "metadata"),
         ({"amount": 1, "notify_url": "ftp://shop.example/x"}, "notify_url"),
         ({"amount": 1, "notify_url": "not a url"}, "notify_url"),
+        # The SSRF guard's set-time half: https, and no address a stranger mustn't reach.
+        ({"amount": 1, "notify_url": "http://shop.example/hooks"}, "notify_url"),
+        ({"amount": 1, "notify_url": "https://169.254.169.254/latest"}, "notify_url"),
+        ({"amount": 1, "notify_url": "https://10.0.0.7/hooks"}, "notify_url"),
+        ({"amount": 1, "notify_url": "https://127.0.0.1:8443/hooks"}, "notify_url"),
+        ({"amount": 1, "notify_url": "https://localhost/hooks"}, "notify_url"),
+        ({"amount": 1, "notify_url": "https://user:pw@shop.example/hooks"}, "notify_url"),
         ({"amount": 1, "expires_in_seconds": 0}, "expires_in_seconds"),
         ({"amount": 1, "description": "x" * 256}, "description"),
         ({"amount": 1, "currency": "VND"}, "currency"),

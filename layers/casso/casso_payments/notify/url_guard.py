@@ -2,7 +2,8 @@
 
 `check_url_shape` is the set-time check that needs no network (the orders API on an order's
 `notify_url`, `ops`, the NotifyUrl parameter at cold start): https only (plain http only to
-loopback when `allow_loopback`), a host, no credentials, no fragment.
+loopback when `allow_loopback`), a host, no credentials, no fragment, and an address written
+in the URL (not a name) already public.
 `check_notify_url` adds the send-time check: every address the host resolves to must be
 public (not private, loopback, link-local, metadata, shared, multicast or reserved), and the
 POST connects to the address checked (`send.post`), so a DNS answer changed between check
@@ -56,6 +57,15 @@ def check_url_shape(url: str, *, allow_loopback: bool = False) -> SplitResult:
         raise UnsafeUrl("a notify URL must not have a fragment")
     if parts.scheme == "http" and not _is_loopback_name(parts.hostname):
         raise UnsafeUrl("plain http is allowed only to loopback, locally")
+    if _is_loopback_name(parts.hostname) and not allow_loopback:
+        raise UnsafeUrl(f"{parts.hostname} is a loopback address")
+    try:  # an address written in the URL is checked now; a name, when it is resolved
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return parts
+    refused = why_refused(literal, allow_loopback=allow_loopback)
+    if refused:
+        raise UnsafeUrl(f"{parts.hostname} is {refused}")
     return parts
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from casso_payments.orders.codes import DEFAULT_PATTERN, PatternError, compile_pattern
 from casso_payments.orders.payment_requests import Payee
-from casso_payments.settings import FunctionSettings, SettingsError
+from casso_payments.settings import FunctionSettings, SettingsError, true_or_false
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,8 @@ class OrdersApiSettings(FunctionSettings):
     order_code_pattern: str = DEFAULT_PATTERN
     # The account orders' VietQRs pay into; None: orders have no VietQR.
     payee: Payee | None = None
+    # An order's notify_url may be plain http to loopback: set only by the local stack.
+    allow_loopback: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersApiSettings:
@@ -37,4 +39,5 @@ class OrdersApiSettings(FunctionSettings):
             **cls.required_from(env, but=("order_code_pattern",)),
             order_code_pattern=pattern,
             payee=Payee(bank_bin, account, name) if bank_bin and account else None,
+            allow_loopback=true_or_false(env, "NOTIFY_ALLOW_LOOPBACK", False),
         )

@@ -116,7 +116,9 @@ def _given_code(order_code: str | None) -> str:
 
 def create(event: dict[str, Any], deps: ShopDeps, now: datetime) -> dict[str, Any]:
     headers = event.get("headers") or {}
-    request = create_request(headers, event.get("body"))
+    request = create_request(
+        headers, event.get("body"), allow_loopback=deps.settings.allow_loopback
+    )
     key = checked_key(header(headers, "Idempotency-Key"))
 
     def work() -> dict[str, Any]:

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 from casso_payments.aws.dynamo import timestamp
+from casso_payments.notify.url_guard import UnsafeUrl, check_url_shape
 from casso_payments.orders.model import LISTED, STATUSES
 from casso_payments.shop.problems import FieldError, Problem, invalid
 
@@ -132,22 +132,24 @@ def _metadata(value: Any, errors: list[FieldError]) -> dict[str, Any] | None:
     return value
 
 
-def _url(value: Any, errors: list[FieldError]) -> str | None:
+def _url(value: Any, errors: list[FieldError], allow_loopback: bool) -> str | None:
     url = _text(value, "notify_url", MAX_URL_CHARS, errors)
     if url is None:
         return None
-    try:
-        parts = urlsplit(url)
-        ok = parts.scheme in ("https", "http") and bool(parts.hostname) and url.isascii()
-    except ValueError:
-        ok = False
-    if not ok or any(c.isspace() for c in url):
-        errors.append(FieldError("notify_url", "expected an absolute http(s) URL"))
+    if not url.isascii() or any(c.isspace() for c in url):
+        errors.append(FieldError("notify_url", "expected an absolute https URL"))
+        return None
+    try:  # the notifier's SSRF guard, its set-time half: no DNS here
+        check_url_shape(url, allow_loopback=allow_loopback)
+    except UnsafeUrl as error:
+        errors.append(FieldError("notify_url", str(error)))
         return None
     return url
 
 
-def create_request(headers: Mapping[str, str] | None, body: str | None) -> CreateRequest:
+def create_request(
+    headers: Mapping[str, str] | None, body: str | None, *, allow_loopback: bool = False
+) -> CreateRequest:
     """POST /orders' body, checked; Problem (4xx) naming every field that is wrong."""
     value = json_body(headers, body)
     if not isinstance(value, dict):
@@ -170,7 +172,7 @@ def create_request(headers: Mapping[str, str] | None, body: str | None) -> Creat
     metadata = value.get("metadata")
     metadata = _metadata(metadata, errors) if metadata is not None else None
     url = value.get("notify_url")
-    url = _url(url, errors) if url is not None else None
+    url = _url(url, errors, allow_loopback) if url is not None else None
     if errors:
         raise invalid(errors)
     return CreateRequest(amount or 0, code, expires, described or "", metadata, url)
