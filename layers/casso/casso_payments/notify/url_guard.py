@@ -1,9 +1,9 @@
 """The SSRF guard: a notify URL may only lead to the public internet.
 
-`check_url_shape` is the set-time check that needs no network (the orders API on an order's
-`notify_url`, `ops`, the NotifyUrl parameter at cold start): https only (plain http only to
-loopback when `allow_loopback`), a host, no credentials, no fragment, and an address written
-in the URL (not a name) already public.
+`check_url_shape` is the set-time check that needs no network (`ops`, the NotifyUrl
+parameter at cold start): https only (plain http only to
+loopback when `allow_loopback`), a host, no credentials, no fragment; `check_url_given` adds,
+where a shop gives a URL (an order's `notify_url`), that an address written in it is public.
 `check_notify_url` adds the send-time check: every address the host resolves to must be
 public (not private, loopback, link-local, metadata, shared, multicast or reserved), and the
 POST connects to the address checked (`send.post`), so a DNS answer changed between check
@@ -57,15 +57,25 @@ def check_url_shape(url: str, *, allow_loopback: bool = False) -> SplitResult:
         raise UnsafeUrl("a notify URL must not have a fragment")
     if parts.scheme == "http" and not _is_loopback_name(parts.hostname):
         raise UnsafeUrl("plain http is allowed only to loopback, locally")
-    if _is_loopback_name(parts.hostname) and not allow_loopback:
-        raise UnsafeUrl(f"{parts.hostname} is a loopback address")
-    try:  # an address written in the URL is checked now; a name, when it is resolved
-        literal = ipaddress.ip_address(parts.hostname)
+    return parts
+
+
+def check_url_given(url: str, *, allow_loopback: bool = False) -> SplitResult:
+    """Where a shop gives a URL (an order's notify_url): the shape, and a host that is
+    already refused as written (an address that isn't public, or `localhost`), so the shop
+    hears now rather than from the notification log. A name is checked when it is resolved
+    (`check_notify_url`). Raises UnsafeUrl."""
+    parts = check_url_shape(url, allow_loopback=allow_loopback)
+    host = parts.hostname or ""
+    if _is_loopback_name(host) and not allow_loopback:
+        raise UnsafeUrl(f"{host} is a loopback address")
+    try:
+        written = ipaddress.ip_address(host)
     except ValueError:
         return parts
-    refused = why_refused(literal, allow_loopback=allow_loopback)
+    refused = why_refused(written, allow_loopback=allow_loopback)
     if refused:
-        raise UnsafeUrl(f"{parts.hostname} is {refused}")
+        raise UnsafeUrl(f"{host} is {refused}")
     return parts
 
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from casso_payments.aws.dynamo import timestamp
-from casso_payments.notify.url_guard import UnsafeUrl, check_url_shape
+from casso_payments.notify.url_guard import UnsafeUrl, check_url_given
 from casso_payments.orders.model import LISTED, STATUSES
 from casso_payments.shop.problems import FieldError, Problem, invalid
 
@@ -140,7 +140,7 @@ def _url(value: Any, errors: list[FieldError], allow_loopback: bool) -> str | No
         errors.append(FieldError("notify_url", "expected an absolute https URL"))
         return None
     try:  # the notifier's SSRF guard, its set-time half: no DNS here
-        check_url_shape(url, allow_loopback=allow_loopback)
+        check_url_given(url, allow_loopback=allow_loopback)
     except UnsafeUrl as error:
         errors.append(FieldError("notify_url", str(error)))
         return None
