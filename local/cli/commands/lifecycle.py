@@ -10,6 +10,7 @@ import time
 
 from local.cli.render import print_json
 from local.cli.stack_client import NotRunning, call, command, running
+from local.cli.story import PAYEE
 from local.stack.config import STATE_FILE, Credentials, PortInUse, Ports, free_port, port_is_free
 
 SAMPLE_EVENTS_HINT = (
@@ -62,7 +63,9 @@ def cmd_up(args: argparse.Namespace) -> int:
             reconcile_every=args.reconcile_every,
             minute=args.casso_minute,
             casso_disable_after_minutes=args.casso_disable_after_minutes,
-            parameters=dict(args.parameter),
+            # The demo's payee unless one is given, so every order has a VietQR and its
+            # payment page a QR to scan (a made-up account: nothing is ever paid into it).
+            parameters={**PAYEE, **dict(args.parameter)},
         )
         stack.start()
     except PortInUse as error:
@@ -74,6 +77,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     state = stack.describe()
     print(f"Casso payments local stack is up (pid {state['pid']}).\n")
     print(f"  webhook (ReceiverFunction)  POST {state['urls']['webhook']}")
+    orders = state["urls"]["orders_api"]
+    print(f"  orders API (shop)           POST {orders}   (Bearer SHOP_API_KEY)")
+    print(f"  payment pages (buyer)       GET  {orders.removesuffix('/orders')}/pay/<code>?t=...")
+    print(f"  the shop's webhook endpoint {state['urls']['shop']}")
     print(f"  Casso simulator API         {state['urls']['casso_api']}")
     print(f"  local AWS (moto server)     {state['urls']['moto']}")
     print(f"  function logs               {state['logs']}/")
