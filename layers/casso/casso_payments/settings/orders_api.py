@@ -6,9 +6,14 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from casso_payments.orders.codes import DEFAULT_PATTERN, PatternError, compile_pattern
+from casso_payments.orders.codes import DEFAULT_PATTERN
 from casso_payments.orders.payment_requests import Payee
-from casso_payments.settings import FunctionSettings, SettingsError, true_or_false
+from casso_payments.settings import (
+    FunctionSettings,
+    order_code_pattern,
+    payee,
+    true_or_false,
+)
 
 
 @dataclass(frozen=True)
@@ -27,17 +32,9 @@ class OrdersApiSettings(FunctionSettings):
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> OrdersApiSettings:
         env = os.environ if env is None else env
-        pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN
-        try:
-            compile_pattern(pattern)
-        except PatternError as error:
-            raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
-        bank_bin = env.get("PAYEE_BANK_BIN", "").strip()
-        account = env.get("PAYEE_ACCOUNT_NUMBER", "").strip()
-        name = env.get("PAYEE_ACCOUNT_NAME", "").strip()
         return cls(
             **cls.required_from(env, but=("order_code_pattern",)),
-            order_code_pattern=pattern,
-            payee=Payee(bank_bin, account, name) if bank_bin and account else None,
+            order_code_pattern=order_code_pattern(env),
+            payee=payee(env),
             allow_loopback=true_or_false(env, "NOTIFY_ALLOW_LOOPBACK", False),
         )

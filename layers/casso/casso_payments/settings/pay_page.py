@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from casso_payments.orders.payment_requests import Payee
-from casso_payments.settings import required
+from casso_payments.settings import payee, required
 
 
 @dataclass(frozen=True)
@@ -22,11 +22,8 @@ class PayPageSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PayPageSettings:
         env = os.environ if env is None else env
-        bank_bin = env.get("PAYEE_BANK_BIN", "").strip()
-        account = env.get("PAYEE_ACCOUNT_NUMBER", "").strip()
-        name = env.get("PAYEE_ACCOUNT_NAME", "").strip()
         return cls(
             orders_table_name=required(env, "ORDERS_TABLE_NAME"),
             pay_link_secret_id=required(env, "PAY_LINK_SECRET_ID"),
-            payee=Payee(bank_bin, account, name) if bank_bin and account else None,
+            payee=payee(env),
         )

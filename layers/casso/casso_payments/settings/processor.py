@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from casso_payments.settings import (
     CASSO_API_BASE_URL,
     FunctionSettings,
-    SettingsError,
     account_list,
     casso_api_base_url,
     choice,
+    order_code_pattern,
     whole_number,
 )
 
@@ -39,14 +39,8 @@ class ProcessorSettings(FunctionSettings):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
-        from casso_payments.orders.codes import DEFAULT_PATTERN, PatternError, compile_pattern
-
         env = os.environ if env is None else env
-        pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN
-        try:
-            compile_pattern(pattern)
-        except PatternError as error:
-            raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
+        pattern = order_code_pattern(env)
         return cls(
             **cls.required_from(env, but=("order_code_pattern",)),
             order_code_pattern=pattern,
