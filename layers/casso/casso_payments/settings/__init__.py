@@ -12,16 +12,14 @@ class; what they share is here:
     reconciler   ReconcilerSettings
     pay_page     PayPageSettings
     orders_api   OrdersApiSettings
+    orders       what every function that handles orders reads: the code pattern, the payee
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from typing import TYPE_CHECKING, Any, Final
-
-if TYPE_CHECKING:
-    from casso_payments.orders.payment_requests import Payee
+from typing import Any, Final
 
 # Casso's API, unless CASSO_API_BASE_URL (the template's CassoApiBaseUrl) says otherwise.
 CASSO_API_BASE_URL: Final = "https://oauth.casso.vn/v2"
@@ -110,27 +108,3 @@ def true_or_false(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in ("false", "0", "no"):
         return False
     raise SettingsError(f"{name} must be true or false, got {raw!r}")
-
-
-def order_code_pattern(env: Mapping[str, str]) -> str:
-    """ORDER_CODE_PATTERN (the template's OrderCodePattern), checked; empty: the default."""
-    # Imported here: only the functions that match order codes pay for it at cold start.
-    from casso_payments.orders.codes import DEFAULT_PATTERN, PatternError, compile_pattern
-
-    pattern = env.get("ORDER_CODE_PATTERN", "").strip() or DEFAULT_PATTERN
-    try:
-        compile_pattern(pattern)
-    except PatternError as error:
-        raise SettingsError(f"ORDER_CODE_PATTERN: {error}") from None
-    return pattern
-
-
-def payee(env: Mapping[str, str]) -> Payee | None:
-    """The account orders are paid into (PAYEE_BANK_BIN, PAYEE_ACCOUNT_NUMBER, and its
-    holder's PAYEE_ACCOUNT_NAME: the template's Payee* parameters); None without one."""
-    from casso_payments.orders.payment_requests import Payee
-
-    bank_bin = env.get("PAYEE_BANK_BIN", "").strip()
-    account = env.get("PAYEE_ACCOUNT_NUMBER", "").strip()
-    name = env.get("PAYEE_ACCOUNT_NAME", "").strip()
-    return Payee(bank_bin, account, name) if bank_bin and account else None

@@ -8,12 +8,8 @@ from dataclasses import dataclass
 
 from casso_payments.orders.codes import DEFAULT_PATTERN
 from casso_payments.orders.payment_requests import Payee
-from casso_payments.settings import (
-    FunctionSettings,
-    order_code_pattern,
-    payee,
-    true_or_false,
-)
+from casso_payments.settings import FunctionSettings, true_or_false
+from casso_payments.settings.orders import order_code_pattern, payee
 
 
 @dataclass(frozen=True)

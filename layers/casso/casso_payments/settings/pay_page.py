@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from casso_payments.orders.payment_requests import Payee
-from casso_payments.settings import payee, required
+from casso_payments.settings import required
+from casso_payments.settings.orders import payee
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from casso_payments.settings import (
     account_list,
     casso_api_base_url,
     choice,
-    order_code_pattern,
     whole_number,
 )
 
@@ -39,6 +38,8 @@ class ProcessorSettings(FunctionSettings):
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProcessorSettings:
+        from casso_payments.settings.orders import order_code_pattern
+
         env = os.environ if env is None else env
         pattern = order_code_pattern(env)
         return cls(
