@@ -8,6 +8,7 @@ import json
 import random
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -120,8 +121,9 @@ def measure(
 
 def _print_difference(function: str, handler: list[str], floor: list[str]) -> None:
     """Where a floor's requests first part from its handler's (a floor to bring in line)."""
-    only_handler = [s for s in handler if s not in floor]
-    only_floor = [s for s in floor if s not in handler]
+    # Counted: a request made twice by one side and once by the other differs too.
+    only_handler = list((Counter(handler) - Counter(floor)).elements())
+    only_floor = list((Counter(floor) - Counter(handler)).elements())
     print(f"  {function}: the floor's requests differ from the handler's", file=sys.stderr)
     for label, shapes in (("handler only", only_handler), ("floor only", only_floor)):
         for shape in shapes:

@@ -74,6 +74,7 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
         Orders(clients["dynamodb"], stack.ref("OrdersTable")).create(
             f"DH{tid}", transaction["amount"], now=datetime.now(UTC)
         )
+        chain_onto_the_one_before(transaction, clients, stack)
         message = json.dumps({"transaction_id": tid, "source": "webhook-v1"})
         event = sqs_event([sqs_record(message)])
     elif function == "NotifierFunction":
@@ -92,6 +93,22 @@ def prepare(function: str, run: int, stack: Any, clients: dict, workdir: Path) -
         event = {}
     path.write_text(json.dumps(event))
     return path
+
+
+def chain_onto_the_one_before(transaction: dict[str, Any], clients: dict, stack: Any) -> None:
+    """A transaction before it in the account's balance chain, as all but an account's first
+    have: the processor finds its balance before reached (no chain start, no Casso sync)."""
+    from dataclasses import replace
+
+    from casso_payments.casso.payload import parse_transaction
+    from casso_payments.chain.links import link_of
+    from casso_payments.chain.repository import BalanceChain
+
+    link = link_of(parse_transaction(transaction), "webhook-v1")
+    if link is None or link.before is None:
+        raise RuntimeError("the cold-start transaction must carry an account and a balance")
+    previous = replace(link, transaction_id=link.transaction_id - 1, balance=link.before)
+    BalanceChain(clients["dynamodb"], stack.ref("BalanceChainTable")).add(previous)
 
 
 def orders_api_event(tid: int) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The processor's job, bare: claim the transaction, bind it, pay the order, publish, mark."""
+"""The processor's job, bare: claim the transaction, bind it, claim it on the ledger, pay the
+order, join its account's balance chain, publish, mark."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def floor(event: dict[str, Any]) -> None:
         Key=key,
         ExpressionAttributeNames={"#status": "status"},
         UpdateExpression="SET binding = :binding",
-        ConditionExpression="attribute_not_exists(binding) AND #status = :received",
+        # ... and no stronger version replaced it meanwhile (issue 25)
+        ConditionExpression="attribute_not_exists(binding) AND #status = :received AND "
+        "attribute_not_exists(revision)",
         ExpressionAttributeValues={
             ":binding": {
                 "M": {
@@ -67,6 +70,14 @@ def floor(event: dict[str, Any]) -> None:
             ":received": {"S": "RECEIVED"},
         },
         ReturnValuesOnConditionCheckFailure="ALL_OLD",
+    )
+    dynamodb.update_item(  # claimed before the order changes: no version replaces it now
+        TableName=ledger,
+        Key=key,
+        ExpressionAttributeNames={"#status": "status"},
+        UpdateExpression="SET applying = :at",
+        ConditionExpression="#status = :received AND attribute_not_exists(revision)",
+        ExpressionAttributeValues={":at": {"S": at}, ":received": {"S": "RECEIVED"}},
     )
     paid = dynamodb.update_item(
         TableName=orders,
@@ -115,6 +126,33 @@ def floor(event: dict[str, Any]) -> None:
         "transaction_ids": [tid],
         "paid_at": paid["paid_at"]["S"],
     }
+    # Its account's balance chain (issue 25): the link, and whether a known transaction left
+    # the account at this one's balance before (it did: no chain start, no Casso sync).
+    account, balance = entry["account_number"]["S"], int(entry["balance"]["N"])
+    when = entry["when"]["S"] + "T00:00:00"  # a v1 date, as the chain sorts it
+    chain, pk = os.environ["BALANCE_CHAIN_TABLE_NAME"], {"S": f"ACCOUNT#{account}"}
+    dynamodb.put_item(
+        TableName=chain,
+        Item={
+            "pk": pk,
+            "sk": {"S": f"T#{when}#{tid:020d}"},
+            "kind": {"S": "link"},
+            "account": {"S": account},
+            "transaction_id": {"N": str(tid)},
+            "amount": {"N": str(amount)},
+            "when": {"S": when},
+            "source": {"S": entry["source"]["S"]},
+            "balance": {"N": str(balance)},
+            "after_key": {"S": f"{balance}#{tid}"},
+        },
+    )
+    dynamodb.query(
+        TableName=chain,
+        IndexName="BalanceIndex",
+        KeyConditionExpression="pk = :pk AND begins_with(after_key, :balance)",
+        ExpressionAttributeValues={":pk": pk, ":balance": {"S": f"{balance - amount}#"}},
+        Limit=1,
+    )
     bus = os.environ["EVENT_BUS_NAME"]
     received |= {"outcome": "paid", "confirmation": "not-required"}
     events.put_events(
@@ -132,7 +170,7 @@ def floor(event: dict[str, Any]) -> None:
         ExpressionAttributeNames={"#status": "status"},
         UpdateExpression="SET #status = :processed, outcome = :outcome, processed_at = :at, "
         "order_code = :code REMOVE pending",
-        ConditionExpression="#status = :received",
+        ConditionExpression="#status = :received AND attribute_not_exists(revision)",
         ExpressionAttributeValues={
             ":processed": {"S": "PROCESSED"},
             ":received": {"S": "RECEIVED"},

@@ -40,6 +40,12 @@ def floor(event: dict[str, Any]) -> None:
 
     key, token = secret("CASSO_API_KEY_SECRET_ID")["api_key"], secret("WEBHOOK_SECRET_ID")
     webhook = {"pk": {"S": "STATE#webhook"}}
+    dynamodb.query(  # the balance chain's starts: gaps to check (issue 25)
+        TableName=os.environ["BALANCE_CHAIN_TABLE_NAME"],
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": "STARTS"}},
+        ConsistentRead=True,
+    )
     dynamodb.get_item(TableName=ledger, Key=webhook, ConsistentRead=True)
     session = requests.Session()
     session.headers.update({"Authorization": f"Apikey {key}", "Accept": "application/json"})
@@ -67,8 +73,13 @@ def floor(event: dict[str, Any]) -> None:
         RequestItems={
             ledger: {
                 "Keys": [{"pk": {"S": f"TXN#{r['id']}"}} for r in page["records"]],
-                "ProjectionExpression": "pk, #source, received_at",
-                "ExpressionAttributeNames": {"#source": "source"},
+                # ... and each one's content, compared with Casso's record (issue 25)
+                "ProjectionExpression": "pk, #source, received_at, #status, outcome, #raw",
+                "ExpressionAttributeNames": {
+                    "#source": "source",
+                    "#status": "status",
+                    "#raw": "raw",
+                },
                 "ConsistentRead": True,
             }
         }
