@@ -110,7 +110,7 @@ receiver-py313: $(STAMP313) ## the receiver's tests on python3.13 too
 
 # sam build ships sources only, and Lambda's file system is read-only: without bytecode in
 # the artifacts every cold start compiles boto3, Powertools and the layer again (cold starts
-# 2.4-2.6 times as long; docs/benchmarks.md#bytecode-shipped-with-the-build).
+# 2.3-2.6 times as long; docs/benchmarks.md#bytecode-shipped-with-the-build).
 # Hash-checked, so a .pyc that no longer matches its source is never run. compileall -q
 # prints only errors, on stdout: not redirected, so a module that fails to compile says why.
 build: venv ## sam build (needs python3.13, the Lambda runtime's version), then its bytecode
