@@ -12,8 +12,13 @@ from typing import Any
 import pytest
 from moto.server import ThreadedMotoServer
 
-from local.casso.simulator import CassoSimulator
-from local.cli.sample_events import LOCAL_CASSO_API_KEY, LOCAL_SECURE_TOKEN, WEBHOOK_PATH
+from local.casso.simulator import CassoSimulator, webhook_request
+from local.cli.sample_events import (
+    LOCAL_CASSO_API_KEY,
+    LOCAL_CREDENTIALS,
+    LOCAL_SECURE_TOKEN,
+    WEBHOOK_PATH,
+)
 from local.stack.handler import LocalContext
 from local.stack.lambda_events import rest_proxy_event, sqs_event, sqs_record
 from local.stack.poller import PollResult, drain, poll_once
@@ -89,6 +94,17 @@ class Pipeline:
         event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
         return self.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
 
+    def deliver_v2(self, record: dict, *, timestamp_ms: int = 1_800_000_000_000) -> dict:
+        """One record as a V2 delivery signed with the local checksum key: the whole answer."""
+        headers, body = webhook_request(
+            record,
+            generation="v2",
+            checksum_key=LOCAL_CREDENTIALS["checksum_key"],
+            timestamp_ms=timestamp_ms,
+        )
+        event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
+        return self.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))
+
     def process(self, event: dict, processor: Any = None) -> dict:
         context = LocalContext("ProcessorFunction", timeout_seconds=30)
         return (processor or self.processor).lambda_handler(event, context)
@@ -123,3 +139,16 @@ def pipeline(server_stack, load_function) -> Pipeline:
         load_function("ProcessorFunction"),
         server_stack.local.resolver.attributes[("TransactionQueue", "Arn")],
     )
+
+
+@pytest.fixture
+def confirming(pipeline, casso, load_function) -> Callable[..., Pipeline]:
+    """The pipeline with the processor confirming against the simulator (`mode`)."""
+
+    def make(mode: str = "v1") -> Pipeline:
+        processor = load_function(
+            "ProcessorFunction", CONFIRM_PAYMENTS=mode, CASSO_API_BASE_URL=casso.api_url
+        )
+        return Pipeline(pipeline.stack, pipeline.receiver, processor, pipeline.queue_arn)
+
+    return make

@@ -19,10 +19,7 @@ from typing import Any
 
 import pytest
 
-from local.casso.simulator import webhook_request
-from local.cli.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
 from local.stack.handler import LocalContext
-from local.stack.lambda_events import rest_proxy_event
 from local.stack.template import ROOT
 from tests.helpers import WEBHOOK_URL, published_events
 from tests.integration.conftest import Pipeline
@@ -187,17 +184,6 @@ def test_records_without_a_balance_are_not_checkable_never_gapped(
     assert gap_events(server_stack) == []
 
 
-def deliver_v2(pipeline: Pipeline, record: dict[str, Any]) -> int:
-    headers, body = webhook_request(
-        record,
-        generation="v2",
-        checksum_key=LOCAL_CREDENTIALS["checksum_key"],
-        timestamp_ms=1_800_000_000_000,
-    )
-    event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
-    return pipeline.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
-
-
 def ops_statement(server_stack, *args: str) -> subprocess.CompletedProcess:
     name = f"deployed-{uuid.uuid4().hex[:6]}"
     template = {
@@ -232,7 +218,7 @@ def test_the_daily_statement_shows_balances_money_sources_and_the_gap(
     lost = casso.add_transaction(40_000, "DH35", deliver=False, when=at[2], listed=False)
     last = casso.add_transaction(250_000, "DH36", deliver=False, when=at[3])
     assert chained.deliver(first) == 200
-    assert deliver_v2(chained, last) == 200
+    assert chained.deliver_v2(last)["statusCode"] == 200
     chained.run_processor()
     reconcile()  # backfills the money out (IncomeOnly webhooks never send it)
     chained.run_processor()

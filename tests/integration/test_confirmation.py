@@ -5,33 +5,15 @@ The real receiver and processor handlers, a moto server and the Casso simulator.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from local.casso.simulator import CassoSimulator, webhook_request
-from local.cli.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
-from local.stack.handler import LocalContext
-from local.stack.lambda_events import rest_proxy_event
+from local.casso.simulator import CassoSimulator
 from local.stack.poller import poll_once, queue_depth
 from tests.helpers import published_events
-from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def confirming(pipeline, casso, load_function) -> Callable[..., Pipeline]:
-    """The pipeline with the processor confirming against the simulator (`mode`)."""
-
-    def make(mode: str = "v1") -> Pipeline:
-        processor = load_function(
-            "ProcessorFunction", CONFIRM_PAYMENTS=mode, CASSO_API_BASE_URL=casso.api_url
-        )
-        return Pipeline(pipeline.stack, pipeline.receiver, processor, pipeline.queue_arn)
-
-    return make
 
 
 def outcome(stack, transaction_id: int) -> str | None:
@@ -40,17 +22,6 @@ def outcome(stack, transaction_id: int) -> str | None:
 
 def transaction_lookups(casso: CassoSimulator) -> list[str]:
     return [path for method, path in casso.api_calls if path.startswith("/v2/transactions/")]
-
-
-def deliver_v2(pipeline: Pipeline, record: dict[str, Any]) -> int:
-    headers, body = webhook_request(
-        record,
-        generation="v2",
-        checksum_key=LOCAL_CREDENTIALS["checksum_key"],
-        timestamp_ms=1_800_000_000_000,
-    )
-    event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
-    return pipeline.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))["statusCode"]
 
 
 def test_a_v1_transfer_casso_vouches_for_is_settled(confirming, casso, server_stack):
@@ -126,12 +97,12 @@ def test_the_api_key_missing_delays_the_payment_too(confirming, casso, server_st
 
 def test_v2_deliveries_are_confirmed_only_when_asked(confirming, casso, server_stack):
     record = casso.add_transaction(100_000, "DH36 lan 1", deliver=False)
-    assert deliver_v2(confirming("v1"), record) == 200
+    assert confirming("v1").deliver_v2(record)["statusCode"] == 200
     confirming("v1").run_processor()
     assert outcome(server_stack, record["id"]) == "partially_paid"
     assert transaction_lookups(casso) == []
     other = casso.add_transaction(100_000, "DH36 lan 2", deliver=False)
-    assert deliver_v2(confirming("all"), {**other, "amount": 200_000}) == 200
+    assert confirming("all").deliver_v2({**other, "amount": 200_000})["statusCode"] == 200
     confirming("all").run_processor()
     assert outcome(server_stack, other["id"]) == "unconfirmed"
     assert transaction_lookups(casso) == [f"/v2/transactions/{other['id']}"]

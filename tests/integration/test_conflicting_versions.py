@@ -26,39 +26,16 @@ from casso_payments.ledger.versions import version_key
 from casso_payments.processor.process import process
 from casso_payments.processor.versions import resolve
 from casso_payments.reconciler.run import run
-from local.casso.simulator import FIRST_TRANSACTION_ID, CassoSimulator, webhook_request
-from local.cli.sample_events import LOCAL_CREDENTIALS, WEBHOOK_PATH
-from local.stack.handler import LocalContext
-from local.stack.lambda_events import rest_proxy_event
+from local.casso.simulator import FIRST_TRANSACTION_ID, CassoSimulator
 from tests.helpers import NOW, WEBHOOK_URL, published_events
-from tests.integration.conftest import Pipeline
 from tests.integration.test_ops import fake_deployed_stack, ops
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def confirming(pipeline, casso, load_function) -> Callable[..., Pipeline]:
-    """The pipeline with the processor confirming v1-only transactions with the simulator."""
-
-    def make(mode: str = "v1") -> Pipeline:
-        processor = load_function(
-            "ProcessorFunction", CONFIRM_PAYMENTS=mode, CASSO_API_BASE_URL=casso.api_url
-        )
-        return Pipeline(pipeline.stack, pipeline.receiver, processor, pipeline.queue_arn)
-
-    return make
-
-
-def deliver_v2(pipeline: Pipeline, record: dict[str, Any]) -> dict[str, Any]:
-    headers, body = webhook_request(
-        record,
-        generation="v2",
-        checksum_key=LOCAL_CREDENTIALS["checksum_key"],
-        timestamp_ms=int(datetime.now(UTC).timestamp() * 1000),
-    )
-    event = rest_proxy_event("POST", WEBHOOK_PATH, headers=headers, body=body)
-    return pipeline.receiver.lambda_handler(event, LocalContext("ReceiverFunction"))
+def now_ms() -> int:
+    """A V2 signature's timestamp: now, in milliseconds."""
+    return int(datetime.now(UTC).timestamp() * 1000)
 
 
 def squat(amount: int = 0, description: str = "chuyen tien") -> dict[str, Any]:
@@ -89,7 +66,7 @@ def test_a_forged_v1_squat_then_the_real_signed_delivery_pays_the_order(
 
     real = casso.add_transaction(200_500, "DH35 thanh toan", deliver=False)
     assert real["id"] == FIRST_TRANSACTION_ID
-    answer = deliver_v2(pipeline, real)
+    answer = pipeline.deliver_v2(real, timestamp_ms=now_ms())
     assert (answer["statusCode"], answer["body"]) == (200, '{"success":true}')
     pipeline.run_processor()
 
@@ -116,7 +93,7 @@ def test_a_forged_v1_squat_then_the_real_signed_delivery_pays_the_order(
     )
     assert kinds(server_stack) == ["Transaction Received", "Order Paid"]
     # Casso retries the real delivery: now a plain duplicate, nothing more happens.
-    assert deliver_v2(pipeline, real)["statusCode"] == 200
+    assert pipeline.deliver_v2(real, timestamp_ms=now_ms())["statusCode"] == 200
     pipeline.run_processor()
     assert kinds(server_stack) == []
     assert server_stack.orders.get("DH35").paid_amount == 200_500
@@ -154,7 +131,7 @@ def test_a_forgery_after_the_real_transfer_changes_nothing_and_is_kept(
 ):
     pipeline = confirming()
     real = casso.add_transaction(200_500, "DH35 thanh toan", deliver=False)
-    assert deliver_v2(pipeline, real)["statusCode"] == 200
+    assert pipeline.deliver_v2(real, timestamp_ms=now_ms())["statusCode"] == 200
     pipeline.run_processor()
     published_events(server_stack.sqs, server_stack.events_tap_url)
     before = server_stack.ledger.get(real["id"])
@@ -192,7 +169,7 @@ def test_an_applied_forgery_is_not_undone_silently_it_goes_to_a_person(
     assert server_stack.ledger.get(FIRST_TRANSACTION_ID).outcome == "partially_paid"
     published_events(server_stack.sqs, server_stack.events_tap_url)
     real = casso.add_transaction(200_500, "DH35 thanh toan", deliver=False)
-    assert deliver_v2(pipeline, real)["statusCode"] == 200
+    assert pipeline.deliver_v2(real, timestamp_ms=now_ms())["statusCode"] == 200
     pipeline.run_processor()
     dh35 = server_stack.orders.get("DH35")
     assert (dh35.status, dh35.paid_amount) == ("PARTIALLY_PAID", 1_000)  # unchanged
@@ -210,7 +187,7 @@ def test_an_applied_forgery_is_not_undone_silently_it_goes_to_a_person(
     (version,) = server_stack.ledger.list_versions()
     assert (version.key, version.state) == (detail["version"], "person")
     # Redelivered: kept once, published once.
-    assert deliver_v2(pipeline, real)["statusCode"] == 200
+    assert pipeline.deliver_v2(real, timestamp_ms=now_ms())["statusCode"] == 200
     pipeline.run_processor()
     assert kinds(server_stack) == []
     # A person looks, decides, and records it with `ops conflicts settle`.
